@@ -1,0 +1,1 @@
+"""The engine: platform-free events, conversation turns, group commit and delivery."""

@@ -1,0 +1,1 @@
+"""Channel adapters: one module per chat platform, each implementing :class:`bot.channel.Channel`."""

@@ -1,0 +1,68 @@
+"""Wiring: settings -> database -> flows -> engine -> channels, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.adapters.console import ConsoleChannel
+from bot.channel import Channel
+from bot.conversation import ConversationLogic
+from bot.engine import Engine
+from config import Facts, Settings
+from flows import load_flows
+from storage.database import create_db_engine, upgrade_database
+
+log = logging.getLogger(__name__)
+
+
+def configure_logging(level: str) -> None:
+    """Logs go to stderr and carry ids and events only, never what a person wrote."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for noisy in ("alembic", "httpx", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    for name in settings.channels:
+        if name == "console":
+            channels[name] = ConsoleChannel(user=settings.console_user)
+    return channels
+
+
+async def run(settings: Settings) -> int:
+    if settings.auto_migrate:
+        upgrade_database(settings.database_url)
+    db = create_db_engine(settings.database_url)
+    flows = load_flows(placeholders=Facts.model_fields)
+    logic = ConversationLogic(flows, settings.facts.model_dump())
+    engine = Engine(db, logic, default_language=settings.default_language,
+                    batch_max_turns=settings.batch_max_turns,
+                    max_backoff_seconds=settings.delivery_max_backoff_seconds)
+    channels = build_channels(settings)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_requested.set)
+    await engine.start(channels)
+    for channel in channels.values():
+        await channel.start(engine.handle)
+    log.info("bot.started channels=%s", ",".join(channels))
+    all_closed = asyncio.ensure_future(
+        asyncio.gather(*(c.wait_closed() for c in channels.values())))
+    stopping = asyncio.ensure_future(stop_requested.wait())
+    await asyncio.wait({all_closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("bot.stopping")
+    for channel in channels.values():
+        await channel.stop()
+    stopping.cancel()
+    all_closed.cancel()
+    await engine.stop()
+    db.dispose()
+    log.info("bot.stopped")
+    return 0

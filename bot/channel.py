@@ -1,0 +1,48 @@
+"""The interface every chat platform implements (console, Telegram, Matrix, ...).
+
+An adapter turns platform updates into :class:`InboundEvent` and hands them to the
+``handler`` it was started with; it delivers :class:`OutboundMessage` when asked. It knows
+nothing of flows or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from bot.events import InboundEvent, OutboundMessage
+
+InboundHandler = Callable[[InboundEvent], Awaitable[None]]
+
+
+class DeliveryError(Exception):
+    """Sending failed for a reason that may pass (network, rate limit): try again later."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Sending can never succeed (the person blocked the bot, the chat is gone)."""
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A chat platform.
+
+    ``start`` begins receiving and returns once the channel is ready; ``wait_closed`` returns
+    when the channel has nothing more to receive (the console at end of input; network
+    channels when stopped); ``send`` delivers one message or raises :class:`DeliveryError`.
+    """
+
+    name: str
+
+    async def start(self, handler: InboundHandler) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message: OutboundMessage) -> None: ...

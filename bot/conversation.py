@@ -1,0 +1,528 @@
+"""One turn of a conversation: (what we knew, what the person did) -> (what we know, what we say).
+
+Pure: no I/O and no platform. Storage loads a :class:`Snapshot`, this module computes an
+:class:`Outcome`, and storage saves it in the same transaction as the replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.events import EVIDENCE_KINDS, InboundEvent, OutboundOption
+from bot.matching import Choice, CommandWords, match_choices
+from bot.signals import SignalDetector
+from bot.validation import parse_date, parse_email, parse_phone
+from flows.loader import START_FLOW, FlowSet
+from flows.machine import ANSWER, PROCEED, choose, edit
+from flows.schema import FLOW_PREFIX, Flow, Step
+
+ACTIVE, PAUSED, COMPLETED = "active", "paused", "completed"
+CONFIRM_PREFIX = "confirm:"
+DONE = "done"
+SUMMARY_TEXT_LIMIT = 300
+DEFAULT_CASE_KIND = "contact"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[OutboundOption, ...] = ()
+
+
+@dataclass
+class Snapshot:
+    """What storage knows of the person's current conversation."""
+
+    known: bool
+    flow: str
+    state: str
+    status: str
+    language: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """The new conversation state, the replies, and what must happen to the case."""
+
+    flow: str
+    state: str
+    status: str
+    language: str
+    data: dict[str, Any]
+    replies: list[Reply] = field(default_factory=list)
+    case_kind: str | None = None
+    urgent: bool = False
+    human: bool = False
+    submit: dict[str, Any] | None = None
+    attach_to_case: bool = False
+    erase: bool = False
+    new_conversation: bool = False
+    abandon_case: bool = False
+
+    @property
+    def touches_case(self) -> bool:
+        return bool(self.case_kind or self.urgent or self.human or self.submit
+                    or self.attach_to_case)
+
+
+def fresh_data() -> dict[str, Any]:
+    return {"answers": {}, "history": [], "selection": [], "unclear": 0,
+            "confirm": None, "correcting": False}
+
+
+def answer_key(flow: str, step: str) -> str:
+    return f"{flow}.{step}"
+
+
+class ConversationLogic:
+    """Interprets the flows. One instance serves every conversation."""
+
+    def __init__(self, flows: FlowSet, facts: dict[str, str],
+                 today: Callable[[], date] = date.today) -> None:
+        self.flows = flows
+        self.facts = facts
+        self.today = today
+        self.commands = CommandWords(flows.system)
+        self.signals = SignalDetector(flows.signals)
+        self._choices: dict[tuple[str, str], list[Choice]] = {
+            (f.flow, name): [Choice.of(o) for o in step.option_list]
+            for f in flows.flows.values() for name, step in f.steps.items()
+        }
+        self._yes_no = [
+            Choice("yes", frozenset({"ja", "j", "yes", "y", "1"})),
+            Choice("no", frozenset({"nee", "n", "no", "2"})),
+        ]
+        self._done = Choice(DONE, frozenset({"klaar", "done", "gereed", "ready"}))
+
+    def start(self, language: str) -> Snapshot:
+        return Snapshot(known=False, flow=START_FLOW, state=self.flows.flows[START_FLOW].start,
+                        status=ACTIVE, language=language, data=fresh_data())
+
+    def turn(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
+        data = dict(snapshot.data)
+        data["answers"] = dict(data.get("answers", {}))
+        data["history"] = list(data.get("history", []))
+        data["selection"] = list(data.get("selection", []))
+        out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
+                      language=snapshot.language, data=data)
+        _Turn(self, out, event, known=snapshot.known).run()
+        return out
+
+
+class _Turn:
+    """The work of one turn, writing into ``out``."""
+
+    def __init__(self, logic: ConversationLogic, out: Outcome, event: InboundEvent,
+                 known: bool) -> None:
+        self.logic = logic
+        self.flows = logic.flows
+        self.out = out
+        self.event = event
+        self.known = known
+
+    # -- texts ---------------------------------------------------------------------------
+
+    def t(self, key: str) -> str:
+        return self.flows.text(key).get(self.out.language).format_map(self.logic.facts)
+
+    def say(self, text: str, options: Iterable[OutboundOption] = ()) -> None:
+        self.out.replies.append(Reply(text, tuple(options)))
+
+    @property
+    def flow(self) -> Flow:
+        return self.flows.flows[self.out.flow]
+
+    @property
+    def step(self) -> Step:
+        return self.flow.steps[self.out.state]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.out.data
+
+    # -- entry -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        event, text = self.event, self.event.text
+        alarm = self.logic.signals.check(text) if text else None
+        if alarm:
+            if alarm.danger:
+                self.say(self.t("danger"))
+            if alarm.crisis:
+                self.say(self.t("crisis"))
+            self.out.urgent = True
+            self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+        if not self.known:
+            self.first_contact(text)
+        elif event.attachment is not None:
+            self.attachment()
+        elif event.option is not None:
+            self.button(event.option)
+        elif text is None or not text.strip():
+            self.say(self.t("empty"))
+            self.ask()
+        elif self.data.get("confirm") and (
+                yes_no := match_choices(text, self.logic._yes_no, exact_only=True)):
+            self.confirmation(yes_no)
+        elif (command := self.logic.commands.match(text)) is not None:
+            self.data["confirm"] = None
+            self.command(command)
+        elif self.data.get("confirm"):
+            self.confirmation([])
+        elif self.out.status == PAUSED:
+            self.out.status = ACTIVE
+            self.say(self.t("resumed"))
+            self.ask()
+        else:
+            self.answer_typed(text)
+
+    def first_contact(self, text: str | None) -> None:
+        command = self.logic.commands.match(text) if text else None
+        if command in ("english", "dutch"):
+            self.out.language = "en" if command == "english" else "nl"
+        self.say(self.t("welcome"))
+        if command == "human":
+            self.enter(FLOW_PREFIX + "contact")
+        elif command is None and text and (ids := match_choices(text, self.choices())):
+            self.answer(ids, pressed=False)
+        else:
+            self.ask()
+
+    # -- inputs other than a typed answer ------------------------------------------------
+
+    def attachment(self) -> None:
+        attachment = self.event.attachment
+        assert attachment is not None
+        if attachment.kind in EVIDENCE_KINDS:
+            self.out.attach_to_case = True
+            self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+            self.say(self.t("attachment_saved"))
+        else:
+            self.say(self.t("attachment_unsupported"))
+        if self.step.type != "end":
+            self.ask()
+
+    def button(self, payload: str) -> None:
+        if payload.startswith(CONFIRM_PREFIX):
+            if self.data.get("confirm"):
+                self.confirmation([payload.removeprefix(CONFIRM_PREFIX)])
+            else:
+                self.stale()
+            return
+        where, _, option_id = payload.partition(":")
+        if where != f"{self.out.flow}.{self.out.state}" or self.data.get("confirm"):
+            self.stale()
+            return
+        self.out.status = ACTIVE if self.out.status == PAUSED else self.out.status
+        self.answer([option_id], pressed=True)
+
+    def stale(self) -> None:
+        self.say(self.t("stale_button"))
+        self.ask()
+
+    def confirmation(self, chosen: list[str]) -> None:
+        action = self.data["confirm"]
+        self.data["confirm"] = None
+        if chosen != ["yes"]:
+            self.say(self.t(f"{action}_cancelled"))
+            self.ask()
+        elif action == "delete":
+            self.out.erase = True
+            self.say(self.t("deleted"))
+        else:
+            self.out.abandon_case = True
+            self.restart()
+
+    def command(self, command: str) -> None:
+        if command == "help":
+            self.say(self.t("help"))
+            self.ask()
+        elif command == "stop":
+            self.out.status = PAUSED
+            self.say(self.t("paused"))
+        elif command == "human":
+            if self.out.flow == START_FLOW:
+                self.enter(FLOW_PREFIX + "contact")
+                return
+            self.out.human = True
+            self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+            self.say(self.t("human"))
+            self.ask()
+        elif command == "privacy":
+            self.say(self.t("privacy"))
+            self.ask()
+        elif command in ("delete", "restart"):
+            if command == "restart" and not self.data["answers"]:
+                self.restart()
+                return
+            self.data["confirm"] = command
+            self.say(self.t(f"{command}_confirm"), self.confirm_options())
+        elif command in ("language", "english", "dutch"):
+            if command == "language":
+                self.out.language = "en" if self.out.language == "nl" else "nl"
+            else:
+                self.out.language = "en" if command == "english" else "nl"
+            self.say(self.t("language_set"))
+            self.ask()
+        elif command == "back":
+            self.back()
+        else:  # start
+            self.say(self.t("resumed"))
+            self.ask()
+        if self.out.status == PAUSED and command not in ("stop", "delete"):
+            self.out.status = ACTIVE
+
+    def confirm_options(self) -> list[OutboundOption]:
+        return [OutboundOption(CONFIRM_PREFIX + "yes", self.t("confirm_yes")),
+                OutboundOption(CONFIRM_PREFIX + "no", self.t("confirm_no"))]
+
+    def restart(self) -> None:
+        self.out.new_conversation = True
+        self.out.data = fresh_data()
+        self.out.flow = START_FLOW
+        self.out.state = self.flows.flows[START_FLOW].start
+        self.out.status = ACTIVE
+        self.ask()
+
+    def back(self) -> None:
+        history = self.data["history"]
+        if self.step.type == "end" or not history:
+            self.say(self.t("back_first"))
+            self.ask()
+            return
+        flow, state = history.pop()
+        self.out.flow, self.out.state = flow, state
+        self.data["selection"], self.data["unclear"] = [], 0
+        self.ask(show_previous=True)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def choices(self) -> list[Choice]:
+        choices = list(self.logic._choices[(self.out.flow, self.out.state)])
+        if self.step.type == "correct":
+            choices = [*self.edit_choices(), *choices]
+        if self.step.multi and self.data["selection"]:
+            choices.append(self.logic._done)
+        return choices
+
+    def edit_choices(self) -> list[Choice]:
+        result = []
+        for name, _ in self.path_answers():
+            label = self.flow.steps[name].summary
+            assert label is not None
+            names = frozenset({label.nl.casefold(), label.en.casefold()})
+            result.append(Choice(f"edit:{name}", names))
+        return result
+
+    def answer_typed(self, text: str) -> None:
+        step = self.step
+        exact_only = step.type in ("text", "end")
+        ids = match_choices(text, self.choices(), multi=step.multi, exact_only=exact_only)
+        if ids:
+            self.answer(ids, pressed=False)
+        elif step.type == "text":
+            self.answer_text(text)
+        elif step.type == "end":
+            self.out.attach_to_case = True
+            self.say(self.t("addition_saved"))
+        else:
+            self.unclear()
+
+    def unclear(self, reason: str = "unclear") -> None:
+        self.data["unclear"] = int(self.data.get("unclear", 0)) + 1
+        texts = [self.t(reason)]
+        if self.data["unclear"] >= 2:
+            texts.append(self.t("unclear_again"))
+        self.say("\n".join(texts))
+        self.ask()
+
+    def answer_text(self, text: str) -> None:
+        kind = self.step.validate_as
+        answer: dict[str, Any] = {"text": text}
+        if kind == "phone":
+            value = parse_phone(text)
+        elif kind == "email":
+            value = parse_email(text)
+        elif kind == "date":
+            day = parse_date(text, self.logic.today())
+            value = day.isoformat() if day else None
+        else:
+            value = text
+        if value is None:
+            self.unclear(f"invalid_{kind}")
+            return
+        if kind:
+            answer["value"] = value
+        self.record(answer)
+        self.move(ANSWER)
+
+    def answer(self, ids: list[str], *, pressed: bool) -> None:
+        step = self.step
+        valid = {c.id for c in self.choices()}
+        if not set(ids) <= valid:
+            self.stale()
+            return
+        if step.multi:
+            selection = self.data["selection"]
+            if ids == [DONE]:
+                ids = list(selection)
+            elif pressed:
+                selection.extend(i for i in ids if i not in selection)
+                labels = [self.option_label(i) for i in selection]
+                self.say("\n".join([self.t("multi_chosen"), *(f"• {x}" for x in labels),
+                                    "", self.t("multi_more")]))
+                self.ask(quiet=True)
+                return
+            self.record({"options": ids})
+            self.move(ANSWER)
+            return
+        (chosen,) = ids
+        if chosen.startswith("edit:"):
+            self.data["correcting"] = True
+            self.data["history"].append([self.out.flow, self.out.state])
+            machine = self.flows.machines[self.out.flow]
+            self.out.state = machine.next_state(self.out.state, edit(chosen.removeprefix("edit:")))
+            self.ask(show_previous=True)
+            return
+        if step.type not in ("summary", "correct", "end"):
+            self.record({"option": chosen})
+        self.move(choose(chosen))
+
+    def record(self, answer: dict[str, Any]) -> None:
+        self.data["answers"][answer_key(self.out.flow, self.out.state)] = answer
+        self.data["selection"], self.data["unclear"] = [], 0
+
+    def move(self, trigger: str) -> None:
+        machine = self.flows.machines[self.out.flow]
+        dest = machine.next_state(self.out.state, trigger)
+        if self.step.type not in ("info", "end"):
+            self.data["history"].append([self.out.flow, self.out.state])
+        self.enter(dest)
+
+    def enter(self, dest: str) -> None:
+        """Go to ``dest``: follow flow switches and info steps, then ask or conclude."""
+        while True:
+            if dest.startswith(FLOW_PREFIX):
+                target = self.flows.flows[dest.removeprefix(FLOW_PREFIX)]
+                if self.out.status == COMPLETED:
+                    self.out.new_conversation = True
+                    self.out.data = fresh_data()
+                    self.out.status = ACTIVE
+                self.out.flow = target.flow
+                if target.case_kind:
+                    self.out.case_kind = target.case_kind
+                dest = target.start
+                continue
+            step = self.flow.steps[dest]
+            if (self.data.get("correcting") and step.type not in ("info", "summary")
+                    and answer_key(self.out.flow, dest) in self.data["answers"]):
+                dest = next(n for n, s in self.flow.steps.items() if s.type == "summary")
+                continue
+            self.out.state = dest
+            self.out.urgent = self.out.urgent or step.urgent
+            if step.human:
+                self.out.human = True
+            if step.type == "info":
+                self.say(self.render(step.text.get(self.out.language)))
+                dest = self.flows.machines[self.out.flow].next_state(dest, PROCEED)
+                continue
+            break
+        step = self.step
+        if step.type == "summary":
+            self.data["correcting"] = False
+        if step.type == "end":
+            self.out.status = COMPLETED
+            if step.submit:
+                self.out.submit = self.intake()
+        self.ask()
+
+    # -- what we say -----------------------------------------------------------------------
+
+    def render(self, text: str) -> str:
+        return text.format_map(self.logic.facts)
+
+    def option_label(self, option_id: str) -> str:
+        if option_id == DONE:
+            return self.t("multi_done_label")
+        for option in self.step.option_list:
+            if option.id == option_id:
+                return option.label.get(self.out.language)
+        return option_id
+
+    def ask(self, *, show_previous: bool = False, quiet: bool = False) -> None:
+        """Say the current question with its options."""
+        if self.data.get("confirm"):
+            self.say(self.t(f"{self.data['confirm']}_confirm"), self.confirm_options())
+            return
+        step, language = self.step, self.out.language
+        where = f"{self.out.flow}.{self.out.state}"
+        options = [OutboundOption(f"{where}:{o.id}", o.label.get(language))
+                   for o in step.option_list]
+        if step.type == "correct":
+            options = [*(OutboundOption(f"{where}:{c.id}", self.summary_label(c.id))
+                         for c in self.edit_choices()), *options]
+        if step.multi and self.data["selection"]:
+            options.append(OutboundOption(f"{where}:{DONE}", self.t("multi_done_label")))
+        if quiet:
+            self.out.replies[-1] = Reply(self.out.replies[-1].text, tuple(options))
+            return
+        parts = []
+        if show_previous and (previous := self.data["answers"].get(
+                answer_key(self.out.flow, self.out.state))):
+            parts.append(f"{self.t('previous_answer')} {self.format_answer(step, previous)}")
+        parts.append(self.render(step.text.get(language)))
+        if step.type == "summary":
+            lines = [f"• {self.summary_label(f'edit:{name}')}: {self.format_answer(s, a)}"
+                     for name, a in self.path_answers()
+                     for s in [self.flow.steps[name]]]
+            parts.append("\n".join(lines) or self.t("summary_nothing"))
+        if step.after is not None:
+            parts.append(self.render(step.after.get(language)))
+        self.say("\n\n".join(parts), options)
+
+    def summary_label(self, edit_id: str) -> str:
+        label = self.flow.steps[edit_id.removeprefix("edit:")].summary
+        assert label is not None
+        return label.get(self.out.language)
+
+    def format_answer(self, step: Step, answer: dict[str, Any]) -> str:
+        labels = {o.id: o.label.get(self.out.language) for o in step.option_list}
+        if "options" in answer:
+            return ", ".join(labels.get(i, i) for i in answer["options"])
+        if "option" in answer:
+            return labels.get(answer["option"], answer["option"])
+        text = str(answer.get("value") or answer.get("text", ""))
+        if step.validate_as == "date" and "value" in answer:
+            text = date.fromisoformat(answer["value"]).strftime("%d-%m-%Y")
+        if len(text) > SUMMARY_TEXT_LIMIT:
+            text = text[:SUMMARY_TEXT_LIMIT].rstrip() + " …"
+        return text
+
+    def path_answers(self) -> list[tuple[str, dict[str, Any]]]:
+        """The answers on the path the person actually took, in order."""
+        flow, answers = self.flow, self.data["answers"]
+        result: list[tuple[str, dict[str, Any]]] = []
+        name: str | None = flow.start
+        seen: set[str] = set()
+        while name and not name.startswith(FLOW_PREFIX) and name not in seen:
+            seen.add(name)
+            step = flow.steps[name]
+            if step.type == "info":
+                name = step.next
+                continue
+            answer = answers.get(answer_key(flow.flow, name))
+            if step.type in ("summary", "correct", "end") or answer is None:
+                break
+            if step.summary is not None:
+                result.append((name, answer))
+            option = next((o for o in step.option_list if o.id == answer.get("option")), None)
+            name = (option.next if option else None) or step.next
+        return result
+
+    def intake(self) -> dict[str, Any]:
+        return {"flow": self.out.flow, "language": self.out.language,
+                "answers": dict(self.path_answers())}

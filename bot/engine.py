@@ -1,0 +1,197 @@
+"""The engine: takes inbound events from channels, runs turns with group commit, and
+delivers the replies in order per person.
+
+All database work happens in one thread, in batches: every event waiting when the thread
+is free goes into one transaction. A person's messages are therefore handled one after the
+other, in arrival order, and a reply is only sent after the turn that made it is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.orm import sessionmaker
+
+from bot.channel import Channel, DeliveryError, PermanentDeliveryError
+from bot.conversation import ConversationLogic
+from bot.events import InboundEvent, OutboundMessage
+from bot.turns import DeliveryReport, TurnResult, TurnRunner, to_outbound
+from storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 0.5
+_T = TypeVar("_T")
+
+
+@dataclass
+class _Job:
+    event: InboundEvent
+    future: asyncio.Future[TurnResult]
+
+
+class Engine:
+    def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
+                 batch_max_turns: int = 256, max_backoff_seconds: float = 60.0) -> None:
+        self._sessions = sessionmaker(db, expire_on_commit=False)
+        self._runner = TurnRunner(self._sessions, logic, default_language)
+        self._logic = logic
+        self._batch_max = batch_max_turns
+        self._max_backoff = max_backoff_seconds
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weerbaar-db")
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._report = DeliveryReport()
+        self._report_wakeup_queued = False
+        self._channels: dict[str, Channel] = {}
+        self._recipient_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._recipient_users: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self, channels: Mapping[str, Channel]) -> None:
+        """Start the writer and re-send replies a previous run committed but never sent."""
+        self._channels = dict(channels)
+        self._writer = asyncio.create_task(self._write_loop(), name="weerbaar-writer")
+        pending = await self._in_db_thread(self._load_undelivered)
+        if pending:
+            log.info("outbox.resume count=%d", len(pending))
+        task = asyncio.create_task(self._deliver(pending))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def handle(self, event: InboundEvent) -> None:
+        """Handle one inbound event; returns when its replies were delivered or given up."""
+        future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(event, future))
+        try:
+            result = await future
+        except Exception:
+            log.exception("batch.failed channel=%s", event.channel)
+            await self._send_fallback(event)
+            return
+        await self._deliver(result.replies)
+
+    async def stop(self) -> None:
+        """Finish the turns in flight, record what was delivered, and stop."""
+        for task in list(self._deliveries):
+            task.cancel()
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        self._queue.put_nowait(None)
+        await self._queue.join()
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        self._executor.shutdown(wait=True)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def _in_db_thread(self, fn: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def _load_undelivered(self) -> list[OutboundMessage]:
+        with self._sessions() as session:
+            return [to_outbound(row) for row in repo.undelivered(session)]
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            items = [first]
+            while len(items) < self._batch_max and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            jobs = [item for item in items if item is not None]
+            report, self._report = self._report, DeliveryReport()
+            self._report_wakeup_queued = False
+            events = [job.event for job in jobs]
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._runner.run_batch, events, report)
+            except Exception as exc:
+                self._report.delivered.extend(report.delivered)
+                self._report.failed.extend(report.failed)
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+            else:
+                for job, result in zip(jobs, results, strict=True):
+                    if not job.future.done():
+                        job.future.set_result(result)
+            finally:
+                for _ in items:
+                    self._queue.task_done()
+
+    def _wake_writer_for_report(self) -> None:
+        if not self._report_wakeup_queued:
+            self._report_wakeup_queued = True
+            self._queue.put_nowait(None)
+
+    # -- delivering ------------------------------------------------------------------------
+
+    async def _deliver(self, messages: Iterable[OutboundMessage]) -> None:
+        by_recipient: dict[tuple[str, str], list[OutboundMessage]] = {}
+        for message in messages:
+            by_recipient.setdefault((message.channel, message.recipient), []).append(message)
+        await asyncio.gather(*(self._deliver_to(key, batch)
+                               for key, batch in by_recipient.items()))
+
+    async def _deliver_to(self, key: tuple[str, str], messages: list[OutboundMessage]) -> None:
+        lock = self._recipient_locks.setdefault(key, asyncio.Lock())
+        self._recipient_users[key] += 1
+        try:
+            async with lock:
+                for message in messages:
+                    await self._send_one(message)
+        finally:
+            self._recipient_users[key] -= 1
+            if not self._recipient_users[key]:
+                del self._recipient_users[key]
+                del self._recipient_locks[key]
+
+    async def _send_one(self, message: OutboundMessage) -> None:
+        channel = self._channels.get(message.channel)
+        if channel is None:
+            log.warning("delivery.no_channel channel=%s message=%s", message.channel, message.id)
+            return
+        attempt = 0
+        while True:
+            try:
+                await channel.send(message)
+            except PermanentDeliveryError as exc:
+                log.warning("delivery.failed message=%s reason=%s", message.id, exc.reason)
+                self._report.failed.append((message.id, exc.reason, True))
+                self._wake_writer_for_report()
+                return
+            except Exception as exc:
+                attempt += 1
+                reason = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
+                retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
+                delay = retry_after or min(self._max_backoff, FIRST_RETRY_SECONDS * 2 ** attempt)
+                log.warning("delivery.retry message=%s attempt=%d reason=%s delay=%.1f",
+                            message.id, attempt, reason, delay)
+                self._report.failed.append((message.id, reason, False))
+                self._wake_writer_for_report()
+                await asyncio.sleep(delay)
+            else:
+                self._report.delivered.append(message.id)
+                self._wake_writer_for_report()
+                return
+
+    async def _send_fallback(self, event: InboundEvent) -> None:
+        """The database failed: answer anyway, in both languages, without storing."""
+        channel = self._channels.get(event.channel)
+        if channel is None:
+            return
+        error = self._logic.flows.text("error")
+        text = "\n\n".join(t.format_map(self._logic.facts) for t in (error.nl, error.en))
+        with contextlib.suppress(Exception):
+            await channel.send(OutboundMessage(id=0, channel=event.channel,
+                                               recipient=event.sender, text=text))

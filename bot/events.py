@@ -1,0 +1,53 @@
+"""Platform-free messages between channel adapters and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AttachmentKind = Literal["photo", "document", "voice", "video", "audio", "sticker", "other"]
+EVIDENCE_KINDS: frozenset[str] = frozenset({"photo", "document", "voice", "video", "audio"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the person sent. ``ref`` is the platform's handle to fetch it later."""
+
+    kind: AttachmentKind
+    ref: str
+    name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """Something a person did: typed ``text``, pressed an option (``option`` holds the
+    payload of the button), or sent an ``attachment``."""
+
+    channel: str
+    sender: str
+    message_id: str
+    text: str | None = None
+    option: str | None = None
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundOption:
+    """A choice offered with a message. Channels with buttons send ``payload`` back as
+    :attr:`InboundEvent.option`; others show a numbered list and the person types."""
+
+    payload: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply to deliver. ``id`` is the outbox row, unique and increasing per recipient."""
+
+    id: int
+    channel: str
+    recipient: str
+    text: str
+    options: tuple[OutboundOption, ...] = field(default=())
+    language: str = "nl"

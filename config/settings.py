@@ -1,0 +1,119 @@
+"""Settings: defaults < YAML file (``--config`` or ``WEERBAAR_CONFIG``) < ``WEERBAAR_*`` environment.
+
+Nested settings use ``__`` in the environment, e.g. ``WEERBAAR_FACTS__POLICE_NUMBER``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+Language = Literal["nl", "en"]
+KNOWN_CHANNELS = ("console",)
+
+
+class Facts(BaseModel):
+    """Numbers and addresses the bot states. An operator must confirm them before going live."""
+
+    emergency_number: str = "112"
+    police_number: str = "0900-8844"
+    police_callback_hours: str = "08:00–22:00"
+    victim_support_number: str = "0900-0101"
+    suicide_prevention_number: str = "113"
+    suicide_prevention_free_number: str = "0800-0113"
+    suicide_prevention_chat: str = "113.nl"
+    anonymous_tip_number: str = "0800-7000"
+    support_team_number: str = "070-373 83 14"
+    unrest_network_email: str = "omo@minbzk.nl"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WEERBAAR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Where the bot keeps its files.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means a SQLite file weerbaar.db in data_dir.",
+    )
+    channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["console"],
+        description="Enabled channels, comma-separated in the environment.",
+    )
+    console_user: str = Field(default="console", description="Identity of the console user.")
+    default_language: Language = "nl"
+    auto_migrate: bool = Field(default=True, description="Upgrade the database schema at start.")
+    batch_max_turns: int = Field(default=256, ge=1, le=10_000)
+    delivery_max_backoff_seconds: float = Field(default=60.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    facts: Facts = Field(default_factory=Facts)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(KNOWN_CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; known: {list(KNOWN_CHANNELS)}")
+        if not value:
+            raise ValueError("at least one channel must be enabled")
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'weerbaar.db'}"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+class ConfigFileError(Exception):
+    """The configuration file named by the operator cannot be used."""
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Load settings; ``config_file`` falls back to ``WEERBAAR_CONFIG`` when not given."""
+    if config_file is None and os.environ.get("WEERBAAR_CONFIG"):
+        config_file = Path(os.environ["WEERBAAR_CONFIG"])
+    if config_file is None:
+        return Settings()
+    if not config_file.is_file():
+        raise ConfigFileError(f"configuration file not found: {config_file}")
+    file_settings = type(
+        "FileSettings",
+        (Settings,),
+        {"model_config": SettingsConfigDict(**{**Settings.model_config, "yaml_file": config_file})},
+    )
+    return file_settings()

@@ -1,0 +1,105 @@
+"""The shape of a flow file. Texts are always given in Dutch and English."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+FLOW_PREFIX = "flow:"
+LANGUAGES = ("nl", "en")
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nl: StrictStr
+    en: StrictStr
+
+    @field_validator("nl", "en")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be empty")
+        return value
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.nl
+
+
+class Option(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: StrictStr
+    label: Text
+    words: tuple[StrictStr, ...] = ()
+    next: StrictStr | None = None
+
+
+StepType = Literal["choice", "text", "info", "summary", "correct", "end"]
+
+
+class Step(BaseModel):
+    """One question or message.
+
+    ``choice`` waits for an option; ``text`` takes free text (options are shortcuts);
+    ``info`` says something and moves on; ``summary`` shows the answers to confirm;
+    ``correct`` lets the person pick an answer to change; ``end`` closes the intake.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: StepType = "choice"
+    text: Text
+    after: Text | None = None
+    options: tuple[Option, ...] | StrictStr = ()
+    next: StrictStr | None = None
+    summary: Text | None = None
+    multi: bool = False
+    validate_as: Literal["phone", "email", "date"] | None = Field(default=None, alias="validate")
+    urgent: bool = False
+    human: bool = False
+    submit: bool = False
+
+    @property
+    def option_list(self) -> tuple[Option, ...]:
+        assert not isinstance(self.options, str), "option sets are resolved when loaded"
+        return self.options
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flow: StrictStr
+    start: StrictStr
+    case_kind: StrictStr | None = None
+    shared_steps: tuple[StrictStr, ...] = ()
+    steps: dict[str, Step]
+
+
+class Common(BaseModel):
+    """``common.yaml``: option sets and steps that flows share."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    option_sets: dict[str, tuple[Option, ...]] = {}
+    steps: dict[str, Step] = {}
+
+
+class System(BaseModel):
+    """``system.yaml``: the words that always work and the bot's own texts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    commands: dict[str, tuple[StrictStr, ...]]
+    texts: dict[str, Text]
+
+
+class Signals(BaseModel):
+    """``signals.yaml``: words that signal danger now, or a crisis (thoughts of suicide)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    danger: tuple[StrictStr, ...]
+    crisis: tuple[StrictStr, ...]
+    not_danger: tuple[StrictStr, ...] = ()

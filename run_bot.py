@@ -1,0 +1,36 @@
+"""Start weerbaar-bot. With no configuration: the console channel and a SQLite file in ./data/."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.app import configure_logging, run
+from config.settings import ConfigFileError, load_settings
+from flows import FlowError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML settings file (default: $WEERBAAR_CONFIG, else none)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except (ConfigFileError, ValidationError) as exc:
+        print(f"weerbaar-bot: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(run(settings))
+    except FlowError as exc:
+        print(f"weerbaar-bot: invalid flow: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

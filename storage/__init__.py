@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, database set-up and data access."""
