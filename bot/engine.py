@@ -25,6 +25,7 @@ from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
 from bot.turns import DeliveryReport, TurnResult, TurnRunner, to_outbound
 from storage import repository as repo
+from storage.database import read_only
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Engine:
     def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
                  batch_max_turns: int = 256, max_backoff_seconds: float = 60.0) -> None:
         self._sessions = sessionmaker(db, expire_on_commit=False)
+        self._reads = sessionmaker(read_only(db), expire_on_commit=False)
         self._runner = TurnRunner(self._sessions, logic, default_language)
         self._logic = logic
         self._batch_max = batch_max_turns
@@ -98,7 +100,7 @@ class Engine:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def _load_undelivered(self) -> list[OutboundMessage]:
-        with self._sessions() as session:
+        with self._reads() as session:
             return [to_outbound(row) for row in repo.undelivered(session)]
 
     async def _write_loop(self) -> None:

@@ -48,8 +48,9 @@ def match_choices(text: str, choices: Sequence[Choice], *, multi: bool = False,
     """The option ids a typed answer names, in the offered order; empty if unclear.
 
     Numbers ("2", "1, 3") and whole names always count. Unless ``exact_only``, a name
-    inside a longer answer counts too ("ik ben wethouder"), but only when it points to one
-    option, or several for a ``multi`` step.
+    inside a longer answer counts too ("ik ben wethouder", "Nee hoor"), but only when it
+    points to one option, or several for a ``multi`` step; short names ("ja") only as the
+    first word.
     """
     key = normalize(text)
     if not key:
@@ -65,9 +66,11 @@ def match_choices(text: str, choices: Sequence[Choice], *, multi: bool = False,
     if exact_only:
         return []
     padded = f" {key} "
+    first_word = key.split(" ", 1)[0]
     found = [
         c.id for c in choices
-        if any(len(n) >= _MIN_CONTAINED_WORD and f" {n} " in padded for n in c.names)
+        if first_word in c.names
+        or any(len(n) >= _MIN_CONTAINED_WORD and f" {n} " in padded for n in c.names)
     ]
     if len(found) == 1 or (multi and found):
         return found

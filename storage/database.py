@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "weerbaar_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,9 +45,16 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for reading only: on SQLite its transactions do not take the write
+    lock, so they never wait for, or block, the bot's writer."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def alembic_config(url: str) -> Config:

@@ -1,0 +1,147 @@
+"""Driving the real engine and storage from tests, through a channel that records what it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.channel import DeliveryError, InboundHandler
+from bot.conversation import ConversationLogic
+from bot.engine import Engine
+from bot.events import Attachment, InboundEvent, OutboundMessage
+from config import Facts
+from flows import FlowSet, load_flows
+from storage.database import create_db_engine, read_only
+from storage.models import Case, Conversation, Message, Person
+
+FLOWS: FlowSet = load_flows(placeholders=Facts.model_fields)
+FACTS: dict[str, str] = Facts().model_dump()
+
+
+def make_logic(today: Callable[[], date] = lambda: date(2026, 11, 22)) -> ConversationLogic:
+    return ConversationLogic(FLOWS, FACTS, today=today)
+
+
+class RecordingChannel:
+    """A channel that keeps what it is asked to send. ``failures`` makes the next sends fail."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundMessage] = []
+        self.failures: list[Exception] = []
+        self.block: asyncio.Event | None = None
+
+    async def start(self, handler: InboundHandler) -> None:
+        self.handler = handler
+
+    async def wait_closed(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, message: OutboundMessage) -> None:
+        if self.block is not None:
+            await self.block.wait()
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+    def to(self, who: str) -> list[OutboundMessage]:
+        return [m for m in self.sent if m.recipient == who]
+
+
+class Bot:
+    """The engine on a real database, with one recording channel named ``test``."""
+
+    def __init__(self, url: str, logic: ConversationLogic | None = None,
+                 channel: RecordingChannel | None = None, batch_max_turns: int = 256) -> None:
+        self.url = url
+        self.db: DbEngine = create_db_engine(url)
+        self.channel = channel or RecordingChannel()
+        self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
+                             max_backoff_seconds=0.05)
+
+    async def __aenter__(self) -> Bot:
+        await self.engine.start({"test": self.channel})
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.engine.stop()
+        self.db.dispose()
+
+    async def send(self, event: InboundEvent) -> list[OutboundMessage]:
+        before = len(self.channel.sent)
+        await self.engine.handle(event)
+        return [m for m in self.channel.sent[before:] if m.recipient == event.sender]
+
+    async def say(self, text: str, who: str = "alice",
+                  message_id: str | None = None) -> list[OutboundMessage]:
+        return await self.send(InboundEvent("test", who, message_id or uuid.uuid4().hex,
+                                            text=text))
+
+    async def press(self, payload: str, who: str = "alice") -> list[OutboundMessage]:
+        return await self.send(InboundEvent("test", who, uuid.uuid4().hex, option=payload))
+
+    async def attach(self, kind: Any, who: str = "alice") -> list[OutboundMessage]:
+        attachment = Attachment(kind=kind, ref=f"file-{uuid.uuid4().hex}")
+        return await self.send(InboundEvent("test", who, uuid.uuid4().hex,
+                                            attachment=attachment))
+
+    async def script(self, lines: list[str], who: str = "alice") -> list[OutboundMessage]:
+        replies: list[OutboundMessage] = []
+        for line in lines:
+            replies += await self.say(line, who)
+        return replies
+
+    # -- looking into the database ---------------------------------------------------------
+
+    def session(self) -> Session:
+        return Session(read_only(self.db))
+
+    def person(self, who: str = "alice") -> Person | None:
+        with self.session() as s:
+            return s.scalars(select(Person).where(Person.address == who)).one_or_none()
+
+    def conversation(self, who: str = "alice") -> Conversation:
+        with self.session() as s:
+            return s.scalars(select(Conversation).join(Person).where(Person.address == who)
+                             .order_by(Conversation.id.desc())).first()  # type: ignore[return-value]
+
+    def cases(self, who: str = "alice") -> list[Case]:
+        with self.session() as s:
+            return list(s.scalars(select(Case).join(Person).where(Person.address == who)
+                                  .order_by(Case.id)))
+
+    def messages(self, who: str = "alice") -> list[Message]:
+        with self.session() as s:
+            return list(s.scalars(select(Message).where(Message.address == who)
+                                  .order_by(Message.id)))
+
+
+def texts(replies: list[OutboundMessage]) -> str:
+    return "\n---\n".join(r.text for r in replies)
+
+
+def labels(reply: OutboundMessage) -> list[str]:
+    return [o.label for o in reply.options]
+
+
+def transient(reason: str = "network") -> DeliveryError:
+    return DeliveryError(reason)
+
+
+# An incident intake from the first message to the summary, typed as a person would.
+INCIDENT_TO_SUMMARY = [
+    "hallo", "1", "nee", "raadslid", "gemeente", "Gemeente Ergenshuizen", "bedreiging",
+    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.", "gisteren", "ja",
+    "sociale media", "nee", "ja", "ja", "nee", "nee", "1, 3", "via deze chat",
+]

@@ -1,0 +1,65 @@
+"""Understanding typed answers: numbers, words, sentences, and when to ask again."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import Choice, CommandWords, match_choices
+from tests.harness import FLOWS
+
+
+def _choices(flow: str, step: str) -> list[Choice]:
+    return [Choice.of(o) for o in FLOWS.step(flow, step).option_list]
+
+
+SAFETY = _choices("incident", "safety")
+ROLE = _choices("incident", "role")
+HELP = _choices("incident", "help_wanted")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1", ["yes"]), ("2", ["no"]), ("Ja", ["yes"]), ("nee.", ["no"]), ("NEE", ["no"]),
+    ("yes", ["yes"]), ("Nee hoor, het gaat", ["no"]), ("Ja, nu!", ["yes"]),
+])
+def test_the_safety_question_understands_clear_answers(text: str, expected: list[str]) -> None:
+    assert match_choices(text, SAFETY) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "misschien wel, ik weet het niet zeker", "ik weet het niet", "ja en nee", "3", "0", "",
+    "?!", "1 2",
+])
+def test_an_uncertain_answer_to_the_safety_question_is_never_taken_as_no(text: str) -> None:
+    assert match_choices(text, SAFETY) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("wethouder", ["wethouder"]), ("Ik ben raadslid", ["raadslid"]),
+    ("Mayor (burgemeester)", ["burgemeester"]), ("Burgerlid", ["commissielid"]),
+    ("ik ben geen wethouder maar raadslid", []), ("10", []),
+])
+def test_roles_by_word_label_or_sentence(text: str, expected: list[str]) -> None:
+    assert match_choices(text, ROLE) == expected
+
+
+def test_several_choices_at_once_on_a_multi_step() -> None:
+    assert match_choices("1, 3 en 4", HELP, multi=True) == ["legal", "aftercare", "security"]
+    assert match_choices("juridisch en beveiliging", HELP, multi=True) == ["legal", "security"]
+    assert match_choices("1, 9", HELP, multi=True) == [], "a number out of range: ask again"
+    assert match_choices("1 3", HELP) == [], "one choice only where the step is not multi"
+
+
+def test_exact_only_for_free_text_steps() -> None:
+    when = _choices("incident", "when")
+    assert match_choices("Gisteren", when, exact_only=True) == ["yesterday"]
+    assert match_choices("gisteren rond drie uur", when, exact_only=True) == []
+
+
+@pytest.mark.parametrize(("text", "command"), [
+    ("/stop", "stop"), ("/stop@WeerbaarBot", "stop"), ("Stop!", "stop"), ("MENS", "human"),
+    ("/human", "human"), ("verwijder", "delete"), ("Taal", "language"), ("terug", "back"),
+    ("/opnieuw", "restart"), ("english", "english"), ("/start", "start"),
+    ("stop met bellen", None), ("ik wil een mens", None),
+])
+def test_command_words_are_whole_messages(text: str, command: str | None) -> None:
+    assert CommandWords(FLOWS.system).match(text) == command

@@ -1,0 +1,84 @@
+"""Danger-now and crisis signals: examples that must trigger, and that must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.signals import SignalDetector
+from tests.harness import FLOWS
+
+DETECTOR = SignalDetector(FLOWS.signals)
+
+MUST_SIGNAL_DANGER = [
+    "hij staat voor de deur",
+    "Er staat iemand voor mijn huis!!",
+    "Er staat een man met een mes",
+    "Hij heeft een wapen",
+    "ze hebben wapens bij zich",
+    "Er is brand",
+    "Mijn auto staat in brand",
+    "help",
+    "HELP!",
+    "Help me alsjeblieft",
+    "er wordt geschoten",
+    "Ik word gevolgd door een auto",
+    "ik ben bang dat hij me vermoordt",
+    "Er is iemand in mijn huis",
+    "iemand breekt in",
+    "Ik ben in gevaar",
+    "Hij slaat me",
+    "someone is at my door",
+    "He has a knife",
+    "they are outside my house",
+    "there is a fire",
+    "my car is on fire",
+    "Someone is following me",
+    "He has a gun",
+    "I am in danger",
+    "emergency",
+    "Bél 112",
+    "Ze staan voor ons huis te schreeuwen",
+]
+
+MUST_SIGNAL_CRISIS = [
+    "ik denk aan zelfmoord",
+    "Ik wil niet meer leven",
+    "soms wil ik dood",
+    "I want to kill myself",
+    "I want to end my life",
+]
+
+MUST_NOT_SIGNAL = [
+    "hallo",
+    "Ik wil graag advies over aangifte doen.",
+    "Gisteren was de raadsvergadering.",
+    "Ik ben niet in gevaar.",
+    "Er is geen direct gevaar",
+    "Ze hebben mijn adres online gezet.",
+    "wethouder",
+    "Ik kreeg een bericht via Messenger",
+    "Dat was een gunstig moment",
+    "De brandweerkazerne ligt naast het gemeentehuis",
+    "Kunt u mij helpen met een melding?",
+    "I am not in danger",
+    "Ik wil met iemand praten",
+    "gemeente Utrecht",
+    "Ik werd uitgescholden op Facebook",
+    "1",
+    "nee",
+]
+
+
+@pytest.mark.parametrize("text", MUST_SIGNAL_DANGER)
+def test_danger_now_is_recognised(text: str) -> None:
+    assert DETECTOR.check(text).danger
+
+
+@pytest.mark.parametrize("text", MUST_SIGNAL_CRISIS)
+def test_a_crisis_is_recognised(text: str) -> None:
+    assert DETECTOR.check(text).crisis
+
+
+@pytest.mark.parametrize("text", MUST_NOT_SIGNAL)
+def test_ordinary_messages_do_not_raise_the_alarm(text: str) -> None:
+    assert not DETECTOR.check(text)
