@@ -53,15 +53,19 @@ async def run(settings: Settings) -> int:
     for channel in channels.values():
         await channel.start(engine.handle)
     log.info("bot.started channels=%s", ",".join(channels))
-    all_closed = asyncio.ensure_future(
-        asyncio.gather(*(c.wait_closed() for c in channels.values())))
-    stopping = asyncio.ensure_future(stop_requested.wait())
-    await asyncio.wait({all_closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    async def all_closed() -> None:
+        await asyncio.gather(*(c.wait_closed() for c in channels.values()))
+
+    async def stop_signal() -> None:
+        await stop_requested.wait()
+
+    waiters = {asyncio.create_task(all_closed()), asyncio.create_task(stop_signal())}
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     log.info("bot.stopping")
     for channel in channels.values():
         await channel.stop()
-    stopping.cancel()
-    all_closed.cancel()
+    for waiter in waiters:
+        waiter.cancel()
     await engine.stop()
     db.dispose()
     log.info("bot.stopped")

@@ -494,7 +494,7 @@ class _Turn:
         if "options" in answer:
             return ", ".join(labels.get(i, i) for i in answer["options"])
         if "option" in answer:
-            return labels.get(answer["option"], answer["option"])
+            return str(labels.get(answer["option"], answer["option"]))
         text = str(answer.get("value") or answer.get("text", ""))
         if step.validate_as == "date" and "value" in answer:
             text = date.fromisoformat(answer["value"]).strftime("%d-%m-%Y")

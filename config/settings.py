@@ -1,4 +1,4 @@
-"""Settings: defaults < YAML file (``--config`` or ``WEERBAAR_CONFIG``) < ``WEERBAAR_*`` environment.
+"""Settings: defaults < YAML file (``--config``/``WEERBAAR_CONFIG``) < ``WEERBAAR_*`` environment.
 
 Nested settings use ``__`` in the environment, e.g. ``WEERBAAR_FACTS__POLICE_NUMBER``.
 """
@@ -111,7 +111,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         return Settings()
     if not config_file.is_file():
         raise ConfigFileError(f"configuration file not found: {config_file}")
-    file_settings = type(
+    file_settings: type[Settings] = type(
         "FileSettings",
         (Settings,),
         {"model_config": SettingsConfigDict(**{**Settings.model_config, "yaml_file": config_file})},

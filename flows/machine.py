@@ -62,7 +62,9 @@ class FlowMachine:
         event = self.machine.events.get(trigger)
         if event is None or state not in event.transitions:
             raise InvalidMove(f"{self.flow.flow}: no {trigger!r} from {state!r}")
-        dest: str = event.transitions[state][0].dest
+        dest: str | None = event.transitions[state][0].dest
+        if dest is None:
+            raise InvalidMove(f"{self.flow.flow}: {trigger!r} from {state!r} goes nowhere")
         return dest
 
     def can(self, state: str, trigger: str) -> bool:

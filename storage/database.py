@@ -1,4 +1,4 @@
-"""Database engines: SQLite in WAL mode with foreign keys and ``BEGIN IMMEDIATE``; PostgreSQL as is."""
+"""Database engines: SQLite with WAL, foreign keys and ``BEGIN IMMEDIATE``; PostgreSQL as is."""
 
 from __future__ import annotations
 

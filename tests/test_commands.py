@@ -6,7 +6,7 @@ import pytest
 
 from bot.conversation import PAUSED, Snapshot
 from bot.events import InboundEvent
-from tests.harness import FLOWS, FACTS, make_logic
+from tests.harness import FACTS, FLOWS, make_logic
 from tests.walker import walk
 
 LOGIC = make_logic()
@@ -39,7 +39,7 @@ def test_the_walk_reaches_the_states_a_person_can_be_in() -> None:
 @pytest.mark.parametrize("word", ["/help", "hulp", "Help", "help"])
 def test_help_works_everywhere_and_starts_with_112(word: str) -> None:
     for snapshot in STATES:
-        said, outcome = _say(snapshot, word)
+        said, _outcome = _say(snapshot, word)
         assert _text("help") in said, (snapshot.flow, snapshot.state)
         assert "112" in said
 

@@ -17,7 +17,7 @@ TABLES = {"people", "conversations", "cases", "messages", "processed_inbound", "
 def test_migrations_create_every_table(db_url: str) -> None:
     engine = create_db_engine(db_url)
     try:
-        assert TABLES <= set(inspect(engine).get_table_names())
+        assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
 
@@ -104,22 +104,20 @@ async def test_erasure_leaves_nothing_that_refers_to_the_person(db_url: str) -> 
         await bot.script(["hallo", "1", "ja", "wethouder"])
         await bot.attach("photo")
         await bot.script(["hallo", "1"], who="bob")
+        alice = bot.person("alice")
+        assert alice is not None and bot.cases("alice")
         await bot.say("verwijder")
         replies = await bot.say("ja")
         assert "Al uw gegevens zijn verwijderd" in texts(replies)
     with bot.session() as s:
-        for model in (Person, Conversation, Case, ProcessedInbound):
-            assert s.scalar(select(func.count()).select_from(model)
-                            .where(*_belongs_to_alice(model))) == 0
+        assert s.get(Person, alice.id) is None
+        for column in (Conversation.person_id, Case.person_id, Message.person_id,
+                       ProcessedInbound.person_id):
+            count = s.scalar(select(func.count()).where(column == alice.id))
+            assert count == 0, column
         assert s.scalar(select(func.count()).select_from(Message)
                         .where(Message.address == "alice")) == 0
-        assert bot.person("bob") is not None, "other people are untouched"
-
-
-def _belongs_to_alice(model: type) -> list[object]:
-    if model is Person:
-        return [Person.address == "alice"]
-    return [model.person_id.notin_(select(Person.id).where(Person.address != "alice"))]  # type: ignore[attr-defined]
+    assert bot.person("bob") is not None, "other people are untouched"
 
 
 async def test_a_reply_committed_but_not_sent_is_sent_after_restart(db_url: str) -> None:
@@ -138,7 +136,8 @@ async def test_a_reply_committed_but_not_sent_is_sent_after_restart(db_url: str)
         await asyncio.sleep(0.2)
         resent = again.channel.to("alice")
         assert "Welkom" in texts(resent)
-        assert await again.say("hallo", message_id="m-1") == [], "the redelivered message is ignored"
+        redelivered = await again.say("hallo", message_id="m-1")
+        assert redelivered == [], "the redelivered message is ignored"
         assert len(again.channel.to("alice")) == len(resent), "nothing is sent twice"
     with again.session() as s:
         assert s.scalar(select(func.count()).select_from(Message).where(

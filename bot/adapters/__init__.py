@@ -1,1 +1,1 @@
-"""Channel adapters: one module per chat platform, each implementing :class:`bot.channel.Channel`."""
+"""Channel adapters: one module per chat platform, each a :class:`bot.channel.Channel`."""

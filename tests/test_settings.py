@@ -1,0 +1,66 @@
+"""Settings: defaults, the YAML file, the environment, and that every one is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from config import Facts, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("WEERBAAR_"):
+            monkeypatch.delenv(key)
+
+
+def test_defaults_need_no_configuration() -> None:
+    settings = load_settings()
+    assert settings.channels == ["console"]
+    assert settings.database_url == "sqlite:///data/weerbaar.db"
+    assert settings.facts.emergency_number == "112"
+    assert settings.facts.support_team_number == "070-373 83 14"
+
+
+def test_the_example_file_loads_and_equals_the_defaults() -> None:
+    assert load_settings(ROOT / "config" / "example.yaml").model_dump() == Settings().model_dump()
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "s.yaml"
+    config.write_text("log_level: DEBUG\nfacts:\n  police_number: '0900-1111'\n", "utf-8")
+    monkeypatch.setenv("WEERBAAR_FACTS__POLICE_NUMBER", "0900-2222")
+    monkeypatch.setenv("WEERBAAR_CHANNELS", "console")
+    monkeypatch.setenv("WEERBAAR_DATABASE_URL", "postgresql+psycopg://x@127.0.0.1/y")
+    settings = load_settings(config)
+    assert settings.log_level == "DEBUG"
+    assert settings.facts.police_number == "0900-2222"
+    assert settings.database_url == "postgresql+psycopg://x@127.0.0.1/y"
+
+
+def test_unknown_settings_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "s.yaml"
+    config.write_text("databse_url: sqlite:///typo.db\n", "utf-8")
+    with pytest.raises(ValidationError, match="databse_url"):
+        load_settings(config)
+
+
+def _names() -> list[str]:
+    return [*Settings.model_fields, *(f"facts.{name}" for name in Facts.model_fields)]
+
+
+@pytest.mark.parametrize("name", _names())
+def test_every_setting_is_documented(name: str) -> None:
+    example = (ROOT / "config" / "example.yaml").read_text("utf-8")
+    readme = (ROOT / "README.md").read_text("utf-8")
+    key = name.split(".")[-1]
+    assert f"{key}:" in example, f"{name} is missing from config/example.yaml"
+    env = "WEERBAAR_" + name.upper().replace(".", "__")
+    assert env in readme, f"{env} is missing from README.md"
