@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigFileError, ValidationError) as exc:
         print(f"weerbaar-bot: invalid configuration: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     try:
         return asyncio.run(run(settings))
     except FlowError as exc:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
+import sys
+from pathlib import Path
 
 from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
@@ -17,14 +20,29 @@ from storage.database import create_db_engine, upgrade_database
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: str) -> None:
-    """Logs go to stderr and carry ids and events only, never what a person wrote."""
+def log_destination(settings: Settings) -> Path | None:
+    """Where logs go: the configured file; else a file in the data dir when a person chats on
+    the console in a terminal; else stderr (``None``)."""
+    if settings.log_file is not None:
+        return settings.log_file
+    if "console" in settings.channels and sys.stderr.isatty():
+        return settings.data_dir / "weerbaar.log"
+    return None
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logs carry ids and events only, never what a person wrote."""
+    destination = log_destination(settings)
+    if destination is not None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        level=level,
+        level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        filename=destination,
     )
+    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
     for noisy in ("alembic", "httpx", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(quiet)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -49,6 +67,7 @@ async def run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_requested.set)
+    gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
     for channel in channels.values():
         await channel.start(engine.handle)

@@ -42,9 +42,8 @@ class _Job:
 class Engine:
     def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
                  batch_max_turns: int = 256, max_backoff_seconds: float = 60.0) -> None:
-        self._sessions = sessionmaker(db, expire_on_commit=False)
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
-        self._runner = TurnRunner(self._sessions, logic, default_language)
+        self._runner = TurnRunner(db, logic, default_language)
         self._logic = logic
         self._batch_max = batch_max_turns
         self._max_backoff = max_backoff_seconds

@@ -1,8 +1,13 @@
 """Running a batch of turns in one database transaction (group commit).
 
-Each turn loads the conversation, computes the outcome and saves it with its replies inside
-its own savepoint, so one failing turn cannot undo the others. Runs in the engine's single
-database thread; nothing here touches the event loop.
+Per turn there is one read (the person with their current conversation); the handled ids,
+messages, conversations and people of the whole batch are written with one statement each.
+A turn's outcome is computed before any of its writes, so a bug in a flow cannot leave half a
+turn behind: that turn is answered with an apology and the rest of the batch goes on. If the
+database itself fails, the batch is retried one turn per transaction, so one bad row cannot
+hold up everybody else.
+
+Runs in the engine's single database thread; nothing here touches the event loop.
 """
 
 from __future__ import annotations
@@ -10,27 +15,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversation import (
-    ACTIVE,
-    ConversationLogic,
-    Outcome,
-    Reply,
-    Snapshot,
-)
+from bot.conversation import ACTIVE, ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import InboundEvent, OutboundMessage, OutboundOption
 from storage import repository as repo
-from storage.models import Case, Conversation, Message, Person, utcnow
+from storage.database import begin_without_flush_to_disk
+from storage.models import Message, utcnow
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TurnResult:
-    replies: list[OutboundMessage]
+    replies: list[OutboundMessage] = field(default_factory=list)
     duplicate: bool = False
 
 
@@ -41,177 +43,253 @@ class DeliveryReport:
     delivered: list[int] = field(default_factory=list)
     failed: list[tuple[int, str, bool]] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.delivered or self.failed)
+
+@dataclass
+class _Current:
+    """A person and their conversation as the batch has them now."""
+
+    person_id: int
+    conversation_id: int
+    snapshot: Snapshot
+
+
+@dataclass
+class _Batch:
+    """Rows collected during a batch and written at its end (or before an erasure)."""
+
+    now: datetime
+    results: list[TurnResult] = field(default_factory=list)
+    processed: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    owners: list[TurnResult | None] = field(default_factory=list)
+    conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    languages: dict[int, str] = field(default_factory=dict)
+
+    def flush(self, connection: Connection) -> None:
+        repo.insert_processed(connection, self.processed)
+        ids = repo.insert_messages(connection, self.messages)
+        for message_id, row, owner in zip(ids, self.messages, self.owners, strict=True):
+            if owner is not None:
+                owner.replies.append(_outbound(message_id, row))
+        repo.update_conversations(connection, self.conversations, self.now)
+        repo.update_people(connection, self.languages, self.now)
+        self.processed, self.messages, self.owners = [], [], []
+        self.conversations, self.languages = {}, {}
 
 
 class TurnRunner:
-    def __init__(self, sessions: sessionmaker[Session], logic: ConversationLogic,
-                 default_language: str) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Engine, logic: ConversationLogic, default_language: str) -> None:
+        self.db = db
         self.logic = logic
         self.default_language = default_language
 
     def run_batch(self, events: Sequence[InboundEvent],
                   report: DeliveryReport) -> list[TurnResult]:
-        with self.sessions.begin() as session:
-            now = utcnow()
-            repo.mark_delivered(session, report.delivered, now)
-            for message_id, reason, permanent in report.failed:
-                repo.record_failure(session, message_id, reason, permanent=permanent)
-            return [self._run_one(session, event) for event in events]
-
-    def _run_one(self, session: Session, event: InboundEvent) -> TurnResult:
-        if not repo.claim_inbound(session, event.channel, event.message_id):
-            log.info("inbound.duplicate channel=%s", event.channel)
-            return TurnResult(replies=[], duplicate=True)
+        if not events:
+            with begin_without_flush_to_disk(self.db) as connection:
+                self._write_report(connection, report)
+            return []
         try:
-            with session.begin_nested():
-                return self._turn(session, event)
-        except Exception:
+            with self.db.begin() as connection:
+                self._write_report(connection, report)
+                return self._run(connection, events)
+        except SQLAlchemyError:
+            log.exception("batch.failed turns=%d; retrying one by one", len(events))
+        with self.db.begin() as connection:
+            self._write_report(connection, report)
+        return [self._run_alone(event) for event in events]
+
+    def _run_alone(self, event: InboundEvent) -> TurnResult:
+        try:
+            with self.db.begin() as connection:
+                return self._run(connection, [event])[0]
+        except SQLAlchemyError:
             log.exception("turn.failed channel=%s", event.channel)
-        with session.begin_nested():
-            return self._failed_turn(session, event)
+        with self.db.begin() as connection:
+            return self._failed_turn(connection, event)
 
-    def _turn(self, session: Session, event: InboundEvent) -> TurnResult:
-        person = repo.find_person(session, event.channel, event.sender)
-        conversation = repo.current_conversation(session, person.id) if person else None
-        if person is None or conversation is None:
-            if person is None:
-                person = repo.create_person(session, event.channel, event.sender,
-                                            self.default_language)
-            snapshot = self.logic.start(person.language)
-            conversation = repo.start_conversation(
-                session, person.id, flow=snapshot.flow, state=snapshot.state,
-                status=snapshot.status, language=snapshot.language, data=snapshot.data)
+    @staticmethod
+    def _write_report(connection: Connection, report: DeliveryReport) -> None:
+        repo.mark_delivered(connection, report.delivered)
+        for message_id, reason, permanent in report.failed:
+            repo.record_failure(connection, message_id, reason, permanent=permanent)
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def _run(self, connection: Connection, events: Sequence[InboundEvent]) -> list[TurnResult]:
+        batch = _Batch(now=utcnow())
+        seen = repo.already_processed(connection, ((e.channel, e.message_id) for e in events))
+        known = repo.load_people(connection, ((e.channel, e.sender) for e in events))
+        current: dict[tuple[str, str], _Current] = {}
+        for event in events:
+            result = TurnResult()
+            batch.results.append(result)
+            if (event.channel, event.message_id) in seen:
+                log.info("inbound.duplicate channel=%s", event.channel)
+                result.duplicate = True
+                continue
+            seen.add((event.channel, event.message_id))
+            who = (event.channel, event.sender)
+            if who not in current:
+                current[who] = self._load(connection, event, known.pop(who, None))
+            if self._turn(connection, batch, current[who], event, result):
+                del current[who]
+        batch.flush(connection)
+        return batch.results
+
+    def _load(self, connection: Connection, event: InboundEvent,
+              row: repo.PersonRow | None) -> _Current:
+        if row is not None and row.conversation_id is not None:
+            snapshot = Snapshot(known=True, flow=row.flow, state=row.state, status=row.status,
+                                language=row.conversation_language, data=row.data)
+            return _Current(row.person_id, row.conversation_id, snapshot)
+        if row is None:
+            language = self.default_language
+            person_id = repo.insert_person(connection, event.channel, event.sender, language)
         else:
-            snapshot = Snapshot(known=True, flow=conversation.flow, state=conversation.state,
-                                status=conversation.status, language=conversation.language,
-                                data=conversation.data)
-        repo.link_inbound(session, event.channel, event.message_id, person.id)
-        inbound = repo.add_message(
-            session, channel=event.channel, address=event.sender, direction=repo.INBOUND,
-            kind=_inbound_kind(event), body=_inbound_body(event), person_id=person.id,
-            conversation_id=conversation.id)
-        outcome = self.logic.turn(snapshot, event)
-        log.info("turn flow=%s state=%s->%s replies=%d urgent=%s", snapshot.flow,
-                 snapshot.state, outcome.state, len(outcome.replies), outcome.urgent)
+            person_id, language = row.person_id, row.language
+        snapshot = self.logic.start(language)
+        conversation_id = repo.insert_conversation(
+            connection, person_id, flow=snapshot.flow, state=snapshot.state,
+            status=snapshot.status, language=snapshot.language, data=snapshot.data)
+        return _Current(person_id, conversation_id, snapshot)
+
+    def _turn(self, connection: Connection, batch: _Batch, state: _Current,
+              event: InboundEvent, result: TurnResult) -> bool:
+        """One turn; returns whether the person was erased."""
+        try:
+            outcome = self.logic.turn(state.snapshot, event)
+        except Exception:
+            log.exception("turn.failed channel=%s flow=%s state=%s", event.channel,
+                          state.snapshot.flow, state.snapshot.state)
+            outcome = self._apology(state.snapshot)
+        log.info("turn flow=%s state=%s->%s replies=%d urgent=%s", state.snapshot.flow,
+                 state.snapshot.state, outcome.state, len(outcome.replies), outcome.urgent)
         if outcome.erase:
-            repo.erase_person(session, person.id)
+            batch.flush(connection)
+            repo.erase_person(connection, state.person_id)
             log.info("person.erased")
-            return TurnResult(self._queue(session, event, None, None, outcome.replies,
-                                          outcome.language))
-        conversation = self._save_conversation(session, person, conversation, outcome)
-        self._apply_case(session, person, conversation, outcome, inbound)
-        person.last_seen_at = utcnow()
-        person.language = outcome.language
-        return TurnResult(self._queue(session, event, person.id, conversation.id,
-                                      outcome.replies, outcome.language))
-
-    def _save_conversation(self, session: Session, person: Person, conversation: Conversation,
-                           outcome: Outcome) -> Conversation:
+            batch.processed.append(_processed(batch.now, event, None))
+            self._add_replies(batch, event, None, None, outcome, result)
+            return True
+        batch.processed.append(_processed(batch.now, event, state.person_id))
+        inbound = _inbound_row(batch.now, event, state)
+        batch.messages.append(inbound)
+        batch.owners.append(None)
         if outcome.abandon_case:
-            case = repo.case_of(session, conversation.id)
-            if case is not None and case.status == repo.INTAKE:
-                case.status = repo.ABANDONED
-                case.updated_at = utcnow()
+            repo.abandon_case(connection, state.conversation_id)
         if outcome.new_conversation:
-            if conversation.status == ACTIVE:
-                conversation.status = repo.ABANDONED
-            conversation.updated_at = utcnow()
-            return repo.start_conversation(
-                session, person.id, flow=outcome.flow, state=outcome.state,
+            old = state.snapshot
+            batch.conversations[state.conversation_id] = {
+                "flow": old.flow, "state": old.state, "language": old.language,
+                "data": old.data, "status": repo.ABANDONED if old.status == ACTIVE else old.status}
+            state.conversation_id = repo.insert_conversation(
+                connection, state.person_id, flow=outcome.flow, state=outcome.state,
                 status=outcome.status, language=outcome.language, data=outcome.data)
-        conversation.flow = outcome.flow
-        conversation.state = outcome.state
-        conversation.status = outcome.status
-        conversation.language = outcome.language
-        conversation.data = outcome.data
-        conversation.updated_at = utcnow()
-        return conversation
+        else:
+            batch.conversations[state.conversation_id] = {
+                "flow": outcome.flow, "state": outcome.state, "status": outcome.status,
+                "language": outcome.language, "data": outcome.data}
+        if outcome.touches_case:
+            case_id = self._apply_case(connection, state, outcome)
+            if outcome.attach_to_case:
+                inbound["case_id"] = case_id
+        batch.languages[state.person_id] = outcome.language
+        state.snapshot = Snapshot(known=True, flow=outcome.flow, state=outcome.state,
+                                  status=outcome.status, language=outcome.language,
+                                  data=outcome.data)
+        self._add_replies(batch, event, state.person_id, state.conversation_id, outcome, result)
+        return False
 
-    def _apply_case(self, session: Session, person: Person, conversation: Conversation,
-                    outcome: Outcome, inbound: Message) -> None:
-        if not outcome.touches_case:
-            return
+    def _apology(self, snapshot: Snapshot) -> Outcome:
+        text = self.logic.flows.text("error").get(snapshot.language)
+        return Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
+                       language=snapshot.language, data=snapshot.data,
+                       replies=[Reply(text.format_map(self.logic.facts))])
+
+    @staticmethod
+    def _apply_case(connection: Connection, state: _Current, outcome: Outcome) -> int:
         now = utcnow()
-        case = repo.case_of(session, conversation.id)
-        kind = outcome.case_kind or "contact"
+        case = repo.case_of(connection, state.conversation_id)
         if case is None:
-            case = repo.open_case(session, person.id, conversation.id, kind)
+            kind = outcome.case_kind or "contact"
+            case = repo.CaseRow(repo.insert_case(connection, state.person_id,
+                                                 state.conversation_id, kind),
+                                kind, repo.INTAKE, urgent=False, human_requested=False)
             log.info("case.opened case=%s kind=%s", case.id, kind)
-        elif outcome.case_kind and case.status == repo.INTAKE and case.kind != outcome.case_kind:
-            case.kind = outcome.case_kind
+        values: dict[str, Any] = {}
+        if outcome.case_kind and case.status == repo.INTAKE and case.kind != outcome.case_kind:
+            values["kind"] = outcome.case_kind
         if outcome.urgent and not case.urgent:
-            case.urgent, case.urgent_at = True, now
+            values.update(urgent=True, urgent_at=now)
             log.info("case.urgent case=%s", case.id)
         if outcome.human and not case.human_requested:
-            case.human_requested, case.human_requested_at = True, now
+            values.update(human_requested=True, human_requested_at=now)
             log.info("case.human_requested case=%s", case.id)
         if outcome.submit is not None:
-            case.intake = outcome.submit
-            case.status, case.submitted_at = repo.SUBMITTED, now
-            log.info("case.submitted case=%s kind=%s", case.id, case.kind)
-        if outcome.attach_to_case:
-            inbound.case_id = case.id
-        case.updated_at = now
+            values.update(intake=outcome.submit, status=repo.SUBMITTED, submitted_at=now)
+            log.info("case.submitted case=%s kind=%s", case.id, values.get("kind", case.kind))
+        repo.update_case(connection, case.id, values)
+        return case.id
 
-    def _queue(self, session: Session, event: InboundEvent, person_id: int | None,
-               conversation_id: int | None, replies: list[Reply],
-               language: str) -> list[OutboundMessage]:
-        rows = [
-            repo.add_message(
-                session, channel=event.channel, address=event.sender,
-                direction=repo.OUTBOUND, kind="text", person_id=person_id,
-                conversation_id=conversation_id,
-                body={"text": reply.text, "language": language,
-                      "options": [[o.payload, o.label] for o in reply.options]})
-            for reply in replies
-        ]
-        session.flush()
-        return [to_outbound(row) for row in rows]
+    @staticmethod
+    def _add_replies(batch: _Batch, event: InboundEvent, person_id: int | None,
+                     conversation_id: int | None, outcome: Outcome,
+                     result: TurnResult) -> None:
+        for reply in outcome.replies:
+            body = {"text": reply.text, "language": outcome.language,
+                    "options": [[o.payload, o.label] for o in reply.options]}
+            batch.messages.append(repo.message_row(
+                channel=event.channel, address=event.sender, direction=repo.OUTBOUND,
+                kind="text", body=body, person_id=person_id, conversation_id=conversation_id,
+                now=batch.now))
+            batch.owners.append(result)
 
-    def _failed_turn(self, session: Session, event: InboundEvent) -> TurnResult:
-        """Keep the message and answer kindly even when the turn itself failed."""
-        person = repo.find_person(session, event.channel, event.sender)
-        if person is None:
-            person = repo.create_person(session, event.channel, event.sender,
-                                        self.default_language)
-        repo.add_message(session, channel=event.channel, address=event.sender,
-                         direction=repo.INBOUND, kind=_inbound_kind(event),
-                         body=_inbound_body(event), person_id=person.id)
-        text = self.logic.flows.text("error").get(person.language)
-        reply = Reply(text.format_map(self.logic.facts))
-        return TurnResult(self._queue(session, event, person.id, None, [reply],
-                                      person.language))
+    def _failed_turn(self, connection: Connection, event: InboundEvent) -> TurnResult:
+        """Keep the message and answer kindly even when the turn could not be stored."""
+        known = repo.load_people(connection, [(event.channel, event.sender)])
+        state = self._load(connection, event, known.get((event.channel, event.sender)))
+        batch = _Batch(now=utcnow())
+        result = TurnResult()
+        batch.messages.append(_inbound_row(batch.now, event, state))
+        batch.owners.append(None)
+        self._add_replies(batch, event, state.person_id, state.conversation_id,
+                          self._apology(state.snapshot), result)
+        batch.flush(connection)
+        return result
 
 
-def to_outbound(row: Message) -> OutboundMessage:
-    body: dict[str, Any] = row.body
+def _processed(now: datetime, event: InboundEvent, person_id: int | None) -> dict[str, Any]:
+    return {"channel": event.channel, "platform_message_id": event.message_id,
+            "person_id": person_id, "processed_at": now}
+
+
+def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    kind = "text"
+    if event.text is not None:
+        body["text"] = event.text
+    if event.option is not None:
+        body["option"], kind = event.option, "option"
+    if event.attachment is not None:
+        a = event.attachment
+        body["attachment"] = {"kind": a.kind, "ref": a.ref, "name": a.name,
+                              "mime_type": a.mime_type}
+        kind = "attachment"
+    return repo.message_row(channel=event.channel, address=event.sender,
+                            direction=repo.INBOUND, kind=kind, body=body,
+                            person_id=state.person_id, conversation_id=state.conversation_id,
+                            now=now)
+
+
+def _outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:
+    body: dict[str, Any] = row["body"]
     return OutboundMessage(
-        id=row.id, channel=row.channel, recipient=row.address, text=body["text"],
+        id=message_id, channel=row["channel"], recipient=row["address"], text=body["text"],
         options=tuple(OutboundOption(p, label) for p, label in body.get("options", [])),
         language=body.get("language", "nl"),
     )
 
 
-def _inbound_kind(event: InboundEvent) -> str:
-    if event.attachment is not None:
-        return "attachment"
-    return "option" if event.option is not None else "text"
-
-
-def _inbound_body(event: InboundEvent) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if event.text is not None:
-        body["text"] = event.text
-    if event.option is not None:
-        body["option"] = event.option
-    if event.attachment is not None:
-        a = event.attachment
-        body["attachment"] = {"kind": a.kind, "ref": a.ref, "name": a.name,
-                              "mime_type": a.mime_type}
-    return body
-
-
-__all__ = ["Case", "DeliveryReport", "TurnResult", "TurnRunner", "to_outbound"]
+def to_outbound(row: Message) -> OutboundMessage:
+    return _outbound(row.id, {"channel": row.channel, "address": row.address, "body": row.body})

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     batch_max_turns: int = Field(default=256, ge=1, le=10_000)
     delivery_max_backoff_seconds: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = Field(
+        default=None,
+        description="Log file; none means stderr, or data_dir/weerbaar.log when chatting on "
+                    "the console in a terminal, so logs do not run through the chat.",
+    )
     facts: Facts = Field(default_factory=Facts)
 
     @field_validator("channels", mode="before")

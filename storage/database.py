@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
@@ -49,6 +51,25 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def begin_without_flush_to_disk(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose commit does not wait for the disk. It survives a crash of the bot
+    (SIGKILL) but may be lost if the machine itself loses power. Only for writes that may be
+    lost that way, such as marking replies delivered (then a reply is sent once more)."""
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection if is_sqlite(str(engine.url)) else None
+        if raw is not None:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with connection.begin():
+                if raw is None:
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                yield connection
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA synchronous=FULL")
 
 
 def read_only(engine: Engine) -> Engine:

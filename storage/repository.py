@@ -1,14 +1,25 @@
-"""Data access for the engine. Every function works inside the caller's session and
-transaction; none commits."""
+"""Data access for the engine, in SQLAlchemy Core on the caller's connection and transaction.
+Nothing here commits. Statements that the engine runs for every turn are written to be sent
+once per batch (executemany) where they can."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound, utcnow
@@ -18,87 +29,182 @@ SUBMITTED = "submitted"
 ABANDONED = "abandoned"
 INBOUND, OUTBOUND = "in", "out"
 
-
-def claim_inbound(session: Session, channel: str, platform_message_id: str) -> bool:
-    """Record a platform message id; ``False`` if it was handled before."""
-    try:
-        with session.begin_nested():
-            session.add(ProcessedInbound(channel=channel, platform_message_id=platform_message_id))
-    except IntegrityError:
-        return False
-    return True
+PEOPLE = cast(Table, Person.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
+CASES = cast(Table, Case.__table__)
+MESSAGES = cast(Table, Message.__table__)
+PROCESSED = cast(Table, ProcessedInbound.__table__)
 
 
-def link_inbound(session: Session, channel: str, platform_message_id: str,
-                 person_id: int) -> None:
-    session.execute(
-        update(ProcessedInbound)
-        .where(ProcessedInbound.channel == channel,
-               ProcessedInbound.platform_message_id == platform_message_id)
-        .values(person_id=person_id)
+@dataclass(frozen=True)
+class PersonRow:
+    """A person and their latest conversation (``conversation_id`` is None if they have none)."""
+
+    person_id: int
+    language: str
+    conversation_id: int | None
+    flow: str
+    state: str
+    status: str
+    conversation_language: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    kind: str
+    status: str
+    urgent: bool
+    human_requested: bool
+
+
+# -- inbound ids ---------------------------------------------------------------------------
+
+def already_processed(connection: Connection,
+                      keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (channel, platform message id) pairs were handled before."""
+    wanted = list(set(keys))
+    if not wanted:
+        return set()
+    rows = connection.execute(
+        select(PROCESSED.c.channel, PROCESSED.c.platform_message_id)
+        .where(tuple_(PROCESSED.c.channel, PROCESSED.c.platform_message_id).in_(wanted)))
+    return {(channel, message_id) for channel, message_id in rows}
+
+
+def insert_processed(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(PROCESSED), list(rows))
+
+
+# -- people and conversations ----------------------------------------------------------------
+
+def _load_people_statement() -> Select[Any]:
+    """Built once: constructing a statement costs more than running it on SQLite."""
+    others = CONVERSATIONS.alias("latest")
+    latest = (select(others.c.id).where(others.c.person_id == PEOPLE.c.id)
+              .order_by(others.c.id.desc()).limit(1).correlate(PEOPLE).scalar_subquery())
+    return (
+        select(PEOPLE.c.channel, PEOPLE.c.address, PEOPLE.c.id, PEOPLE.c.language,
+               CONVERSATIONS.c.id, CONVERSATIONS.c.flow, CONVERSATIONS.c.state,
+               CONVERSATIONS.c.status, CONVERSATIONS.c.language, CONVERSATIONS.c.data)
+        .select_from(PEOPLE.outerjoin(CONVERSATIONS, CONVERSATIONS.c.id == latest))
+        .where(tuple_(PEOPLE.c.channel, PEOPLE.c.address)
+               .in_(bindparam("keys", expanding=True)))
     )
 
 
-def find_person(session: Session, channel: str, address: str) -> Person | None:
-    return session.scalars(
-        select(Person).where(Person.channel == channel, Person.address == address)
-    ).one_or_none()
+_LOAD_PEOPLE = _load_people_statement()
+_KEYS_PER_QUERY = 400  # stays under SQLite's limit of bound parameters
 
 
-def create_person(session: Session, channel: str, address: str, language: str) -> Person:
-    person = Person(channel=channel, address=address, language=language)
-    session.add(person)
-    session.flush()
-    return person
+def load_people(connection: Connection,
+                keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PersonRow]:
+    """People by (channel, address), each with their latest conversation, in one query."""
+    wanted = list(set(keys))
+    found: dict[tuple[str, str], PersonRow] = {}
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        rows = connection.execute(_LOAD_PEOPLE, {"keys": wanted[start:start + _KEYS_PER_QUERY]})
+        for channel, address, *rest in rows:
+            found[(channel, address)] = PersonRow(*rest)
+    return found
 
 
-def current_conversation(session: Session, person_id: int) -> Conversation | None:
-    return session.scalars(
-        select(Conversation)
-        .where(Conversation.person_id == person_id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    ).one_or_none()
+def insert_person(connection: Connection, channel: str, address: str, language: str) -> int:
+    now = utcnow()
+    person_id: int = connection.execute(
+        insert(PEOPLE).values(channel=channel, address=address, language=language,
+                              created_at=now, last_seen_at=now)
+        .returning(PEOPLE.c.id)).scalar_one()
+    return person_id
 
 
-def start_conversation(session: Session, person_id: int, *, flow: str, state: str,
-                       status: str, language: str, data: dict[str, Any]) -> Conversation:
-    conversation = Conversation(person_id=person_id, flow=flow, state=state, status=status,
-                                language=language, data=data)
-    session.add(conversation)
-    session.flush()
-    return conversation
+def update_people(connection: Connection, languages: dict[int, str], now: datetime) -> None:
+    if languages:
+        connection.execute(
+            update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
+            .values(language=bindparam("lang"), last_seen_at=bindparam("seen")),
+            [{"person_id": pid, "lang": lang, "seen": now} for pid, lang in languages.items()])
 
 
-def case_of(session: Session, conversation_id: int) -> Case | None:
-    return session.scalars(
-        select(Case).where(Case.conversation_id == conversation_id).order_by(Case.id.desc())
-        .limit(1)
-    ).one_or_none()
-
-
-def open_case(session: Session, person_id: int, conversation_id: int, kind: str) -> Case:
-    case = Case(person_id=person_id, conversation_id=conversation_id, kind=kind, status=INTAKE,
-                intake={})
-    session.add(case)
-    session.flush()
-    return case
-
-
-def add_message(session: Session, *, channel: str, address: str, direction: str, kind: str,
-                body: dict[str, Any], person_id: int | None,
-                conversation_id: int | None = None, case_id: int | None = None) -> Message:
-    message = Message(channel=channel, address=address, direction=direction, kind=kind,
-                      body=body, person_id=person_id, conversation_id=conversation_id,
-                      case_id=case_id)
-    session.add(message)
-    return message
-
-
-def erase_person(session: Session, person_id: int) -> None:
+def erase_person(connection: Connection, person_id: int) -> None:
     """Delete a person; the database cascades to everything that refers to them."""
-    session.execute(delete(Person).where(Person.id == person_id))
-    session.expunge_all()
+    connection.execute(delete(PEOPLE).where(PEOPLE.c.id == person_id))
+
+
+def insert_conversation(connection: Connection, person_id: int, *, flow: str, state: str,
+                        status: str, language: str, data: dict[str, Any]) -> int:
+    now = utcnow()
+    conversation_id: int = connection.execute(
+        insert(CONVERSATIONS).values(person_id=person_id, flow=flow, state=state, status=status,
+                                     language=language, data=data, created_at=now,
+                                     updated_at=now)
+        .returning(CONVERSATIONS.c.id)).scalar_one()
+    return conversation_id
+
+
+def update_conversations(connection: Connection, changes: dict[int, dict[str, Any]],
+                         now: datetime) -> None:
+    """Save conversations; each change holds flow, state, status, language and data."""
+    if changes:
+        connection.execute(
+            update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("conversation_id"))
+            .values(flow=bindparam("flow"), state=bindparam("state"),
+                    status=bindparam("status"), language=bindparam("language"),
+                    data=bindparam("data"), updated_at=bindparam("now")),
+            [{"conversation_id": cid, "now": now, **values} for cid, values in changes.items()])
+
+
+# -- cases -----------------------------------------------------------------------------------
+
+def case_of(connection: Connection, conversation_id: int) -> CaseRow | None:
+    row = connection.execute(
+        select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
+        .where(CASES.c.conversation_id == conversation_id)
+        .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
+    return CaseRow(*row) if row is not None else None
+
+
+def insert_case(connection: Connection, person_id: int, conversation_id: int, kind: str) -> int:
+    now = utcnow()
+    case_id: int = connection.execute(
+        insert(CASES).values(person_id=person_id, conversation_id=conversation_id, kind=kind,
+                             status=INTAKE, intake={}, urgent=False, human_requested=False,
+                             created_at=now, updated_at=now)
+        .returning(CASES.c.id)).scalar_one()
+    return case_id
+
+
+def update_case(connection: Connection, case_id: int, values: dict[str, Any]) -> None:
+    connection.execute(update(CASES).where(CASES.c.id == case_id)
+                       .values(updated_at=utcnow(), **values))
+
+
+def abandon_case(connection: Connection, conversation_id: int) -> None:
+    connection.execute(update(CASES).where(CASES.c.conversation_id == conversation_id,
+                                           CASES.c.status == INTAKE)
+                       .values(status=ABANDONED, updated_at=utcnow()))
+
+
+# -- messages --------------------------------------------------------------------------------
+
+def message_row(*, channel: str, address: str, direction: str, kind: str,
+                body: dict[str, Any], person_id: int | None, conversation_id: int | None,
+                now: datetime) -> dict[str, Any]:
+    return {"channel": channel, "address": address, "direction": direction, "kind": kind,
+            "body": body, "person_id": person_id, "conversation_id": conversation_id,
+            "case_id": None, "created_at": now, "delivered_at": None, "failed_at": None,
+            "attempts": 0, "last_error": None}
+
+
+def insert_messages(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert messages made with :func:`message_row`; their ids, in the same order."""
+    if not rows:
+        return []
+    return list(connection.execute(
+        insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
+        list(rows)).scalars())
 
 
 def undelivered(session: Session) -> Sequence[Message]:
@@ -110,21 +216,21 @@ def undelivered(session: Session) -> Sequence[Message]:
     ).all()
 
 
-def mark_delivered(session: Session, message_ids: Sequence[int], when: datetime) -> None:
+def mark_delivered(connection: Connection, message_ids: Sequence[int]) -> None:
     """Mark replies delivered. A reply with no person (the notice after an erasure) is
     deleted instead, so nothing about an erased person stays behind."""
     if not message_ids:
         return
-    session.execute(
-        delete(Message).where(Message.id.in_(message_ids), Message.person_id.is_(None))
-    )
-    session.execute(
-        update(Message).where(Message.id.in_(message_ids)).values(delivered_at=when)
-    )
+    ids = list(message_ids)
+    connection.execute(delete(MESSAGES).where(MESSAGES.c.id.in_(ids),
+                                              MESSAGES.c.person_id.is_(None)))
+    connection.execute(update(MESSAGES).where(MESSAGES.c.id.in_(ids))
+                       .values(delivered_at=utcnow()))
 
 
-def record_failure(session: Session, message_id: int, reason: str, *, permanent: bool) -> None:
-    values: dict[str, Any] = {"attempts": Message.attempts + 1, "last_error": reason[:64]}
+def record_failure(connection: Connection, message_id: int, reason: str, *,
+                   permanent: bool) -> None:
+    values: dict[str, Any] = {"attempts": MESSAGES.c.attempts + 1, "last_error": reason[:64]}
     if permanent:
         values["failed_at"] = utcnow()
-    session.execute(update(Message).where(Message.id == message_id).values(**values))
+    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(**values))

@@ -33,6 +33,15 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(sqlite_url: str) 
         engine.dispose()
 
 
+async def test_delivery_marks_leave_the_connections_durable(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1"])
+        await asyncio.sleep(0.1)  # the marks-only transaction has run
+        assert all(m.delivered_at is not None for m in bot.messages() if m.direction == "out")
+        with bot.db.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
 async def test_a_whole_intake_is_stored_as_a_submitted_case(db_url: str) -> None:
     async with Bot(db_url) as bot:
         await bot.script(INCIDENT_TO_SUMMARY)

@@ -1,0 +1,117 @@
+"""Run the engine benchmarks on SQLite and PostgreSQL and print a Markdown report.
+
+    .venv/bin/python -m bench            # about three minutes
+    .venv/bin/python -m bench --quick    # shorter runs, for a smoke test
+
+PostgreSQL: the local server (WEERBAAR_TEST_POSTGRES_URL, default the `test` database); each run
+uses a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from bench.engine import closed_loop, open_loop, raw_commit_rate
+from bench.memory import compare
+from storage.database import upgrade_database
+
+POSTGRES_URL = os.environ.get("WEERBAAR_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CONVERSATIONS = 100
+OFFERED_RATES = (100, 500, 1000)
+IDLE_CONVERSATIONS = 100_000
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield f"sqlite:///{Path(directory) / 'bench.db'}"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    schema = f"weerbaar_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+DATABASES = {"SQLite": sqlite_database, "PostgreSQL": postgres_database}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="ascii") as info:
+        memory_gib = int(info.readline().split()[1]) / 1024 / 1024
+    engine = create_engine(POSTGRES_URL)
+    with engine.connect() as connection:
+        postgres = connection.execute(text("SHOW server_version")).scalar()
+    engine.dispose()
+    return (f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, Python "
+            f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"PostgreSQL {postgres}")
+
+
+def run(quick: bool) -> None:
+    seconds = 2.0 if quick else 8.0
+    print(f"Machine: {machine()}\n")
+    print("| database | measure | messages/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|")
+    for name, database in DATABASES.items():
+        with database() as url:
+            upgrade_database(url)
+            raw = raw_commit_rate(url, seconds / 2)
+            print(f"| {name} | raw durable commits, one after another | {raw:,.0f} | | |")
+            asyncio.run(open_loop(url, CONVERSATIONS, 300, 2.0))  # warm-up
+            gc.collect()
+            result = asyncio.run(closed_loop(url, CONVERSATIONS, seconds))
+            print(f"| {name} | {CONVERSATIONS} conversations, as fast as possible | "
+                  f"{result.rate:,.0f} | {result.p50:.1f} | {result.percentile(99):.1f} |")
+            for rate in OFFERED_RATES:
+                gc.collect()
+                result = asyncio.run(open_loop(url, CONVERSATIONS, rate, seconds))
+                print(f"| {name} | {CONVERSATIONS} conversations, {rate} messages/s offered | "
+                      f"{result.rate:,.0f} | {result.p50:.1f} | {result.percentile(99):.1f} |")
+    idle = 10_000 if quick else IDLE_CONVERSATIONS
+    print(f"\nMemory of the running bot (fresh process, {CONVERSATIONS} people chatting):\n")
+    print("| database | stored idle conversations | resident memory MiB |")
+    print("|---|---:|---:|")
+    for name, database in DATABASES.items():
+        with database() as empty_url, database() as full_url:
+            results = compare({0: empty_url, idle: full_url})
+            for count, measured in results.items():
+                print(f"| {name} | {count:,} | {measured['rss_kib'] / 1024:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    run(parser.parse_args().quick)
+
+
+if __name__ == "__main__":
+    main()
