@@ -55,6 +55,7 @@ def resident_kib() -> int:
 def measure(url: str) -> dict[str, float]:
     """Start the engine on ``url``, run traffic of 100 people, and report memory."""
     started = time.perf_counter()
+    gc.freeze()  # as bot/app.py does once started
     result = asyncio.run(closed_loop(url, 100, 3.0))
     gc.collect()
     return {"rss_kib": resident_kib(), "messages": result.messages,

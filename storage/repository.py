@@ -4,7 +4,7 @@ once per batch (executemany) where they can."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -17,7 +17,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -61,16 +60,36 @@ class CaseRow:
 
 # -- inbound ids ---------------------------------------------------------------------------
 
+_KEYS_PER_QUERY = 500  # stays well under SQLite's limit of bound parameters
+
+
+def _by_channel(keys: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """Keys grouped per channel and chunked, for ``channel = ? AND x IN (...)``: a form
+    every database answers from the (channel, x) index. (SQLite scans the whole table for
+    a row-value ``(channel, x) IN (...)``.)"""
+    grouped: dict[str, set[str]] = {}
+    for channel, value in keys:
+        grouped.setdefault(channel, set()).add(value)
+    for channel, values in grouped.items():
+        ordered = sorted(values)
+        for start in range(0, len(ordered), _KEYS_PER_QUERY):
+            yield channel, ordered[start:start + _KEYS_PER_QUERY]
+
+
+_PROCESSED_LOOKUP = (
+    select(PROCESSED.c.platform_message_id)
+    .where(PROCESSED.c.channel == bindparam("channel"),
+           PROCESSED.c.platform_message_id.in_(bindparam("ids", expanding=True))))
+
+
 def already_processed(connection: Connection,
                       keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (channel, platform message id) pairs were handled before."""
-    wanted = list(set(keys))
-    if not wanted:
-        return set()
-    rows = connection.execute(
-        select(PROCESSED.c.channel, PROCESSED.c.platform_message_id)
-        .where(tuple_(PROCESSED.c.channel, PROCESSED.c.platform_message_id).in_(wanted)))
-    return {(channel, message_id) for channel, message_id in rows}
+    found: set[tuple[str, str]] = set()
+    for channel, ids in _by_channel(keys):
+        rows = connection.execute(_PROCESSED_LOOKUP, {"channel": channel, "ids": ids})
+        found.update((channel, message_id) for (message_id,) in rows)
+    return found
 
 
 def insert_processed(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -90,24 +109,23 @@ def _load_people_statement() -> Select[Any]:
                CONVERSATIONS.c.id, CONVERSATIONS.c.flow, CONVERSATIONS.c.state,
                CONVERSATIONS.c.status, CONVERSATIONS.c.language, CONVERSATIONS.c.data)
         .select_from(PEOPLE.outerjoin(CONVERSATIONS, CONVERSATIONS.c.id == latest))
-        .where(tuple_(PEOPLE.c.channel, PEOPLE.c.address)
-               .in_(bindparam("keys", expanding=True)))
+        .where(PEOPLE.c.channel == bindparam("channel"),
+               PEOPLE.c.address.in_(bindparam("addresses", expanding=True)))
     )
 
 
 _LOAD_PEOPLE = _load_people_statement()
-_KEYS_PER_QUERY = 400  # stays under SQLite's limit of bound parameters
 
 
 def load_people(connection: Connection,
                 keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PersonRow]:
-    """People by (channel, address), each with their latest conversation, in one query."""
-    wanted = list(set(keys))
+    """People by (channel, address), each with their latest conversation, one query per
+    channel."""
     found: dict[tuple[str, str], PersonRow] = {}
-    for start in range(0, len(wanted), _KEYS_PER_QUERY):
-        rows = connection.execute(_LOAD_PEOPLE, {"keys": wanted[start:start + _KEYS_PER_QUERY]})
-        for channel, address, *rest in rows:
-            found[(channel, address)] = PersonRow(*rest)
+    for channel, addresses in _by_channel(keys):
+        rows = connection.execute(_LOAD_PEOPLE, {"channel": channel, "addresses": addresses})
+        for row_channel, address, *rest in rows:
+            found[(row_channel, address)] = PersonRow(*rest)
     return found
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:27:08.283829
+Create Date: 2026-11-22 22:58:34.227614
 """
 
 from collections.abc import Sequence
@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
 
@@ -98,6 +99,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages'))
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_messages_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index('ix_messages_outbox', ['direction', 'delivered_at', 'id'], unique=False)
         batch_op.create_index('ix_messages_person', ['person_id', 'id'], unique=False)
 
@@ -109,11 +112,14 @@ def downgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_person')
         batch_op.drop_index('ix_messages_outbox')
+        batch_op.drop_index(batch_op.f('ix_messages_conversation_id'))
+        batch_op.drop_index(batch_op.f('ix_messages_case_id'))
 
     op.drop_table('messages')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_person_id'))
+        batch_op.drop_index(batch_op.f('ix_cases_conversation_id'))
 
     op.drop_table('cases')
     with op.batch_alter_table('processed_inbound', schema=None) as batch_op:
