@@ -28,12 +28,21 @@ async def test_a_choice_by_number_word_sentence_or_button(sqlite_url: str) -> No
         assert bot.conversation().data["answers"]["incident.what"] == {"option": "other"}
 
 
+async def test_doubt_about_danger_gets_112_and_an_urgent_case(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1"])
+        replies = await bot.say("ik weet het niet")
+        assert replies[0].text.startswith("Twijfelt u? Bel dan 112.")
+        assert "Wat is uw functie?" in replies[-1].text
+    assert bot.cases()[0].urgent
+
+
 async def test_an_unclear_answer_gets_a_kind_reask_with_the_options(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1"])
-        first = await bot.say("misschien wel, ik weet het niet zeker")
+        first = await bot.say("ja en nee")
         assert "Sorry, dat begreep ik niet" in first[0].text
-        assert labels(first[-1]) == ["Ja", "Nee"]
+        assert labels(first[-1]) == ["Ja", "Nee", "Dat weet ik niet zeker"]
         second = await bot.say("42")
         assert "Typ 'mens'" in texts(second), "after twice, a person is offered"
         assert bot.conversation().state == "safety"

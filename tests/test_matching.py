@@ -26,10 +26,15 @@ def test_the_safety_question_understands_clear_answers(text: str, expected: list
 
 
 @pytest.mark.parametrize("text", [
-    "misschien wel, ik weet het niet zeker", "ik weet het niet", "ja en nee", "3", "0", "",
-    "?!", "1 2",
+    "misschien wel, ik weet het niet zeker", "ik weet het niet", "Dat weet ik niet zeker",
+    "not sure", "3", "twijfel",
 ])
-def test_an_uncertain_answer_to_the_safety_question_is_never_taken_as_no(text: str) -> None:
+def test_doubt_at_the_safety_question_counts_as_possible_danger(text: str) -> None:
+    assert match_choices(text, SAFETY) == ["unsure"]
+
+
+@pytest.mark.parametrize("text", ["ja en nee", "0", "4", "", "?!", "1 2"])
+def test_an_unclear_answer_to_the_safety_question_is_asked_again(text: str) -> None:
     assert match_choices(text, SAFETY) == []
 
 
