@@ -8,9 +8,10 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert
+from sqlalchemy import Column, Integer, MetaData, Table, insert
 
 from bot.channel import InboundHandler
 from bot.conversation import ConversationLogic
@@ -66,11 +67,26 @@ class RunResult:
         return statistics.median(self.latencies_ms)
 
 
-def make_engine(url: str) -> tuple[BotEngine, Engine]:
+async def _drive(url: str, conversations: int,
+                 person: Callable[[BotEngine, str, list[float]], Awaitable[None]]) -> RunResult:
+    """Run ``person`` for each of ``conversations`` people against a fresh engine on ``url``."""
     db = create_db_engine(url)
-    flows = load_flows(placeholders=Facts.model_fields)
-    logic = ConversationLogic(flows, Facts().model_dump())
-    return BotEngine(db, logic), db
+    logic = ConversationLogic(load_flows(placeholders=Facts.model_fields), Facts().model_dump())
+    engine = BotEngine(db, logic)
+    await engine.start({"bench": NullChannel()})
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        who = f"bench-{uuid.uuid4().hex[:8]}-{index}"
+        await _turn(engine, who, "hallo", [])
+        await person(engine, who, latencies)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(conversations)))
+    elapsed = time.perf_counter() - started
+    await engine.stop()
+    db.dispose()
+    return RunResult(len(latencies), elapsed, latencies)
 
 
 async def _turn(engine: BotEngine, person: str, line: str, latencies: list[float]) -> None:
@@ -81,40 +97,25 @@ async def _turn(engine: BotEngine, person: str, line: str, latencies: list[float
 
 async def closed_loop(url: str, conversations: int, seconds: float) -> RunResult:
     """Each conversation sends its next message as soon as the previous one was answered."""
-    engine, db = make_engine(url)
-    await engine.start({"bench": NullChannel()})
-    latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
-    async def person(index: int) -> None:
-        who = f"closed-{uuid.uuid4().hex[:8]}-{index}"
-        await _turn(engine, who, "hallo", [])
+    async def person(engine: BotEngine, who: str, latencies: list[float]) -> None:
         step = 0
         while time.perf_counter() < stop_at:
             await _turn(engine, who, SCRIPT[step % len(SCRIPT)], latencies)
             step += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(person(i) for i in range(conversations)))
-    elapsed = time.perf_counter() - started
-    await engine.stop()
-    db.dispose()
-    return RunResult(len(latencies), elapsed, latencies)
+    return await _drive(url, conversations, person)
 
 
 async def open_loop(url: str, conversations: int, rate: float, seconds: float) -> RunResult:
     """Messages arrive at ``rate`` per second in all, spread over ``conversations`` people
     (Poisson arrivals); each person's next message waits for the previous reply."""
-    engine, db = make_engine(url)
-    await engine.start({"bench": NullChannel()})
-    latencies: list[float] = []
     per_person = rate / conversations
     rng = random.Random(7)
     stop_at = time.perf_counter() + seconds
 
-    async def person(index: int) -> None:
-        who = f"open-{uuid.uuid4().hex[:8]}-{index}"
-        await _turn(engine, who, "hallo", [])
+    async def person(engine: BotEngine, who: str, latencies: list[float]) -> None:
         step = 0
         next_at = time.perf_counter() + rng.expovariate(per_person)
         while next_at < stop_at:
@@ -123,12 +124,7 @@ async def open_loop(url: str, conversations: int, rate: float, seconds: float) -
             step += 1
             next_at += rng.expovariate(per_person)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(person(i) for i in range(conversations)))
-    elapsed = time.perf_counter() - started
-    await engine.stop()
-    db.dispose()
-    return RunResult(len(latencies), elapsed, latencies)
+    return await _drive(url, conversations, person)
 
 
 def raw_commit_rate(url: str, seconds: float) -> float:
