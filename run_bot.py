@@ -14,6 +14,15 @@ from config.settings import ConfigFileError, load_settings
 from flows import FlowError
 
 
+def describe(error: ValidationError) -> str:
+    """Each problem with where it is, never the values given (they may hold secrets)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "settings"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=None,
@@ -21,8 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
-    except (ConfigFileError, ValidationError) as exc:
+    except ConfigFileError as exc:
         print(f"weerbaar-bot: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"weerbaar-bot: invalid configuration:\n{describe(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings)
     try:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 Language = Literal["nl", "en"]
-KNOWN_CHANNELS = ("console",)
+KNOWN_CHANNELS = ("console", "telegram", "matrix")
 
 
 class Facts(BaseModel):
@@ -66,6 +66,25 @@ class Settings(BaseSettings):
     )
     facts: Facts = Field(default_factory=Facts)
 
+    telegram_token: SecretStr | None = Field(default=None, description="From @BotFather.")
+    telegram_base_url: str | None = Field(
+        default=None, description="Bot API server, e.g. http://127.0.0.1:8081/bot (self-hosted).")
+    telegram_base_file_url: str | None = Field(
+        default=None, description="File URL of that server; default: derived from the base URL.")
+    telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    telegram_webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL; set it to use a webhook instead of polling.")
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
+
+    matrix_homeserver: str | None = Field(default=None, description="e.g. https://matrix.org")
+    matrix_user_id: str | None = Field(default=None, description="e.g. @weerbaar:example.org")
+    matrix_password: SecretStr | None = None
+    matrix_access_token: SecretStr | None = None
+    matrix_device_name: str = "weerbaar-bot"
+    matrix_encryption: bool = Field(default=True, description="End-to-end encryption.")
+
     @field_validator("channels", mode="before")
     @classmethod
     def _split_channels(cls, value: Any) -> Any:
@@ -87,6 +106,18 @@ class Settings(BaseSettings):
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'weerbaar.db'}"
+        return self
+
+    @model_validator(mode="after")
+    def _channel_settings(self) -> Settings:
+        if "telegram" in self.channels and self.telegram_token is None:
+            raise ValueError("the telegram channel needs telegram_token (WEERBAAR_TELEGRAM_TOKEN)")
+        if "matrix" in self.channels:
+            if not (self.matrix_homeserver and self.matrix_user_id):
+                raise ValueError("the matrix channel needs matrix_homeserver and matrix_user_id")
+            if self.matrix_password is None and self.matrix_access_token is None:
+                raise ValueError("the matrix channel needs matrix_password or "
+                                 "matrix_access_token")
         return self
 
     @classmethod

@@ -106,12 +106,23 @@ def test_settings_from_a_file_and_the_environment(tmp_path: Path) -> None:
     (["--config", "/nonexistent.yaml"], {}, "configuration file not found"),
     ([], {"WEERBAAR_CHANNELS": "carrier-pigeon"}, "unknown channel"),
     ([], {"WEERBAAR_DEFAULT_LANGUAGE": "fr"}, "default_language"),
+    ([], {"WEERBAAR_CHANNELS": "telegram"}, "needs telegram_token"),
+    ([], {"WEERBAAR_CHANNELS": "matrix", "WEERBAAR_MATRIX_HOMESERVER": "http://127.0.0.1:1"},
+     "needs matrix_homeserver and matrix_user_id"),
 ])
 def test_a_bad_configuration_is_refused_clearly(tmp_path: Path, args: list[str],
                                                  env: dict[str, str], message: str) -> None:
     result = run_bot(["hallo"], tmp_path, *args, **env)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_a_refused_configuration_never_shows_a_secret(tmp_path: Path) -> None:
+    result = run_bot(["hallo"], tmp_path, WEERBAAR_CHANNELS="matrix",
+                     WEERBAAR_MATRIX_PASSWORD="hunter2-very-secret")
+    assert result.returncode == 2
+    assert "needs matrix_homeserver" in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 def test_the_logs_never_hold_what_a_person_wrote(tmp_path: Path) -> None:
