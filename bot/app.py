@@ -14,7 +14,7 @@ from bot.channel import Channel
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from config import Facts, Settings
-from flows import load_flows
+from flows import FlowSet, load_flows
 from storage.database import create_db_engine, upgrade_database
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,34 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(quiet)
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
+def build_channels(settings: Settings, flows: FlowSet) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     for name in settings.channels:
         if name == "console":
             channels[name] = ConsoleChannel(user=settings.console_user)
+        elif name == "telegram":
+            channels[name] = telegram_channel(settings, flows)
     return channels
+
+
+def telegram_channel(settings: Settings, flows: FlowSet) -> Channel:
+    from bot.adapters.telegram import TelegramChannel, Webhook
+
+    assert settings.telegram_token is not None
+    webhook = None
+    if settings.telegram_webhook_url:
+        secret = settings.telegram_webhook_secret
+        webhook = Webhook(url=settings.telegram_webhook_url,
+                          listen=settings.telegram_webhook_listen,
+                          port=settings.telegram_webhook_port,
+                          secret=secret.get_secret_value() if secret else None)
+    menus = {str(language): [(c.command, c.description) for c in commands]
+             for language, commands in flows.system.command_menu.items()}
+    return TelegramChannel(settings.telegram_token.get_secret_value(),
+                           base_url=settings.telegram_base_url,
+                           base_file_url=settings.telegram_base_file_url,
+                           poll_timeout=settings.telegram_poll_timeout_seconds,
+                           webhook=webhook, menus=menus)
 
 
 async def run(settings: Settings) -> int:
@@ -62,7 +84,7 @@ async def run(settings: Settings) -> int:
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
                     max_backoff_seconds=settings.delivery_max_backoff_seconds)
-    channels = build_channels(settings)
+    channels = build_channels(settings, flows)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

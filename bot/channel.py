@@ -7,12 +7,12 @@ nothing of flows or the database.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, runtime_checkable
 
 from bot.events import InboundEvent, OutboundMessage
 
-InboundHandler = Callable[[InboundEvent], Awaitable[None]]
+InboundHandler = Callable[[InboundEvent], Coroutine[Any, Any, None]]
 
 
 class DeliveryError(Exception):

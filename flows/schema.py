@@ -86,12 +86,22 @@ class Common(BaseModel):
     steps: dict[str, Step] = {}
 
 
+class MenuCommand(BaseModel):
+    """A command as a chat app lists it in its menu (Telegram's "/" menu)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: StrictStr = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    description: StrictStr = Field(min_length=1, max_length=256)
+
+
 class System(BaseModel):
-    """``system.yaml``: the words that always work and the bot's own texts."""
+    """``system.yaml``: the words that always work, the command menu and the bot's own texts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     commands: dict[str, tuple[StrictStr, ...]]
+    command_menu: dict[Literal["nl", "en"], tuple[MenuCommand, ...]]
     texts: dict[str, Text]
 
 

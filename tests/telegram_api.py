@@ -1,0 +1,224 @@
+"""A local server that speaks the Telegram Bot API over HTTP, for the real adapter and
+python-telegram-bot to talk to. It plays Telegram: it keeps updates for getUpdates, records
+what the bot sends, and the test plays the person through :meth:`FakeTelegram.user_says`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Weerbaar", "username": "weerbaar_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False,
+            "supports_inline_queries": False}
+
+
+@dataclass
+class Sent:
+    """A message the bot sent, as Telegram holds it now (edits change it)."""
+
+    message_id: int
+    chat_id: int
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123:TEST") -> None:
+        self.token = token
+        self.updates: list[dict[str, Any]] = []
+        self.new_update = asyncio.Event()
+        self.sent: list[Sent] = []
+        self.by_id: dict[int, Sent] = {}
+        self.answered_callbacks: list[str] = []
+        self.commands: dict[str, list[dict[str, str]]] = {}
+        self.calls: list[str] = []
+        self.fail_next_sends: list[tuple[int, dict[str, Any]]] = []  # (status, body)
+        self.blocked_chats: set[int] = set()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._callback_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401,
+                                      "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        self.calls.append(method)
+        data: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            data = await request.json()
+        else:
+            for key, value in (await request.post()).items():
+                data[key] = value
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": True, "result": True})
+        result = await handler(data)
+        if isinstance(result, web.Response):
+            return result
+        return web.json_response({"ok": True, "result": result})
+
+    # -- Bot API methods -------------------------------------------------------------------
+
+    async def api_getMe(self, data: dict[str, Any]) -> Any:
+        return BOT_USER
+
+    async def api_setMyCommands(self, data: dict[str, Any]) -> Any:
+        self.commands[str(data.get("language_code", ""))] = json.loads(data["commands"])
+        return True
+
+    async def api_getUpdates(self, data: dict[str, Any]) -> Any:
+        offset = int(data.get("offset", 0) or 0)
+        timeout = float(data.get("timeout", 0) or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates and timeout:
+            self.new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.new_update.wait(), timeout=min(timeout, 1.0))
+        return self.updates[:100]
+
+    async def api_sendMessage(self, data: dict[str, Any]) -> Any:
+        chat_id = int(data["chat_id"])
+        if chat_id in self.blocked_chats:
+            return web.json_response({"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot was blocked by the user"},
+                                     status=403)
+        if self.fail_next_sends:
+            status, body = self.fail_next_sends.pop(0)
+            return web.json_response(body, status=status)
+        message = Sent(next(self._message_ids), chat_id, str(data["text"]),
+                       _buttons(data.get("reply_markup")))
+        self.sent.append(message)
+        self.by_id[message.message_id] = message
+        return self._message_json(message)
+
+    async def api_editMessageText(self, data: dict[str, Any]) -> Any:
+        message = self.by_id[int(data["message_id"])]
+        message.text = str(data["text"])
+        message.buttons = _buttons(data.get("reply_markup"))
+        return self._message_json(message)
+
+    async def api_editMessageReplyMarkup(self, data: dict[str, Any]) -> Any:
+        message = self.by_id[int(data["message_id"])]
+        message.buttons = _buttons(data.get("reply_markup"))
+        return self._message_json(message)
+
+    async def api_answerCallbackQuery(self, data: dict[str, Any]) -> Any:
+        self.answered_callbacks.append(str(data["callback_query_id"]))
+        return True
+
+    # -- playing the person ----------------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> None:
+        update["update_id"] = next(self._update_ids)
+        self.updates.append(update)
+        self.new_update.set()
+
+    @staticmethod
+    def _user(user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "Raadslid", "language_code": "nl"}
+
+    def _incoming(self, user_id: int, **content: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private", "first_name": "Raadslid"},
+                "from": self._user(user_id), **content}
+
+    def user_says(self, user_id: int, text: str) -> None:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        self._push({"message": self._incoming(user_id, **content)})
+
+    def user_sends_photo(self, user_id: int, caption: str | None = None) -> None:
+        photo = [{"file_id": f"photo-{i}", "file_unique_id": f"u{i}", "width": 90 * i,
+                  "height": 90 * i, "file_size": 1000 * i} for i in (1, 2)]
+        content: dict[str, Any] = {"photo": photo}
+        if caption:
+            content["caption"] = caption
+        self._push({"message": self._incoming(user_id, **content)})
+
+    def user_sends_sticker(self, user_id: int) -> None:
+        sticker = {"file_id": "sticker-1", "file_unique_id": "s1", "type": "regular",
+                   "width": 512, "height": 512, "is_animated": False, "is_video": False}
+        self._push({"message": self._incoming(user_id, sticker=sticker)})
+
+    def user_presses(self, user_id: int, message: Sent, label: str) -> str:
+        """Press the button with ``label`` under ``message``; returns the callback id."""
+        data = next(d for text, d in message.buttons if text == label)
+        return self.user_presses_data(user_id, message, data)
+
+    def user_presses_data(self, user_id: int, message: Sent, data: str) -> str:
+        callback_id = f"cb{next(self._callback_ids)}"
+        self._push({"callback_query": {
+            "id": callback_id, "from": self._user(user_id), "chat_instance": "ci",
+            "data": data, "message": self._message_json(message)}})
+        return callback_id
+
+    def _message_json(self, message: Sent) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "message_id": message.message_id, "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private", "first_name": "Raadslid"},
+            "from": BOT_USER, "text": message.text}
+        if message.buttons:
+            result["reply_markup"] = {"inline_keyboard": [
+                [{"text": text, "callback_data": data}] for text, data in message.buttons]}
+        return result
+
+    # -- waiting for the bot ---------------------------------------------------------------
+
+    def to(self, chat_id: int) -> list[Sent]:
+        return [m for m in self.sent if m.chat_id == chat_id]
+
+    async def wait_for(self, chat_id: int, count: int, within: float = 10.0) -> list[Sent]:
+        """Wait until the bot sent ``count`` messages in all to ``chat_id``."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.to(chat_id)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                texts = [m.text[:60] for m in self.to(chat_id)]
+                raise AssertionError(f"expected {count} messages, got {len(texts)}: {texts}")
+            await asyncio.sleep(0.02)
+        return self.to(chat_id)
+
+    async def wait_until(self, condition: Any, within: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached")
+            await asyncio.sleep(0.02)
+
+
+def _buttons(markup: Any) -> list[tuple[str, str]]:
+    if not markup:
+        return []
+    parsed = json.loads(markup) if isinstance(markup, str) else markup
+    return [(b["text"], b["callback_data"]) for row in parsed.get("inline_keyboard", [])
+            for b in row]

@@ -1,0 +1,182 @@
+"""The Telegram channel: the real adapter and python-telegram-bot over HTTP against a local
+server that speaks the Bot API (tests/telegram_api.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.adapters.telegram import TelegramChannel, split_text
+from bot.engine import Engine
+from storage.database import create_db_engine
+from tests.harness import FLOWS, Bot, make_logic
+from tests.telegram_api import FakeTelegram
+
+USER = 5551234
+
+
+@dataclass
+class Running:
+    telegram: FakeTelegram
+    channel: TelegramChannel
+    bot: Bot
+
+
+@pytest.fixture
+async def running(sqlite_url: str) -> AsyncIterator[Running]:
+    telegram = FakeTelegram()
+    await telegram.start()
+    menus = {str(lang): [(c.command, c.description) for c in commands]
+             for lang, commands in FLOWS.system.command_menu.items()}
+    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1,
+                              menus=menus)
+    bot = Bot(sqlite_url)
+    bot.engine = Engine(create_db_engine(sqlite_url), make_logic(), max_backoff_seconds=0.2)
+    await bot.engine.start({"telegram": channel})
+    await channel.start(bot.engine.handle)
+    try:
+        yield Running(telegram, channel, bot)
+    finally:
+        await channel.stop()
+        await bot.engine.stop()
+        await telegram.stop()
+
+
+async def test_commands_are_registered_in_dutch_and_english(running: Running) -> None:
+    await running.telegram.wait_until(lambda: len(running.telegram.commands) == 2)
+    dutch = {c["command"]: c["description"] for c in running.telegram.commands["nl"]}
+    english = {c["command"] for c in running.telegram.commands[""]}
+    assert dutch["mens"] == "Met een mens praten"
+    assert {"human", "back", "stop", "delete", "language"} <= english
+
+
+async def test_a_whole_intake_by_buttons_and_typed_answers(running: Running) -> None:
+    tg = running.telegram
+    tg.user_says(USER, "/start")
+    sent = await tg.wait_for(USER, 2)
+    assert sent[0].text.startswith("Welkom.")
+    menu = sent[1]
+    assert next(label for label, _ in menu.buttons) == "Een incident melden"
+
+    async def press(label: str) -> None:
+        count = len(tg.to(USER))
+        question = tg.to(USER)[-1]
+        callback = tg.user_presses(USER, question, label)
+        await tg.wait_for(USER, count + 1)
+        assert callback in tg.answered_callbacks, "every press is answered"
+        assert question.buttons == [], "the keyboard of an answered question is removed"
+        assert question.text.endswith(f"✓ {label}"), "the choice is shown under the question"
+
+    async def say(text: str) -> None:
+        count = len(tg.to(USER))
+        tg.user_says(USER, text)
+        await tg.wait_for(USER, count + 1)
+
+    await press("Een incident melden")
+    await press("Nee")
+    await say("wethouder")
+    assert tg.to(USER)[-3].buttons == [], "typing instead of pressing also clears the buttons"
+    await press("Gemeente")
+    await say("Gemeente Ergenshuizen")
+    await press("Online haat of smaad")
+    await say("Er gaat een filmpje rond met mijn huisadres erin.")
+    await press("Gisteren")
+    await press("Ja")
+    await press("Via sociale media")
+    await press("Ik heb een vermoeden")
+    await press("Ja")
+    await press("Nee")
+    await press("Nee, nog niet")
+    await press("Ja")
+    await press("Juridische hulp")
+    await press("Beveiliging")
+    await press("Klaar")
+    await press("Via deze chat")
+    summary = tg.to(USER)[-1]
+    assert "• Gewenste hulp: Juridische hulp, Beveiliging" in summary.text
+    await press("Ja, het klopt")
+    assert "Uw melding is doorgegeven" in tg.to(USER)[-1].text
+    (case,) = running.bot.cases(str(USER))
+    assert case.status == "submitted" and case.kind == "incident"
+    assert case.intake["answers"]["what"] == {"option": "online_hate"}
+
+
+async def test_a_photo_is_kept_as_evidence_and_a_sticker_is_answered(running: Running) -> None:
+    tg = running.telegram
+    tg.user_says(USER, "hallo")
+    await tg.wait_for(USER, 2)
+    tg.user_presses(USER, tg.to(USER)[-1], "Een incident melden")
+    await tg.wait_for(USER, 3)
+    tg.user_sends_photo(USER, caption="screenshot van het bericht")
+    sent = await tg.wait_for(USER, 5)
+    assert "bewaard bij uw melding" in sent[3].text
+    tg.user_sends_sticker(USER)
+    sent = await tg.wait_for(USER, 7)
+    assert "kan ik niet lezen" in sent[5].text
+    (case,) = running.bot.cases(str(USER))
+    evidence = [m for m in running.bot.messages(str(USER)) if m.case_id == case.id]
+    assert evidence[0].body["attachment"]["ref"] == "photo-2", "the largest size is kept"
+    assert evidence[0].body["text"] == "screenshot van het bericht"
+
+
+async def test_a_stale_button_is_handled_kindly(running: Running) -> None:
+    tg = running.telegram
+    tg.user_says(USER, "hallo")
+    menu = (await tg.wait_for(USER, 2))[1]
+    old_buttons = list(menu.buttons)
+    tg.user_presses(USER, menu, "Een incident melden")
+    await tg.wait_for(USER, 3)
+    menu.buttons = old_buttons  # a second press on the same old message
+    callback = tg.user_presses(USER, menu, "Tips om uzelf te beschermen")
+    sent = await tg.wait_for(USER, 5)
+    assert callback in tg.answered_callbacks
+    assert "Die knop hoort bij een eerdere vraag" in sent[3].text
+    assert "bent u nu in gevaar?" in sent[4].text
+
+
+async def test_a_429_is_retried_after_the_time_telegram_asks(running: Running) -> None:
+    tg = running.telegram
+    tg.fail_next_sends.append((429, {"ok": False, "error_code": 429,
+                                     "description": "Too Many Requests: retry after 1",
+                                     "parameters": {"retry_after": 1}}))
+    tg.user_says(USER, "hallo")
+    sent = await tg.wait_for(USER, 2, within=15)
+    assert sent[0].text.startswith("Welkom."), "nothing lost, order kept"
+    assert tg.calls.count("sendMessage") == 3
+    message = running.bot.messages(str(USER))[1]
+    assert message.attempts == 1 and message.last_error == "rate_limited"
+
+
+async def test_a_person_who_blocked_the_bot_breaks_nothing(running: Running) -> None:
+    tg = running.telegram
+    tg.blocked_chats.add(USER)
+    tg.user_says(USER, "hallo")
+    tg.user_says(USER + 1, "hallo")
+    await tg.wait_for(USER + 1, 2)
+    await tg.wait_until(lambda: any(
+        m.failed_at is not None for m in running.bot.messages(str(USER))))
+    failed = [m for m in running.bot.messages(str(USER)) if m.direction == "out"]
+    assert all(m.failed_at is not None and m.last_error == "forbidden" for m in failed)
+
+
+async def test_a_long_text_is_split_and_the_buttons_go_with_the_last_piece() -> None:
+    text = ("Dit is een alinea met woorden. " * 60 + "\n\n") * 5
+    pieces = split_text(text)
+    assert len(pieces) >= 3
+    assert all(len(p) <= 4096 for p in pieces)
+    assert "".join(p.replace(" ", "").replace("\n", "") for p in pieces) == \
+        text.replace(" ", "").replace("\n", "")
+    assert split_text("kort") == ["kort"]
+    assert all(len(p) <= 4096 for p in split_text("x" * 10_000))
+
+
+def test_every_button_payload_fits_telegram() -> None:
+    for flow in FLOWS.flows.values():
+        for name, step in flow.steps.items():
+            for option in step.option_list:
+                assert len(f"{flow.flow}.{name}:{option.id}".encode()) <= 64
+            if step.type == "correct":
+                for target in flow.steps:
+                    assert len(f"{flow.flow}.{name}:edit:{target}".encode()) <= 64
