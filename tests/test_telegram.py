@@ -11,6 +11,7 @@ import pytest
 from bot.adapters.telegram import TelegramChannel, split_text
 from bot.engine import Engine
 from storage.database import create_db_engine
+from storage.models import Message
 from tests.harness import FLOWS, Bot, make_logic
 from tests.telegram_api import FakeTelegram
 
@@ -60,11 +61,11 @@ async def test_a_whole_intake_by_buttons_and_typed_answers(running: Running) -> 
     menu = sent[1]
     assert next(label for label, _ in menu.buttons) == "Een incident melden"
 
-    async def press(label: str) -> None:
+    async def press(label: str, replies: int = 1) -> None:
         count = len(tg.to(USER))
         question = tg.to(USER)[-1]
         callback = tg.user_presses(USER, question, label)
-        await tg.wait_for(USER, count + 1)
+        await tg.wait_for(USER, count + replies)
         assert callback in tg.answered_callbacks, "every press is answered"
         assert question.buttons == [], "the keyboard of an answered question is removed"
         assert question.text.endswith(f"✓ {label}"), "the choice is shown under the question"
@@ -88,7 +89,8 @@ async def test_a_whole_intake_by_buttons_and_typed_answers(running: Running) -> 
     await press("Ik heb een vermoeden")
     await press("Ja")
     await press("Nee")
-    await press("Nee, nog niet")
+    await press("Nee, nog niet", replies=2)
+    assert "VPT-code" in tg.to(USER)[-2].text
     await press("Ja")
     await press("Juridische hulp")
     await press("Beveiliging")
@@ -155,10 +157,14 @@ async def test_a_person_who_blocked_the_bot_breaks_nothing(running: Running) -> 
     tg.user_says(USER, "hallo")
     tg.user_says(USER + 1, "hallo")
     await tg.wait_for(USER + 1, 2)
-    await tg.wait_until(lambda: any(
-        m.failed_at is not None for m in running.bot.messages(str(USER))))
-    failed = [m for m in running.bot.messages(str(USER)) if m.direction == "out"]
-    assert all(m.failed_at is not None and m.last_error == "forbidden" for m in failed)
+
+    def replies() -> list[Message]:
+        return [m for m in running.bot.messages(str(USER)) if m.direction == "out"]
+
+    await tg.wait_until(lambda: len(replies()) == 2
+                        and all(m.failed_at is not None for m in replies()))
+    assert [m.last_error for m in replies()] == ["forbidden", "forbidden"]
+    assert tg.to(USER) == [], "nothing reached the person who blocked the bot"
 
 
 async def test_a_long_text_is_split_and_the_buttons_go_with_the_last_piece() -> None:
