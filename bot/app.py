@@ -52,7 +52,22 @@ def build_channels(settings: Settings, flows: FlowSet) -> dict[str, Channel]:
             channels[name] = ConsoleChannel(user=settings.console_user)
         elif name == "telegram":
             channels[name] = telegram_channel(settings, flows)
+        elif name == "matrix":
+            channels[name] = matrix_channel(settings)
     return channels
+
+
+def matrix_channel(settings: Settings) -> Channel:
+    from bot.adapters.matrix import MatrixChannel
+
+    assert settings.matrix_homeserver is not None and settings.matrix_user_id is not None
+    password, token = settings.matrix_password, settings.matrix_access_token
+    return MatrixChannel(settings.matrix_homeserver, settings.matrix_user_id,
+                         settings.data_dir / "matrix",
+                         password=password.get_secret_value() if password else None,
+                         access_token=token.get_secret_value() if token else None,
+                         device_name=settings.matrix_device_name,
+                         encryption=settings.matrix_encryption)
 
 
 def telegram_channel(settings: Settings, flows: FlowSet) -> Channel:

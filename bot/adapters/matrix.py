@@ -1,0 +1,292 @@
+"""The Matrix channel, on matrix-nio, with end-to-end encryption (vodozemac).
+
+The bot is one device: its user id, device id and access token are kept in ``store_dir``
+with nio's key store, and restored at every start, so it can read messages sent to it before
+a restart. The sync token is kept too, so a restart does not replay old messages; it is only
+saved once the messages of a sync were handled, so a crash never skips one.
+
+A person is their Matrix user id; the bot answers in the direct-message room they wrote from
+and joins rooms it is invited to. Options are a numbered list (Matrix has no buttons). Rooms
+with more than two members are not served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomEncryptedMedia,
+    RoomMessageMedia,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import LocalProtocolError
+
+from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
+from bot.events import Attachment, AttachmentKind, InboundEvent, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+MAX_SEEN_EVENTS = 10_000
+_MEDIA_KINDS: dict[str, AttachmentKind] = {
+    "m.image": "photo", "m.file": "document", "m.audio": "voice", "m.video": "video"}
+
+
+class MatrixChannel:
+    name = "matrix"
+
+    def __init__(self, homeserver: str, user_id: str, store_dir: Path, *,
+                 password: str | None = None, access_token: str | None = None,
+                 device_name: str = "weerbaar-bot", encryption: bool = True) -> None:
+        if password is None and access_token is None:
+            raise ValueError("a password or an access token is needed")
+        self._user_id = user_id
+        self._store = store_dir
+        self._store.mkdir(parents=True, exist_ok=True)
+        self._password = password
+        self._access_token = access_token
+        self._device_name = device_name
+        config = AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False)
+        self._client = AsyncClient(homeserver, user_id, store_path=str(store_dir), config=config)
+        self._client.add_event_callback(self._on_message,
+                                        (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia))
+        self._client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        self._client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self._handler: InboundHandler | None = None
+        self._rooms: dict[str, str] = self._load_json("rooms.json")  # person -> DM room
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._pending: list[asyncio.Task[None]] = []
+        self._sync_task: asyncio.Task[None] | None = None
+        self._keys_lock = asyncio.Lock()
+        self._closed = asyncio.Event()
+        self._first_sync = asyncio.Event()
+        self._catching_up = False
+
+    # -- the Channel protocol --------------------------------------------------------------
+
+    async def start(self, handler: InboundHandler) -> None:
+        self._handler = handler
+        await self._log_in()
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+        await self._first_sync.wait()
+        log.info("matrix.started device=%s encrypted=%s", self._client.device_id,
+                 self._client.olm is not None)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def stop(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            await asyncio.gather(self._sync_task, return_exceptions=True)
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=10)
+        await self._client.close()
+        self._closed.set()
+
+    async def send(self, message: OutboundMessage) -> None:
+        room_id = self._rooms.get(message.recipient) or await self._open_room(message.recipient)
+        room = self._client.rooms.get(room_id)
+        if room is not None and room.encrypted and self._client.should_query_keys:
+            async with self._keys_lock:
+                if self._client.should_query_keys:
+                    await self._client.keys_query()
+        body = message.text
+        if message.options:
+            body += "\n\n" + "\n".join(f"{number}. {option.label}" for number, option
+                                       in enumerate(message.options, start=1))
+        try:
+            # The transaction id makes a resend after a crash idempotent on the server.
+            response = await self._client.room_send(
+                room_id, "m.room.message", {"msgtype": "m.text", "body": body},
+                tx_id=f"weerbaar-{message.id}", ignore_unverified_devices=True)
+        except LocalProtocolError as exc:
+            raise PermanentDeliveryError("no_room") from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        if not isinstance(response, RoomSendResponse):
+            status = getattr(response, "status_code", None) or "error"
+            retry_ms = getattr(response, "retry_after_ms", None)
+            if status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
+                raise PermanentDeliveryError(str(status))
+            raise DeliveryError(str(status), retry_after=retry_ms / 1000 if retry_ms else None)
+
+    # -- logging in --------------------------------------------------------------------------
+
+    async def _log_in(self) -> None:
+        saved = self._load_json("credentials.json")
+        client = self._client
+        if saved.get("user_id") == self._user_id:
+            client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
+        elif self._access_token is not None:
+            client.access_token = self._access_token
+            whoami = await client.whoami()
+            if not isinstance(whoami, WhoamiResponse) or whoami.device_id is None:
+                raise RuntimeError("matrix: the access token was refused")
+            client.restore_login(whoami.user_id, whoami.device_id, self._access_token)
+        else:
+            assert self._password is not None
+            response = await client.login(self._password, device_name=self._device_name)
+            if not isinstance(response, LoginResponse):
+                raise RuntimeError("matrix: login failed")
+        assert client.device_id is not None
+        self._save_json("credentials.json", {"user_id": client.user_id,
+                                             "device_id": client.device_id,
+                                             "access_token": client.access_token})
+        if client.olm is not None and client.should_upload_keys:
+            await client.keys_upload()
+        client.next_batch = (self._store / "next_batch").read_text().strip() \
+            if (self._store / "next_batch").exists() else None
+
+    # -- syncing -----------------------------------------------------------------------------
+
+    async def _sync_loop(self) -> None:
+        client = self._client
+        backoff = 1.0
+        while True:
+            first = not self._first_sync.is_set()
+            # The very first sync of a new device only learns where "now" is: it joins rooms
+            # it was invited to, but old messages are not answered.
+            self._catching_up = client.next_batch is None
+            response = await client.sync(timeout=0 if first else SYNC_TIMEOUT_MS,
+                                         since=client.next_batch, full_state=first)
+            self._catching_up = False
+            if isinstance(response, SyncError) or not isinstance(response, SyncResponse):
+                log.warning("matrix.sync_failed status=%s", getattr(response, "status_code", ""))
+                self._first_sync.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            await self._keys_housekeeping()
+            pending, self._pending = self._pending, []
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            self._write_atomic("next_batch", response.next_batch)
+            self._first_sync.set()
+
+    async def _keys_housekeeping(self) -> None:
+        client = self._client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            async with self._keys_lock:
+                await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def _fresh(self, event_id: str, sender: str) -> bool:
+        if sender == self._client.user_id or event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        while len(self._seen) > MAX_SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _on_message(self, room: MatrixRoom, event: Any) -> None:
+        if not self._fresh(event.event_id, event.sender) or room.member_count > 2:
+            return
+        if self._rooms.get(event.sender) != room.room_id:
+            self._rooms[event.sender] = room.room_id
+            self._save_json("rooms.json", self._rooms)
+        if isinstance(event, RoomMessageText):
+            inbound = InboundEvent(self.name, event.sender, event.event_id, text=event.body)
+        else:
+            inbound = InboundEvent(self.name, event.sender, event.event_id,
+                                   attachment=_attachment(event))
+        self._dispatch(inbound)
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """A message the bot cannot decrypt still gets an answer, and the keys are asked for."""
+        if not self._fresh(event.event_id, event.sender) or room.member_count > 2:
+            return
+        log.warning("matrix.undecryptable room_encrypted=%s", room.encrypted)
+        with contextlib.suppress(LocalProtocolError):
+            await self._client.request_room_key(event)
+        self._rooms[event.sender] = room.room_id
+        self._dispatch(InboundEvent(self.name, event.sender, event.event_id,
+                                    attachment=Attachment("other", "undecryptable")))
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key != self._client.user_id or event.membership != "invite":
+            return
+        response = await self._client.join(room.room_id)
+        if isinstance(response, JoinError):
+            log.warning("matrix.join_failed status=%s", response.status_code)
+        else:
+            log.info("matrix.joined")
+
+    def _dispatch(self, event: InboundEvent) -> None:
+        if self._handler is None or self._catching_up:
+            return
+        # Handled in a task, in arrival order; the sync token is saved only after these
+        # tasks finish, so an event is never skipped by a crash.
+        self._pending.append(asyncio.create_task(self._handler(event)))
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    async def _open_room(self, user_id: str) -> str:
+        """A direct-message room with someone the bot has not talked to yet."""
+        initial_state = []
+        if self._client.olm is not None:
+            initial_state.append({"type": "m.room.encryption", "state_key": "",
+                                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+        response = await self._client.room_create(is_direct=True, invite=[user_id],
+                                                  initial_state=initial_state)
+        if not isinstance(response, RoomCreateResponse):
+            raise DeliveryError("room_create_failed")
+        self._rooms[user_id] = response.room_id
+        self._save_json("rooms.json", self._rooms)
+        return str(response.room_id)
+
+    def _load_json(self, name: str) -> dict[str, str]:
+        path = self._store / name
+        if not path.exists():
+            return {}
+        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+
+    def _save_json(self, name: str, data: dict[str, Any]) -> None:
+        self._write_atomic(name, json.dumps(data))
+
+    def _write_atomic(self, name: str, content: str) -> None:
+        path = self._store / name
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(content, encoding="utf-8")
+        os.chmod(temporary, 0o600)
+        temporary.replace(path)
+
+
+def _attachment(event: Any) -> Attachment:
+    content: dict[str, Any] = event.source.get("content", {})
+    kind = _MEDIA_KINDS.get(str(content.get("msgtype")), "other")
+    if isinstance(event, RoomEncryptedMedia):
+        # The key to decrypt the file goes with it, for whoever fetches it later.
+        ref = json.dumps({"url": event.url, "file": content.get("file")})
+    else:
+        ref = str(event.url)
+    info = content.get("info") or {}
+    return Attachment(kind, ref, name=content.get("body"), mime_type=info.get("mimetype"))

@@ -1,0 +1,87 @@
+"""A person on Matrix, as a real nio client of the test Synapse, optionally with encryption."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    MatrixRoom,
+    RoomCreateResponse,
+    RoomMessageText,
+    RoomSendResponse,
+)
+
+
+class MatrixPerson:
+    def __init__(self, homeserver: str, user_id: str, password: str, store: Path,
+                 encryption: bool = False) -> None:
+        store.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=True)
+        self.client = AsyncClient(homeserver, user_id, store_path=str(store), config=config)
+        self.password = password
+        self.received: list[str] = []
+        self.room_id = ""
+        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self._sync: asyncio.Task[None] | None = None
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender != self.client.user_id and room.room_id == self.room_id:
+            self.received.append(event.body)
+
+    async def start(self) -> None:
+        response = await self.client.login(self.password, device_name="phone")
+        assert isinstance(response, LoginResponse), response
+        if self.client.olm is not None and self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.client.sync(timeout=0, full_state=True)
+        self._sync = asyncio.create_task(self.client.sync_forever(timeout=1000))
+
+    async def stop(self) -> None:
+        if self._sync is not None:
+            self._sync.cancel()
+            await asyncio.gather(self._sync, return_exceptions=True)
+        await self.client.close()
+
+    async def open_chat_with(self, bot_user_id: str, encrypted: bool = False) -> None:
+        """Create a direct-message room, invite the bot and wait until it joined."""
+        state = [{"type": "m.room.encryption", "state_key": "",
+                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
+        response = await self.client.room_create(is_direct=True, invite=[bot_user_id],
+                                                 initial_state=state)
+        assert isinstance(response, RoomCreateResponse), response
+        self.room_id = response.room_id
+        for _ in range(300):
+            room = self.client.rooms.get(self.room_id)
+            if room is not None and bot_user_id in room.users and \
+                    bot_user_id not in room.invited_users:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the bot did not join")
+
+    async def say(self, text: str) -> None:
+        if self.client.olm is not None and self.client.should_query_keys:
+            await self.client.keys_query()
+        response = await self.client.room_send(
+            self.room_id, "m.room.message", {"msgtype": "m.text", "body": text},
+            ignore_unverified_devices=True)
+        assert isinstance(response, RoomSendResponse), response
+
+    async def wait_for(self, count: int, within: float = 20.0) -> list[str]:
+        """Wait until the bot has sent ``count`` messages in all."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.received) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} messages, got "
+                                     f"{[t[:50] for t in self.received]}")
+            await asyncio.sleep(0.05)
+        return self.received
+
+    async def exchange(self, text: str, replies: int = 1) -> list[str]:
+        """Say ``text`` and wait for ``replies`` answers; returns those answers."""
+        before = len(self.received)
+        await self.say(text)
+        return (await self.wait_for(before + replies))[before:]

@@ -1,0 +1,90 @@
+"""The bot as a new user runs it: `python run_bot.py` with only WEERBAAR_* settings, talking to
+a local Telegram Bot API server and to a real Synapse, then stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.matrix_person import MatrixPerson
+from tests.synapse import Synapse
+from tests.telegram_api import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _start_bot(data_dir: Path, **env: str) -> asyncio.subprocess.Process:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEERBAAR_")}
+    environment.update(WEERBAAR_DATA_DIR=str(data_dir), **env)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "run_bot.py", cwd=ROOT, env=environment,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+
+
+async def _stop_bot(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_run_bot_on_telegram_through_a_bot_api_server(
+        telegram: FakeTelegram, tmp_path: Path) -> None:
+    process = await _start_bot(
+        tmp_path, WEERBAAR_CHANNELS="telegram", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
+        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
+        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1")
+    try:
+        await telegram.wait_until(lambda: "getUpdates" in telegram.calls, within=30)
+        telegram.user_says(77, "/start")
+        sent = await telegram.wait_for(77, 2)
+        assert sent[0].text.startswith("Welkom.")
+        telegram.user_presses(77, sent[1], "Een incident melden")
+        sent = await telegram.wait_for(77, 3)
+        assert "bent u nu in gevaar?" in sent[2].text
+    finally:
+        code, stderr = await _stop_bot(process)
+    assert code == 0, stderr
+    assert "bot.stopped" in stderr
+    assert telegram.token not in stderr, "the token never reaches the logs"
+
+
+async def test_run_bot_on_matrix_with_a_real_homeserver(
+        synapse: Synapse, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    bot_id = synapse.register(f"bot{suffix}", "bot-secret-pw")
+    person_id = synapse.register(f"person{suffix}", "pw")
+    process = await _start_bot(
+        tmp_path, WEERBAAR_CHANNELS="matrix", WEERBAAR_MATRIX_HOMESERVER=synapse.url,
+        WEERBAAR_MATRIX_USER_ID=bot_id, WEERBAAR_MATRIX_PASSWORD="bot-secret-pw")
+    person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
+    await person.start()
+    try:
+        await person.open_chat_with(bot_id)
+        welcome, menu = await person.exchange("hallo", replies=2)
+        assert welcome.startswith("Welkom.")
+        assert "4. Met een mens praten" in menu
+    finally:
+        await person.stop()
+        code, stderr = await _stop_bot(process)
+    assert code == 0, stderr
+    assert "bot-secret-pw" not in stderr
+    assert (tmp_path / "matrix" / "credentials.json").stat().st_mode & 0o077 == 0

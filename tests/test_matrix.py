@@ -1,0 +1,144 @@
+"""The Matrix channel on a real Synapse homeserver on loopback (started once per test run)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.matrix import MatrixChannel
+from tests.harness import Bot
+from tests.matrix_person import MatrixPerson
+from tests.synapse import Synapse
+
+
+@dataclass
+class Accounts:
+    bot_id: str
+    bot_password: str
+    person_id: str
+    person_password: str
+
+
+@pytest.fixture
+def accounts(synapse: Synapse) -> Accounts:
+    suffix = uuid.uuid4().hex[:8]
+    return Accounts(synapse.register(f"weerbaar{suffix}", "bot-pw"), "bot-pw",
+                    synapse.register(f"raadslid{suffix}", "person-pw"), "person-pw")
+
+
+class BotOnMatrix:
+    """The engine with the real Matrix channel; can be stopped and started again."""
+
+    def __init__(self, synapse: Synapse, accounts: Accounts, url: str, store: Path) -> None:
+        self.synapse, self.accounts, self.url, self.store = synapse, accounts, url, store
+        self.bot: Bot | None = None
+        self.channel: MatrixChannel | None = None
+
+    async def start(self) -> None:
+        self.channel = MatrixChannel(self.synapse.url, self.accounts.bot_id, self.store,
+                                     password=self.accounts.bot_password)
+        self.bot = Bot(self.url, channel=None)
+        await self.bot.engine.start({"matrix": self.channel})
+        await self.channel.start(self.bot.engine.handle)
+
+    async def stop(self) -> None:
+        assert self.bot is not None and self.channel is not None
+        await self.channel.stop()
+        await self.bot.engine.stop()
+        self.bot.db.dispose()
+
+
+@pytest.fixture
+async def bot_on_matrix(synapse: Synapse, accounts: Accounts, sqlite_url: str,
+                        tmp_path: Path) -> AsyncIterator[BotOnMatrix]:
+    running = BotOnMatrix(synapse, accounts, sqlite_url, tmp_path / "bot-store")
+    await running.start()
+    try:
+        yield running
+    finally:
+        if running.channel is not None and not running.channel._closed.is_set():
+            await running.stop()
+
+
+@pytest.fixture
+async def person(synapse: Synapse, accounts: Accounts,
+                 tmp_path: Path) -> AsyncIterator[MatrixPerson]:
+    someone = MatrixPerson(synapse.url, accounts.person_id, accounts.person_password,
+                           tmp_path / "person-store")
+    await someone.start()
+    try:
+        yield someone
+    finally:
+        await someone.stop()
+
+
+async def test_a_whole_intake_in_a_direct_message_room(
+        bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
+    await person.open_chat_with(accounts.bot_id)
+    welcome, menu = await person.exchange("hallo", replies=2)
+    assert welcome.startswith("Welkom.")
+    assert "1. Een incident melden\n2. Onrust in mijn gemeente of organisatie" in menu
+    script = [("1", 1), ("nee", 1), ("raadslid", 1), ("gemeente", 1),
+              ("Gemeente Ergenshuizen", 1), ("belaging", 1),
+              ("Hij staat elke avond bij de school van mijn kinderen.", 1), ("gisteren", 1),
+              ("ja", 1), ("in het echt", 1), ("ja", 1), ("ja", 1), ("ja", 1), ("ja", 1),
+              ("3, 4", 1), ("1", 1)]
+    for text, replies in script:
+        await person.exchange(text, replies)
+    summary = person.received[-1]
+    assert "• Gewenste hulp: Nazorg en steun, Beveiliging" in summary
+    done = await person.exchange("ja")
+    assert "Uw melding is doorgegeven" in done[0]
+    assert bot_on_matrix.bot is not None
+    (case,) = bot_on_matrix.bot.cases(accounts.person_id)
+    assert case.status == "submitted"
+    assert case.intake["answers"]["what"] == {"option": "stalking"}
+
+
+async def test_a_restart_keeps_the_device_and_does_not_replay(
+        bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
+    await person.open_chat_with(accounts.bot_id)
+    await person.exchange("hallo", replies=2)
+    await person.exchange("1")
+    assert bot_on_matrix.channel is not None
+    device = bot_on_matrix.channel._client.device_id
+    await bot_on_matrix.stop()
+
+    await person.say("nee")  # written while the bot is down
+    await bot_on_matrix.start()
+    answer = await person.wait_for(4)
+    assert "Wat is uw functie?" in answer[3], "the message sent while down is answered"
+    await asyncio.sleep(2)
+    assert len(person.received) == 4, "nothing old was replayed"
+    assert bot_on_matrix.channel._client.device_id == device, "still the same device"
+    credentials = json.loads((bot_on_matrix.store / "credentials.json").read_text())
+    assert credentials["device_id"] == device
+    assert bot_on_matrix.bot is not None
+    inbound = [m for m in bot_on_matrix.bot.messages(accounts.person_id) if m.direction == "in"]
+    assert [m.body["text"] for m in inbound] == ["hallo", "1", "nee"]
+
+
+async def test_an_encrypted_room_works(bot_on_matrix: BotOnMatrix, accounts: Accounts,
+                                      synapse: Synapse, tmp_path: Path) -> None:
+    someone = MatrixPerson(synapse.url, accounts.person_id, accounts.person_password,
+                           tmp_path / "encrypted-person", encryption=True)
+    await someone.start()
+    try:
+        await someone.open_chat_with(accounts.bot_id, encrypted=True)
+        room = someone.client.rooms[someone.room_id]
+        assert room.encrypted
+        welcome, _menu = await someone.exchange("hallo", replies=2)
+        assert welcome.startswith("Welkom."), "the person can read the bot's encrypted reply"
+        replies = await someone.exchange("1")
+        assert "bent u nu in gevaar?" in replies[0], "the bot can read the person's message"
+    finally:
+        await someone.stop()
+    assert bot_on_matrix.bot is not None
+    inbound = [m for m in bot_on_matrix.bot.messages(accounts.person_id) if m.direction == "in"]
+    assert [m.body["text"] for m in inbound] == ["hallo", "1"]
