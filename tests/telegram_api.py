@@ -41,6 +41,7 @@ class FakeTelegram:
         self.calls: list[str] = []
         self.fail_next_sends: list[tuple[int, dict[str, Any]]] = []  # (status, body)
         self.blocked_chats: set[int] = set()
+        self.webhook: dict[str, str] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -131,6 +132,10 @@ class FakeTelegram:
         message.buttons = _buttons(data.get("reply_markup"))
         return self._message_json(message)
 
+    async def api_setWebhook(self, data: dict[str, Any]) -> Any:
+        self.webhook = {"url": str(data["url"]), "secret": str(data.get("secret_token", ""))}
+        return True
+
     async def api_answerCallbackQuery(self, data: dict[str, Any]) -> Any:
         self.answered_callbacks.append(str(data["callback_query_id"]))
         return True
@@ -141,6 +146,11 @@ class FakeTelegram:
         update["update_id"] = next(self._update_ids)
         self.updates.append(update)
         self.new_update.set()
+
+    def text_update(self, user_id: int, text: str) -> dict[str, Any]:
+        """An update as Telegram would POST it to a webhook."""
+        return {"update_id": next(self._update_ids),
+                "message": self._incoming(user_id, text=text)}
 
     @staticmethod
     def _user(user_id: int) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nio import AsyncClient, LoginResponse
 
 from bot.adapters.matrix import MatrixChannel
+from storage.database import upgrade_database
 from tests.harness import Bot
 from tests.matrix_person import MatrixPerson
 from tests.synapse import Synapse
@@ -142,3 +144,26 @@ async def test_an_encrypted_room_works(bot_on_matrix: BotOnMatrix, accounts: Acc
     assert bot_on_matrix.bot is not None
     inbound = [m for m in bot_on_matrix.bot.messages(accounts.person_id) if m.direction == "in"]
     assert [m.body["text"] for m in inbound] == ["hallo", "1"]
+
+
+async def test_login_with_an_access_token(synapse: Synapse, accounts: Accounts,
+                                          tmp_path: Path, person: MatrixPerson) -> None:
+    login = AsyncClient(synapse.url, accounts.bot_id)
+    response = await login.login(accounts.bot_password, device_name="made-by-operator")
+    assert isinstance(response, LoginResponse)
+    await login.close()
+    channel = MatrixChannel(synapse.url, accounts.bot_id, tmp_path / "token-store",
+                            access_token=response.access_token)
+    url = f"sqlite:///{tmp_path / 'token.db'}"
+    upgrade_database(url)
+    bot = Bot(url)
+    await bot.engine.start({"matrix": channel})
+    await channel.start(bot.engine.handle)
+    try:
+        assert channel._client.device_id == response.device_id, "the token's own device"
+        await person.open_chat_with(accounts.bot_id)
+        welcome, _ = await person.exchange("hallo", replies=2)
+        assert welcome.startswith("Welkom.")
+    finally:
+        await channel.stop()
+        await bot.engine.stop()

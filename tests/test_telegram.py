@@ -3,12 +3,14 @@ server that speaks the Bot API (tests/telegram_api.py)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 
-from bot.adapters.telegram import TelegramChannel, split_text
+from bot.adapters.telegram import TelegramChannel, Webhook, split_text
 from bot.engine import Engine
 from storage.database import create_db_engine
 from storage.models import Message
@@ -186,3 +188,36 @@ def test_every_button_payload_fits_telegram() -> None:
             if step.type == "correct":
                 for target in flow.steps:
                     assert len(f"{flow.flow}.{name}:edit:{target}".encode()) <= 64
+
+
+async def test_webhook_mode_receives_updates_and_checks_the_secret(sqlite_url: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    telegram = FakeTelegram()
+    await telegram.start()
+    webhook = Webhook(url="https://bot.example.org/telegram", listen="127.0.0.1", port=port,
+                      secret="s3cret-token")
+    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, webhook=webhook)
+    bot = Bot(sqlite_url)
+    await bot.engine.start({"telegram": channel})
+    await channel.start(bot.engine.handle)
+    try:
+        assert telegram.webhook == {"url": "https://bot.example.org/telegram",
+                                    "secret": "s3cret-token"}
+        assert "getUpdates" not in telegram.calls
+        url = f"http://127.0.0.1:{port}/telegram"
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(url, json=telegram.text_update(USER, "hallo"),
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert forged.status == 403
+            real = await http.post(url, json=telegram.text_update(USER, "hallo"),
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+            assert real.status == 200
+        sent = await telegram.wait_for(USER, 2)
+        assert sent[0].text.startswith("Welkom.")
+        assert len(telegram.to(USER)) == 2, "the forged update was not handled"
+    finally:
+        await channel.stop()
+        await bot.engine.stop()
+        await telegram.stop()
