@@ -157,6 +157,8 @@ class _Turn:
             self.out.urgent = True
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
         if not self.known:
+            if event.attachment is not None and event.attachment.kind in EVIDENCE_KINDS:
+                self.keep_evidence()
             self.first_contact(text)
         elif event.attachment is not None:
             self.attachment()
@@ -198,13 +200,16 @@ class _Turn:
         attachment = self.event.attachment
         assert attachment is not None
         if attachment.kind in EVIDENCE_KINDS:
-            self.out.attach_to_case = True
-            self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
-            self.say(self.t("attachment_saved"))
+            self.keep_evidence()
         else:
             self.say(self.t("attachment_unsupported"))
         if self.step.type != "end":
             self.ask()
+
+    def keep_evidence(self) -> None:
+        self.out.attach_to_case = True
+        self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+        self.say(self.t("attachment_saved"))
 
     def button(self, payload: str) -> None:
         if payload.startswith(CONFIRM_PREFIX):

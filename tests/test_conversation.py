@@ -205,6 +205,17 @@ async def test_a_photo_is_kept_as_evidence_and_a_sticker_gets_a_kind_reply(
     assert [m.body["attachment"]["kind"] for m in evidence] == ["photo"]
 
 
+async def test_a_screenshot_as_the_very_first_message_is_kept_as_evidence(
+        sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        replies = await bot.attach("photo")
+        assert "bewaard bij uw melding" in replies[0].text
+        assert replies[1].text.startswith("Welkom.")
+        assert "Waarmee kan ik u helpen?" in replies[-1].text
+    (case,) = bot.cases()
+    assert [m.case_id for m in bot.messages() if m.direction == "in"] == [case.id]
+
+
 async def test_a_very_long_text_is_kept_whole(sqlite_url: str) -> None:
     long_text = ("Dit is een heel lang verhaal. " * 400)[:10_000]
     async with Bot(sqlite_url) as bot:
