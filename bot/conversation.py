@@ -88,15 +88,15 @@ class ConversationLogic:
         self.today = today
         self.commands = CommandWords(flows.system)
         self.signals = SignalDetector(flows.signals)
-        self._choices: dict[tuple[str, str], list[Choice]] = {
+        self.step_choices: dict[tuple[str, str], list[Choice]] = {
             (f.flow, name): [Choice.of(o) for o in step.option_list]
             for f in flows.flows.values() for name, step in f.steps.items()
         }
-        self._yes_no = [
+        self.yes_no = [
             Choice("yes", frozenset({"ja", "j", "yes", "y", "1"})),
             Choice("no", frozenset({"nee", "n", "no", "2"})),
         ]
-        self._done = Choice(DONE, frozenset({"klaar", "done", "gereed", "ready"}))
+        self.done = Choice(DONE, frozenset({"klaar", "done", "gereed", "ready"}))
 
     def start(self, language: str) -> Snapshot:
         return Snapshot(known=False, flow=START_FLOW, state=self.flows.flows[START_FLOW].start,
@@ -168,7 +168,7 @@ class _Turn:
             self.say(self.t("empty"))
             self.ask()
         elif self.data.get("confirm") and (
-                yes_no := match_choices(text, self.logic._yes_no, exact_only=True)):
+                yes_no := match_choices(text, self.logic.yes_no, exact_only=True)):
             self.confirmation(yes_no)
         elif (command := self.logic.commands.match(text)) is not None:
             self.data["confirm"] = None
@@ -307,11 +307,11 @@ class _Turn:
     # -- answers ---------------------------------------------------------------------------
 
     def choices(self) -> list[Choice]:
-        choices = list(self.logic._choices[(self.out.flow, self.out.state)])
+        choices = list(self.logic.step_choices[(self.out.flow, self.out.state)])
         if self.step.type == "correct":
             choices = [*self.edit_choices(), *choices]
         if self.step.multi and self.data["selection"]:
-            choices.append(self.logic._done)
+            choices.append(self.logic.done)
         return choices
 
     def edit_choices(self) -> list[Choice]:

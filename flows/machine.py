@@ -66,7 +66,3 @@ class FlowMachine:
         if dest is None:
             raise InvalidMove(f"{self.flow.flow}: {trigger!r} from {state!r} goes nowhere")
         return dest
-
-    def can(self, state: str, trigger: str) -> bool:
-        event = self.machine.events.get(trigger)
-        return event is not None and state in event.transitions
