@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 
 from bench.engine import closed_loop, open_loop, raw_commit_rate
 from bench.memory import compare
+from storage import crypto
 from storage.database import upgrade_database
 
 POSTGRES_URL = os.environ.get("WEERBAAR_TEST_POSTGRES_URL",
@@ -76,6 +77,8 @@ def machine() -> str:
 
 
 def run(quick: bool) -> None:
+    key = crypto.new_key()
+    crypto.configure([key])
     seconds = 2.0 if quick else 8.0
     gc.freeze()  # as bot/app.py does once started
     print(f"Machine: {machine()}\n")
@@ -102,7 +105,7 @@ def run(quick: bool) -> None:
     print("|---|---:|---:|")
     for name, database in DATABASES.items():
         with database() as empty_url, database() as full_url:
-            results = compare({0: empty_url, idle: full_url})
+            results = compare({0: empty_url, idle: full_url}, key)
             for count, measured in results.items():
                 print(f"| {name} | {count:,} | {measured['rss_kib'] / 1024:.1f} |")
 

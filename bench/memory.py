@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.engine import closed_loop
+from storage import crypto
 from storage.database import create_db_engine, upgrade_database
 from storage.models import Conversation, Person, utcnow
 
@@ -62,23 +63,25 @@ def measure(url: str) -> dict[str, float]:
             "seconds": time.perf_counter() - started}
 
 
-def measure_in_fresh_process(url: str) -> dict[str, float]:
+def measure_in_fresh_process(url: str, key: str) -> dict[str, float]:
     output = subprocess.run(
-        [sys.executable, "-m", "bench.memory", url], capture_output=True, text=True,
+        [sys.executable, "-m", "bench.memory", url, key], capture_output=True, text=True,
         check=True, timeout=600)
     measured: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
     return measured
 
 
-def compare(url_for: dict[int, str]) -> dict[int, dict[str, float]]:
-    """``url_for`` maps a number of stored idle conversations to an upgraded, empty database."""
+def compare(url_for: dict[int, str], key: str) -> dict[int, dict[str, float]]:
+    """``url_for`` maps a number of stored idle conversations to an empty database; ``key`` is
+    the encryption key configured in this process."""
     results = {}
     for count, url in url_for.items():
         upgrade_database(url)
         store_idle_conversations(url, count)
-        results[count] = measure_in_fresh_process(url)
+        results[count] = measure_in_fresh_process(url, key)
     return results
 
 
 if __name__ == "__main__":
+    crypto.configure([sys.argv[2]])
     print(json.dumps(measure(sys.argv[1])))

@@ -15,6 +15,7 @@ from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from config import Facts, Settings
 from flows import FlowSet, load_flows
+from storage import crypto
 from storage.database import create_db_engine, upgrade_database
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def telegram_channel(settings: Settings, flows: FlowSet) -> Channel:
 
 
 async def run(settings: Settings) -> int:
+    crypto.configure(settings.encryption_key_values())
     if settings.auto_migrate:
         upgrade_database(settings.database_url)
     db = create_db_engine(settings.database_url)

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     )
     facts: Facts = Field(default_factory=Facts)
 
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys, the current one first; comma-separated in the environment.")
+    encryption_key_file: Path | None = Field(
+        default=None,
+        description="File with the keys, one a line, the current one first. Default: "
+                    "data_dir/encryption.key, made on first start if no key is given.")
+
     telegram_token: SecretStr | None = Field(default=None, description="From @BotFather.")
     telegram_base_url: str | None = Field(
         default=None, description="Bot API server, e.g. http://127.0.0.1:8081/bot (self-hosted).")
@@ -91,6 +99,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def encryption_key_values(self) -> list[str]:
+        """The keys to use: given ones, else the key file (made when it is the default)."""
+        from storage.crypto import read_key_file
+
+        if self.encryption_keys:
+            return [key.get_secret_value() for key in self.encryption_keys]
+        if self.encryption_key_file is not None:
+            return read_key_file(self.encryption_key_file, create=False)
+        return read_key_file(self.data_dir / "encryption.key", create=True)
 
     @field_validator("channels")
     @classmethod

@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from storage import crypto
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "weerbaar_read_only"
@@ -86,5 +88,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(url: str) -> None:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration. The encryption keys must be configured
+    first (:func:`storage.crypto.configure`): migrations may encrypt existing rows."""
+    if not crypto.is_configured():
+        raise crypto.EncryptionKeyError("configure the encryption keys before migrating")
     command.upgrade(alembic_config(url), "head")

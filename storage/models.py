@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. Every row that holds personal data hangs off ``people``
-with ``ON DELETE CASCADE``, so erasing a person erases everything about them."""
+with ``ON DELETE CASCADE``, so erasing a person erases everything about them. What a person
+wrote or sent (message bodies, answers, the intake) is stored encrypted (:mod:`storage.crypto`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.crypto import EncryptedJSON
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -69,7 +72,7 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -90,7 +93,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     human_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    intake: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     urgent_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -119,7 +122,7 @@ class Message(Base):
     address: Mapped[str] = mapped_column(String(255))
     direction: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(16))
-    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     failed_at: Mapped[datetime | None] = mapped_column(default=None)

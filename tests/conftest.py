@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from storage import crypto
 from storage.database import upgrade_database
 from tests.synapse import Synapse, start_synapse
+
+TEST_KEY = crypto.new_key()
+crypto.configure([TEST_KEY])
 
 POSTGRES_URL = os.environ.get(
     "WEERBAAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,0 +1,124 @@
+"""Encryption at rest of everything a person wrote or sent, with Fernet (AES-128-CBC and
+HMAC-SHA256, from the cryptography package).
+
+Columns of type :class:`EncryptedJSON` hold a Fernet token of their JSON value. Several keys can
+be configured: the first encrypts, all of them decrypt, so keys can be rotated
+(:func:`rotate`) without downtime. The keys are configured once per process, before the database
+is used (:func:`configure`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Dialect, Engine, Table, Text, column, select, update
+from sqlalchemy import table as table_clause
+from sqlalchemy.types import TypeDecorator
+
+_cipher: MultiFernet | None = None
+
+
+class EncryptionKeyError(Exception):
+    """The encryption keys are missing or cannot decrypt the data."""
+
+
+def configure(keys: Sequence[str | bytes]) -> None:
+    """Use these keys from now on; the first one encrypts, every one decrypts."""
+    global _cipher
+    if not keys:
+        raise EncryptionKeyError("at least one encryption key is needed")
+    try:
+        _cipher = MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise EncryptionKeyError("an encryption key is not a valid Fernet key") from exc
+
+
+def cipher() -> MultiFernet:
+    if _cipher is None:
+        raise EncryptionKeyError("encryption keys are not configured")
+    return _cipher
+
+
+def is_configured() -> bool:
+    return _cipher is not None
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def read_key_file(path: Path, *, create: bool) -> list[str]:
+    """Keys from a file, one a line, the current one first. With ``create``, a missing file
+    is made with one new key, readable by the owner only."""
+    if not path.exists():
+        if not create:
+            raise EncryptionKeyError(f"encryption key file not found: {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(new_key() + "\n")
+    return [line.strip() for line in path.read_text(encoding="ascii").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored as a Fernet token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return cipher().encrypt(plain).decode("ascii")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        try:
+            plain = cipher().decrypt(str(value).encode("ascii"))
+        except InvalidToken as exc:
+            raise EncryptionKeyError("stored data cannot be decrypted with the keys given") from exc
+        return json.loads(plain)
+
+
+def encrypted_columns(tables: Sequence[Table]) -> list[tuple[Table, str]]:
+    return [(table, column.name) for table in tables for column in table.columns
+            if isinstance(column.type, EncryptedJSON)]
+
+
+def rewrite_column(engine: Engine, table: Table, name: str,
+                   change: Callable[[str], str], batch: int = 500) -> int:
+    """Apply ``change`` to every stored (text) value of a column, in batches, reading and
+    writing the raw text without the column's type; returns how many rows were changed."""
+    (key,) = table.primary_key.columns
+    raw = table_clause(table.name, column(key.name), column(name))
+    done, last = 0, None
+    while True:
+        with engine.begin() as connection:
+            query = select(raw.c[key.name], raw.c[name]).order_by(raw.c[key.name]).limit(batch)
+            if last is not None:
+                query = query.where(raw.c[key.name] > last)
+            rows = connection.execute(query).all()
+            for row_key, value in rows:
+                if value is not None:
+                    connection.execute(update(raw).where(raw.c[key.name] == row_key)
+                                       .values({name: change(str(value))}))
+                    done += 1
+        if len(rows) < batch:
+            return done
+        last = rows[-1][0]
+
+
+def rotate(engine: Engine, tables: Sequence[Table]) -> int:
+    """Re-encrypt every encrypted value with the current (first) key; returns how many."""
+    return sum(
+        rewrite_column(engine, table, name,
+                       lambda token: cipher().rotate(token.encode("ascii")).decode("ascii"))
+        for table, name in encrypted_columns(tables))
