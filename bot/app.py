@@ -100,7 +100,8 @@ async def run(settings: Settings) -> int:
     logic = ConversationLogic(flows, settings.facts.model_dump())
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
-                    max_backoff_seconds=settings.delivery_max_backoff_seconds)
+                    max_backoff_seconds=settings.delivery_max_backoff_seconds,
+                    flood_limit=settings.flood_limit or None)
     channels = build_channels(settings, flows)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,6 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import sessionmaker
 
@@ -33,6 +36,22 @@ FIRST_RETRY_SECONDS = 0.5
 _T = TypeVar("_T")
 
 
+class FloodGuard:
+    """A moving-window limit per person. Past it, messages are not handled; the person gets
+    one calm notice per window. Others are not slowed down: nothing reaches the database."""
+
+    def __init__(self, limit: str) -> None:
+        self._item = parse_limit(limit)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._notice = parse_limit(f"1/{self._item.multiples} {self._item.GRANULARITY.name}")
+
+    def allows(self, event: InboundEvent) -> bool:
+        return self._limiter.hit(self._item, event.channel, event.sender)
+
+    def first_notice(self, event: InboundEvent) -> bool:
+        return self._limiter.hit(self._notice, "notice", event.channel, event.sender)
+
+
 @dataclass
 class _Job:
     event: InboundEvent
@@ -41,7 +60,9 @@ class _Job:
 
 class Engine:
     def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
-                 batch_max_turns: int = 256, max_backoff_seconds: float = 60.0) -> None:
+                 batch_max_turns: int = 256, max_backoff_seconds: float = 60.0,
+                 flood_limit: str | None = None,
+                 flood_exempt: frozenset[str] = frozenset({"console"})) -> None:
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
         self._runner = TurnRunner(db, logic, default_language)
         self._logic = logic
@@ -56,6 +77,8 @@ class Engine:
         self._recipient_users: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._deliveries: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
+        self._flood = FloodGuard(flood_limit) if flood_limit else None
+        self._flood_exempt = flood_exempt  # the console is the operator's own terminal
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Start the writer and re-send replies a previous run committed but never sent."""
@@ -70,6 +93,12 @@ class Engine:
 
     async def handle(self, event: InboundEvent) -> None:
         """Handle one inbound event; returns when its replies were delivered or given up."""
+        if self._held_back(event):
+            log.info("inbound.flood channel=%s", event.channel)
+            assert self._flood is not None
+            if self._flood.first_notice(event):
+                await self._send_bilingual(event, "flood")
+            return
         future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(event, future))
         try:
@@ -79,6 +108,13 @@ class Engine:
             await self._send_fallback(event)
             return
         await self._deliver(result.replies)
+
+    def _held_back(self, event: InboundEvent) -> bool:
+        """Past the flood limit, and not a message with danger or crisis words."""
+        if self._flood is None or event.channel in self._flood_exempt \
+                or self._flood.allows(event):
+            return False
+        return not (event.text and self._logic.signals.check(event.text))
 
     async def stop(self) -> None:
         """Finish the turns in flight, record what was delivered, and stop."""
@@ -188,11 +224,15 @@ class Engine:
 
     async def _send_fallback(self, event: InboundEvent) -> None:
         """The database failed: answer anyway, in both languages, without storing."""
+        await self._send_bilingual(event, "error")
+
+    async def _send_bilingual(self, event: InboundEvent, key: str) -> None:
+        """A reply that is not stored: in Dutch and English, as the language is not looked up."""
         channel = self._channels.get(event.channel)
         if channel is None:
             return
-        error = self._logic.flows.text("error")
-        text = "\n\n".join(t.format_map(self._logic.facts) for t in (error.nl, error.en))
+        message = self._logic.flows.text(key)
+        text = "\n\n".join(t.format_map(self._logic.facts) for t in (message.nl, message.en))
         with contextlib.suppress(Exception):
             await channel.send(OutboundMessage(id=0, channel=event.channel,
                                                recipient=event.sender, text=text))

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     default_language: Language = "nl"
     auto_migrate: bool = Field(default=True, description="Upgrade the database schema at start.")
     batch_max_turns: int = Field(default=256, ge=1, le=10_000)
+    flood_limit: str = Field(
+        default="20/10 seconds",
+        description="Most messages one person may send in a moving window; past it, messages "
+                    "are not handled and the person gets one calm notice. Empty: no limit.")
     delivery_max_backoff_seconds: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = Field(
@@ -98,6 +102,15 @@ class Settings(BaseSettings):
     def _split_channels(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("flood_limit")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        from limits import parse
+
+        if value:
+            parse(value)
         return value
 
     @field_validator("encryption_keys", mode="before")

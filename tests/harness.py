@@ -63,12 +63,13 @@ class Bot:
     """The engine on a real database, with one recording channel named ``test``."""
 
     def __init__(self, url: str, logic: ConversationLogic | None = None,
-                 channel: RecordingChannel | None = None, batch_max_turns: int = 256) -> None:
+                 channel: RecordingChannel | None = None, batch_max_turns: int = 256,
+                 flood_limit: str | None = None) -> None:
         self.url = url
         self.db: DbEngine = create_db_engine(url)
         self.channel = channel or RecordingChannel()
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
-                             max_backoff_seconds=0.05)
+                             max_backoff_seconds=0.05, flood_limit=flood_limit)
 
     async def __aenter__(self) -> Bot:
         await self.engine.start({"test": self.channel})

@@ -45,6 +45,14 @@ def test_a_whole_intake_through_a_pipe(tmp_path: Path) -> None:
     assert (tmp_path / "weerbaar.db").exists(), "the default database is a SQLite file in data/"
 
 
+def test_a_long_script_is_not_taken_for_a_flood(tmp_path: Path) -> None:
+    lines = ["hallo", "3", *(["1", "terug naar het begin", "3"] * 14)]
+    result = run_bot(lines, tmp_path)
+    assert result.returncode == 0
+    assert "veel berichten" not in result.stdout
+    assert result.stdout.count("Tips voor uw veiligheid") == 14
+
+
 def test_resume_after_the_process_ends_and_starts_again(tmp_path: Path) -> None:
     first = run_bot(["hallo", "1", "nee"], tmp_path)
     assert first.stdout.rstrip().endswith("9. Iets anders")
