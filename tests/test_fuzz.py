@@ -1,0 +1,106 @@
+"""Fuzzing with hypothesis: random sequences of anything a person can send. The bot never
+crashes, every input gets a reply, and what is stored stays consistent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.conversation import COMPLETED, PAUSED, Snapshot
+from bot.events import Attachment, InboundEvent
+from storage.database import upgrade_database
+from tests.harness import FLOWS, Bot, make_logic
+from tests.walker import LEFTOVER_PLACEHOLDER
+
+LOGIC = make_logic()
+WORDS = sorted({w for words in FLOWS.system.commands.values() for w in words}
+               | {w for f in FLOWS.flows.values() for s in f.steps.values()
+                  for o in s.option_list for w in (*o.words, o.label.nl, o.label.en)})
+PAYLOADS = sorted({f"{f.flow}.{name}:{o.id}" for f in FLOWS.flows.values()
+                   for name, s in f.steps.items() for o in s.option_list}
+                  | {"confirm:yes", "confirm:no", "incident.correct:edit:role",
+                     "incident.help_wanted:done"})
+
+texts = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(["1", "2", "3", "9", "0", "1, 3", "ja", "nee", "help", "mes",
+                     "15-03-2027", "06 12345678", "naam@voorbeeld.nl", "ik wil dood"]),
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=10),
+    st.just(""),
+    st.just("x" * 10_000),
+    st.builds(lambda w: f"/{w}", st.sampled_from(WORDS)),
+)
+events = st.one_of(
+    texts.map(lambda t: {"text": t}),
+    st.sampled_from(PAYLOADS).map(lambda p: {"option": p}),
+    st.text(max_size=30).map(lambda p: {"option": p}),
+    st.sampled_from(["photo", "document", "voice", "video", "audio", "sticker", "other"])
+    .map(lambda k: {"attachment": Attachment(k, "ref")}),  # type: ignore[arg-type]
+)
+
+
+def _event(content: dict[str, Any]) -> InboundEvent:
+    return InboundEvent("test", "fuzz", uuid.uuid4().hex, **content)
+
+
+def _check(snapshot: Snapshot) -> None:
+    flow = FLOWS.flows[snapshot.flow]
+    step = flow.steps[snapshot.state]
+    assert step.type != "info", "nobody rests on an info step"
+    assert snapshot.status in ("active", PAUSED, COMPLETED)
+    json.dumps(snapshot.data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(events, min_size=1, max_size=30))
+def test_the_logic_answers_everything_and_stays_consistent(actions: list[dict[str, Any]]) -> None:
+    snapshot = LOGIC.start("nl")
+    for content in actions:
+        outcome = LOGIC.turn(snapshot, _event(content))
+        assert outcome.replies, f"no reply to {content!r:.80}"
+        for reply in outcome.replies:
+            assert reply.text.strip()
+            assert not LEFTOVER_PLACEHOLDER.search(reply.text)
+            assert len({o.payload for o in reply.options}) == len(reply.options)
+        if outcome.erase:
+            snapshot = LOGIC.start(outcome.language)
+            continue
+        snapshot = Snapshot(known=True, flow=outcome.flow, state=outcome.state,
+                            status=outcome.status, language=outcome.language,
+                            data=outcome.data)
+        _check(snapshot)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(events, min_size=1, max_size=25))
+def test_the_engine_answers_everything_and_loses_nothing(
+        tmp_path: Path, actions: list[dict[str, Any]]) -> None:
+    url = f"sqlite:///{tmp_path / uuid.uuid4().hex}.db"
+    upgrade_database(url)
+    asyncio.run(_through_the_engine(url, actions))
+
+
+async def _through_the_engine(url: str, actions: list[dict[str, Any]]) -> None:
+    async with Bot(url) as bot:
+        erased_at = -1
+        for index, content in enumerate(actions):
+            replies = await bot.send(_event(content))
+            assert replies, f"no reply to {content!r:.80}"
+            if "Al uw gegevens zijn verwijderd" in replies[-1].text:
+                erased_at = index
+    rows = bot.messages("fuzz")  # after the engine stopped: delivery marks are written
+    inbound = [m for m in rows if m.direction == "in"]
+    assert len(inbound) == len(actions) - erased_at - 1, "all since the last erasure are kept"
+    assert all(m.delivered_at is not None for m in rows if m.direction == "out")
+    if inbound:
+        conversation = bot.conversation("fuzz")
+        _check(Snapshot(True, conversation.flow, conversation.state, conversation.status,
+                        conversation.language, conversation.data))
