@@ -201,6 +201,8 @@ class _Turn:
         assert attachment is not None
         if attachment.kind in EVIDENCE_KINDS:
             self.keep_evidence()
+        elif attachment.kind == "unreadable":
+            self.say(self.t("unreadable"))
         else:
             self.say(self.t("attachment_unsupported"))
         if self.step.type != "end":

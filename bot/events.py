@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-AttachmentKind = Literal["photo", "document", "voice", "video", "audio", "sticker", "other"]
+AttachmentKind = Literal["photo", "document", "voice", "video", "audio", "sticker", "other",
+                         "unreadable"]
+"""``unreadable``: a message the channel could not decrypt (end-to-end encryption)."""
 EVIDENCE_KINDS: frozenset[str] = frozenset({"photo", "document", "voice", "video", "audio"})
 
 

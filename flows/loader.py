@@ -28,7 +28,8 @@ REQUIRED_TEXTS = (
     "welcome", "help", "paused", "resumed", "human", "privacy", "delete_confirm", "deleted",
     "delete_cancelled", "restart_confirm", "restart_cancelled", "language_set", "unclear",
     "unclear_again", "stale_button", "danger", "crisis", "attachment_saved",
-    "attachment_unsupported", "flood", "empty", "error", "invalid_phone", "invalid_email",
+    "attachment_unsupported", "unreadable", "flood", "empty", "error", "invalid_phone",
+    "invalid_email",
     "invalid_date", "multi_chosen", "multi_more", "multi_done_label", "back_first",
     "previous_answer", "addition_saved", "confirm_yes", "confirm_no", "summary_nothing",
 )

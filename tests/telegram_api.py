@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,7 @@ class FakeTelegram:
         self.fail_next_sends: list[tuple[int, dict[str, Any]]] = []  # (status, body)
         self.blocked_chats: set[int] = set()
         self.webhook: dict[str, str] = {}
-        self._update_ids = itertools.count(1)
+        self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None

@@ -205,6 +205,15 @@ async def test_a_photo_is_kept_as_evidence_and_a_sticker_gets_a_kind_reply(
     assert [m.body["attachment"]["kind"] for m in evidence] == ["photo"]
 
 
+async def test_an_unreadable_encrypted_message_is_asked_again(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1"])
+        replies = await bot.attach("unreadable")
+        assert "kon het niet openen" in replies[0].text
+        assert "bent u nu in gevaar?" in replies[-1].text
+        assert bot.conversation().state == "safety"
+
+
 async def test_a_screenshot_as_the_very_first_message_is_kept_as_evidence(
         sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:

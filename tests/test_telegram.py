@@ -221,3 +221,13 @@ async def test_webhook_mode_receives_updates_and_checks_the_secret(sqlite_url: s
         await channel.stop()
         await bot.engine.stop()
         await telegram.stop()
+
+
+async def test_update_ids_that_start_again_do_not_hide_new_messages(running: Running) -> None:
+    tg = running.telegram
+    tg.user_says(USER, "hallo")
+    await tg.wait_for(USER, 2)
+    tg._update_ids = iter(range(1, 100))  # as after a quiet week, or a restarted server
+    tg.user_says(USER, "1")
+    sent = await tg.wait_for(USER, 3)
+    assert "bent u nu in gevaar?" in sent[2].text

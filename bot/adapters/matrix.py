@@ -228,7 +228,7 @@ class MatrixChannel:
             await self._client.request_room_key(event)
         self._rooms[event.sender] = room.room_id
         self._dispatch(InboundEvent(self.name, event.sender, event.event_id,
-                                    attachment=Attachment("other", "undecryptable")))
+                                    attachment=Attachment("unreadable", event.event_id)))
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self._client.user_id or event.membership != "invite":

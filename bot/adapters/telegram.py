@@ -147,20 +147,22 @@ class TelegramChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _to_event(self, update: Update) -> InboundEvent | None:
-        message_id = f"u{update.update_id}"
+        # Ids that Telegram never reuses: a button press has its own id, a message is unique
+        # within its chat. (update_id is not: it restarts at random after a quiet week.)
         query = update.callback_query
         if query is not None:
             await self._answer_button(query)
             if query.message is None or query.data is None:
                 return None
-            return InboundEvent(self.name, str(query.message.chat.id), message_id,
+            return InboundEvent(self.name, str(query.message.chat.id), f"cb:{query.id}",
                                 option=query.data)
         message = update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
         attachment = _attachment(message)
         text = message.text if attachment is None else message.caption
-        return InboundEvent(self.name, str(message.chat.id), message_id, text=text,
+        return InboundEvent(self.name, str(message.chat.id),
+                            f"msg:{message.chat.id}:{message.message_id}", text=text,
                             attachment=attachment)
 
     async def _answer_button(self, query: CallbackQuery) -> None:
