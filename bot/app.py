@@ -13,6 +13,7 @@ from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
+from bot.scheduler import build_scheduler, schedule_retention
 from config import Facts, Settings
 from flows import FlowSet, load_flows
 from storage import crypto
@@ -109,6 +110,9 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop_requested.set)
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
+    scheduler = build_scheduler(db)
+    scheduler.start()
+    schedule_retention(scheduler, settings.database_url, settings.retention_days)
     for channel in channels.values():
         await channel.start(engine.handle)
     log.info("bot.started channels=%s", ",".join(channels))
@@ -123,6 +127,7 @@ async def run(settings: Settings) -> int:
     log.info("bot.stopping")
     for channel in channels.values():
         await channel.stop()
+    scheduler.shutdown(wait=True)
     for waiter in waiters:
         waiter.cancel()
     await engine.stop()

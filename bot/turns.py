@@ -26,6 +26,7 @@ from bot.events import InboundEvent, OutboundMessage, OutboundOption
 from storage import repository as repo
 from storage.database import begin_without_flush_to_disk
 from storage.models import Message, utcnow
+from storage.retention import record_facts
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class TurnRunner:
                 "flow": outcome.flow, "state": outcome.state, "status": outcome.status,
                 "language": outcome.language, "data": outcome.data}
         if outcome.touches_case:
-            case_id = self._apply_case(connection, state, outcome)
+            case_id = self._apply_case(connection, state, outcome, event.channel)
             if outcome.attach_to_case:
                 inbound["case_id"] = case_id
         batch.languages[state.person_id] = outcome.language
@@ -208,7 +209,8 @@ class TurnRunner:
                        replies=[Reply(text.format_map(self.logic.facts))])
 
     @staticmethod
-    def _apply_case(connection: Connection, state: _Current, outcome: Outcome) -> int:
+    def _apply_case(connection: Connection, state: _Current, outcome: Outcome,
+                    platform: str) -> int:
         now = utcnow()
         case = repo.case_of(connection, state.conversation_id)
         if case is None:
@@ -228,7 +230,11 @@ class TurnRunner:
             log.info("case.human_requested case=%s", case.id)
         if outcome.submit is not None:
             values.update(intake=outcome.submit, status=repo.SUBMITTED, submitted_at=now)
-            log.info("case.submitted case=%s kind=%s", case.id, values.get("kind", case.kind))
+            kind = str(values.get("kind", case.kind))
+            record_facts(connection, submitted_at=now, kind=kind, platform=platform,
+                         answers=outcome.submit.get("answers", {}),
+                         urgent=case.urgent or outcome.urgent)
+            log.info("case.submitted case=%s kind=%s", case.id, kind)
         repo.update_case(connection, case.id, values)
         return case.id
 

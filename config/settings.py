@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     console_user: str = Field(default="console", description="Identity of the console user.")
     default_language: Language = "nl"
     auto_migrate: bool = Field(default=True, description="Upgrade the database schema at start.")
+    retention_days: int = Field(
+        default=365, ge=0,
+        description="Finished cases and inactive people are deleted after this many days "
+                    "(a nightly job); 0: never. Anonymous counts are kept.")
     batch_max_turns: int = Field(default=256, ge=1, le=10_000)
     flood_limit: str = Field(
         default="20/10 seconds",

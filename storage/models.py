@@ -99,6 +99,7 @@ class Case(Base):
     urgent_at: Mapped[datetime | None] = mapped_column(default=None)
     human_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Message(Base):
@@ -128,6 +129,23 @@ class Message(Base):
     failed_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class CaseFact(Base):
+    """Anonymous facts of a submitted case, kept for statistics after the case is deleted.
+    No link to a person, no free text."""
+
+    __tablename__ = "case_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    incident_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    how: Mapped[str | None] = mapped_column(String(32), default=None)
+    role: Mapped[str | None] = mapped_column(String(32), default=None)
+    aangifte: Mapped[str | None] = mapped_column(String(16), default=None)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ProcessedInbound(Base):

@@ -15,6 +15,8 @@ from bot.channel import InboundHandler
 from bot.events import InboundEvent, OutboundMessage
 
 PROMPT = "> "
+HINT = ("Typ een bericht en druk op Enter. Stoppen: Ctrl+D.\n"
+        "Type a message and press Enter. To quit: Ctrl+D.\n")
 
 
 class ConsoleChannel:
@@ -30,6 +32,8 @@ class ConsoleChannel:
         self._closed = asyncio.Event()
 
     async def start(self, handler: InboundHandler) -> None:
+        if self._interactive:
+            self._stdout.write(HINT + "\n")
         self._reader = asyncio.create_task(self._read(handler), name="console-reader")
 
     async def wait_closed(self) -> None:

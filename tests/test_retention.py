@@ -1,0 +1,86 @@
+"""Retention: finished cases and inactive people are deleted; anonymous facts stay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from bot.scheduler import PURGE_JOB_ID, build_scheduler, schedule_retention
+from storage.database import create_db_engine
+from storage.models import Case, CaseFact, Conversation, Message, Person, utcnow
+from storage.retention import purge
+from tests.harness import INCIDENT_TO_SUMMARY, Bot
+
+
+async def test_a_submitted_case_leaves_anonymous_facts(db_url: str) -> None:
+    async with Bot(db_url) as bot:
+        await bot.script([*INCIDENT_TO_SUMMARY, "ja"])
+    with bot.session() as s:
+        (fact,) = s.scalars(select(CaseFact)).all()
+    assert (fact.kind, fact.platform, fact.incident_type, fact.how, fact.role, fact.aangifte,
+            fact.urgent) == ("incident", "test", "threat", "social_media", "raadslid", "no",
+                             False)
+    assert fact.month == utcnow().strftime("%Y-%m")
+    assert "person_id" not in CaseFact.__table__.columns
+
+
+async def test_the_purge_follows_the_retention_rules(db_url: str) -> None:
+    async with Bot(db_url) as bot:
+        await bot.script([*INCIDENT_TO_SUMMARY, "ja"], who="submitted")
+        await bot.script(["hallo", "1", "nee", "wethouder", "opnieuw", "ja", "2"],
+                         who="came-back")
+        await bot.script(["hallo", "1", "nee"], who="went-quiet")
+        await bot.script(["hallo", "1", "nee"], who="recent")
+    long_ago = utcnow() - timedelta(days=400)
+    engine = create_db_engine(db_url)
+    with engine.begin() as connection:
+        for who in ("submitted", "came-back", "went-quiet"):
+            person = select(Person.id).where(Person.address == who).scalar_subquery()
+            if who != "came-back":
+                connection.execute(update(Person).where(Person.id == person)
+                                   .values(last_seen_at=long_ago))
+            aged = Case.person_id == person
+            if who == "came-back":
+                aged = aged & (Case.status == "abandoned")
+            connection.execute(update(Case).where(aged).values(updated_at=long_ago))
+    report = purge(engine, utcnow() - timedelta(days=365))
+    engine.dispose()
+
+    assert report.cases == 2  # came-back's abandoned case, went-quiet's unfinished intake
+    assert bot.person("went-quiet") is None, "inactive with nothing open: erased"
+    assert [c.status for c in bot.cases("submitted")] == ["submitted"], "waits for a person"
+    assert bot.person("came-back") is not None
+    assert [(c.kind, c.status) for c in bot.cases("came-back")] == [("onrust", "intake")]
+    assert bot.conversation("came-back").flow == "onrust", "the new intake is kept"
+    old_words = [m.body.get("text") for m in bot.messages("came-back")]
+    assert "wethouder" not in old_words, "the finished intake's messages are gone"
+    assert bot.cases("recent")[0].status == "intake", "recent activity is untouched"
+    with bot.session() as s:
+        assert s.scalar(select(func.count()).select_from(CaseFact)) == 1, "facts stay"
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.address == "went-quiet")) == 0
+        assert s.scalar(select(func.count()).select_from(Conversation)) == 3
+
+
+async def test_the_nightly_purge_is_scheduled_once_and_survives_a_restart(
+        sqlite_url: str) -> None:
+    db = create_db_engine(sqlite_url)
+    scheduler = build_scheduler(db)
+    scheduler.start()
+    schedule_retention(scheduler, sqlite_url, 365)
+    job = scheduler.get_job(PURGE_JOB_ID)
+    assert job is not None
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 30)
+    assert str(job.next_run_time.tzinfo) == "Europe/Amsterdam"
+    scheduler.shutdown()
+
+    again = build_scheduler(db)
+    again.start()
+    assert again.get_job(PURGE_JOB_ID) is not None, "kept in the database"
+    schedule_retention(again, sqlite_url, 365)
+    assert len(again.get_jobs()) == 1, "a restart does not add a second one"
+    schedule_retention(again, sqlite_url, 0)
+    assert again.get_jobs() == [], "0 days: no purge"
+    again.shutdown()
+    db.dispose()
