@@ -27,7 +27,7 @@ def log_destination(settings: Settings) -> Path | None:
     the console in a terminal; else stderr (``None``)."""
     if settings.log_file is not None:
         return settings.log_file
-    if "console" in settings.channels and sys.stderr.isatty():
+    if "console" in settings.enabled_channels and sys.stderr.isatty():
         return settings.data_dir / "weerbaar.log"
     return None
 
@@ -49,7 +49,7 @@ def configure_logging(settings: Settings) -> None:
 
 def build_channels(settings: Settings, flows: FlowSet) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
-    for name in settings.channels:
+    for name in settings.enabled_channels:
         if name == "console":
             channels[name] = ConsoleChannel(user=settings.console_user)
         elif name == "telegram":

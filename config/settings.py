@@ -49,9 +49,10 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL; empty means a SQLite file weerbaar.db in data_dir.",
     )
-    channels: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["console"],
-        description="Enabled channels, comma-separated in the environment.",
+    channels: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Enabled channels, comma-separated in the environment. Not set: the "
+                    "console, plus Telegram and Matrix when their settings are given.",
     )
     console_user: str = Field(default="console", description="Identity of the console user.")
     default_language: Language = "nl"
@@ -136,7 +137,9 @@ class Settings(BaseSettings):
 
     @field_validator("channels")
     @classmethod
-    def _known_channels(cls, value: list[str]) -> list[str]:
+    def _known_channels(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
         unknown = sorted(set(value) - set(KNOWN_CHANNELS))
         if unknown:
             raise ValueError(f"unknown channel(s) {unknown}; known: {list(KNOWN_CHANNELS)}")
@@ -150,11 +153,23 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'weerbaar.db'}"
         return self
 
+    @property
+    def enabled_channels(self) -> list[str]:
+        """The channels to run: as set, or the console plus every channel that is configured."""
+        if self.channels is not None:
+            return self.channels
+        enabled = ["console"]
+        if self.telegram_token is not None:
+            enabled.append("telegram")
+        if self.matrix_homeserver and self.matrix_user_id:
+            enabled.append("matrix")
+        return enabled
+
     @model_validator(mode="after")
     def _channel_settings(self) -> Settings:
-        if "telegram" in self.channels and self.telegram_token is None:
+        if "telegram" in self.enabled_channels and self.telegram_token is None:
             raise ValueError("the telegram channel needs telegram_token (WEERBAAR_TELEGRAM_TOKEN)")
-        if "matrix" in self.channels:
+        if "matrix" in self.enabled_channels:
             if not (self.matrix_homeserver and self.matrix_user_id):
                 raise ValueError("the matrix channel needs matrix_homeserver and matrix_user_id")
             if self.matrix_password is None and self.matrix_access_token is None:

@@ -49,7 +49,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def test_run_bot_on_telegram_through_a_bot_api_server(
         telegram: FakeTelegram, tmp_path: Path) -> None:
     process = await _start_bot(
-        tmp_path, WEERBAAR_CHANNELS="telegram", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
+        tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token,
         WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
         WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1")
     try:
@@ -73,7 +73,7 @@ async def test_run_bot_on_matrix_with_a_real_homeserver(
     bot_id = synapse.register(f"bot{suffix}", "bot-secret-pw")
     person_id = synapse.register(f"person{suffix}", "pw")
     process = await _start_bot(
-        tmp_path, WEERBAAR_CHANNELS="matrix", WEERBAAR_MATRIX_HOMESERVER=synapse.url,
+        tmp_path, WEERBAAR_MATRIX_HOMESERVER=synapse.url,
         WEERBAAR_MATRIX_USER_ID=bot_id, WEERBAAR_MATRIX_PASSWORD="bot-secret-pw")
     person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
     await person.start()

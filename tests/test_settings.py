@@ -23,7 +23,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_defaults_need_no_configuration() -> None:
     settings = load_settings()
-    assert settings.channels == ["console"]
+    assert settings.enabled_channels == ["console"]
     assert settings.database_url == "sqlite:///data/weerbaar.db"
     assert settings.facts.emergency_number == "112"
     assert settings.facts.support_team_number == "070-373 83 14"
@@ -43,6 +43,17 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert settings.log_level == "DEBUG"
     assert settings.facts.police_number == "0900-2222"
     assert settings.database_url == "postgresql+psycopg://x@127.0.0.1/y"
+
+
+def test_channels_follow_what_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_TOKEN", "123:abc")
+    assert load_settings().enabled_channels == ["console", "telegram"]
+    monkeypatch.setenv("WEERBAAR_MATRIX_HOMESERVER", "http://127.0.0.1:8008")
+    monkeypatch.setenv("WEERBAAR_MATRIX_USER_ID", "@bot:localhost")
+    monkeypatch.setenv("WEERBAAR_MATRIX_PASSWORD", "pw")
+    assert load_settings().enabled_channels == ["console", "telegram", "matrix"]
+    monkeypatch.setenv("WEERBAAR_CHANNELS", "matrix")
+    assert load_settings().enabled_channels == ["matrix"], "an explicit list is kept"
 
 
 def test_unknown_settings_are_refused(tmp_path: Path) -> None:
