@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.app import configure_logging, run
-from config.settings import ConfigFileError, Settings, load_settings
+from config.settings import ConfigFileError, load_settings
 from flows import FlowError
 from storage.crypto import EncryptionKeyError
 
@@ -24,28 +24,10 @@ def describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def rotate_keys(settings: Settings) -> int:
-    from storage import crypto
-    from storage.database import create_db_engine
-    from storage.models import Base
-
-    crypto.configure(settings.encryption_key_values())
-    engine = create_db_engine(settings.database_url)
-    try:
-        count = crypto.rotate(engine, list(Base.metadata.tables.values()))
-    finally:
-        engine.dispose()
-    print(f"weerbaar-bot: re-encrypted {count} values with the current key", file=sys.stderr)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=None,
                         help="YAML settings file (default: $WEERBAAR_CONFIG, else none)")
-    parser.add_argument("--rotate-keys", action="store_true",
-                        help="re-encrypt all stored data with the first encryption key, then "
-                             "exit (the bot may keep running)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -56,8 +38,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"weerbaar-bot: invalid configuration:\n{describe(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    if args.rotate_keys:
-        return rotate_keys(settings)
     try:
         return asyncio.run(run(settings))
     except FlowError as exc:

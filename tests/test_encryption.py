@@ -123,7 +123,8 @@ def test_the_bot_makes_a_private_key_file_on_first_start(tmp_path: Path) -> None
                    capture_output=True, text=True, timeout=60, check=True)
     key_file = tmp_path / "encryption.key"
     assert key_file.stat().st_mode & 0o077 == 0
-    rotated = subprocess.run([sys.executable, "run_bot.py", "--rotate-keys"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60, check=False)
+    rotated = subprocess.run([sys.executable, "-m", "bot.admin.cli", "keys", "rotate"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                             check=False)
     assert rotated.returncode == 0, rotated.stderr
-    assert "re-encrypted" in rotated.stderr
+    assert "re-encrypted" in rotated.stdout

@@ -1,0 +1,103 @@
+"""`weerbaar`: database upgrades, the retention purge, key rotation and anonymous statistics.
+
+Settings come from the same places as for the bot (``--config`` or ``WEERBAAR_CONFIG``, and
+``WEERBAAR_*`` in the environment).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import Settings, load_settings
+from storage import crypto
+from storage.database import create_db_engine, upgrade_database
+from storage.models import Base, utcnow
+from storage.retention import purge
+
+app = typer.Typer(help=__doc__, no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+stats_app = typer.Typer(help="Anonymous statistics.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(stats_app, name="stats")
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file.")]
+
+
+def _settings(config: Path | None) -> Settings:
+    settings = load_settings(config)
+    crypto.configure(settings.encryption_key_values())
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Bring the database schema up to date (Alembic)."""
+    settings = _settings(config)
+    upgrade_database(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command("purge")
+def purge_now(config: ConfigOption = None,
+              days: Annotated[int | None, typer.Option(help="Instead of the setting.")] = None,
+              ) -> None:
+    """Delete what the retention rules say is due now (the bot also does this every night)."""
+    settings = _settings(config)
+    period = settings.retention_days if days is None else days
+    if period <= 0:
+        typer.echo("retention is off (retention_days is 0); nothing deleted")
+        raise typer.Exit()
+    engine = create_db_engine(settings.database_url)
+    try:
+        report = purge(engine, utcnow() - timedelta(days=period))
+    finally:
+        engine.dispose()
+    typer.echo(f"deleted {report.cases} cases and {report.people} people")
+
+
+@keys_app.command("rotate")
+def keys_rotate(config: ConfigOption = None) -> None:
+    """Re-encrypt all stored data with the first key (put the new key first, keep the old)."""
+    settings = _settings(config)
+    engine = create_db_engine(settings.database_url)
+    try:
+        count = crypto.rotate(engine, list(Base.metadata.tables.values()))
+    finally:
+        engine.dispose()
+    typer.echo(f"re-encrypted {count} values with the current key")
+
+
+@stats_app.command("export")
+def stats_export(
+    csv_path: Annotated[Path, typer.Option("--csv", help="Where to write the counts.")],
+    png_path: Annotated[Path | None, typer.Option("--png", help="A chart per month.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Counts per month by kind, incident type, how, role, aangifte and platform; cells under
+    5 are shown as "<5" so that nobody can be recognised."""
+    from bot.admin.stats import count_cells, write_chart, write_csv
+
+    settings = _settings(config)
+    engine = create_db_engine(settings.database_url)
+    try:
+        cells = count_cells(engine)
+    finally:
+        engine.dispose()
+    write_csv(cells, csv_path)
+    if png_path is not None:
+        write_chart(cells, png_path)
+    typer.echo(f"wrote {len(cells)} cells to {csv_path}" + (f" and {png_path}" if png_path else ""))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Anonymous statistics from the case facts: counts per month, with small cells suppressed so
+that nobody can be recognised (as the Monitor Integriteit en Veiligheid reports)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from storage.models import CaseFact
+
+SMALLEST_SHOWN = 5
+DIMENSIONS = ("kind", "incident_type", "how", "role", "aangifte", "platform")
+SUPPRESSED = "<5"
+
+
+@dataclass(frozen=True)
+class Cell:
+    month: str
+    dimension: str
+    value: str
+    count: int
+
+    @property
+    def shown(self) -> str:
+        return str(self.count) if self.count >= SMALLEST_SHOWN else SUPPRESSED
+
+
+def count_cells(engine: Engine) -> list[Cell]:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    with engine.connect() as connection:
+        for fact in connection.execute(select(CaseFact)).mappings():
+            counts[(fact["month"], "total", "all")] += 1
+            for dimension in DIMENSIONS:
+                value = fact[dimension]
+                counts[(fact["month"], dimension, "unknown" if value is None else str(value))] += 1
+    return [Cell(month, dimension, value, count)
+            for (month, dimension, value), count in sorted(counts.items())]
+
+
+def write_csv(cells: Iterable[Cell], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["month", "dimension", "value", "count"])
+        for cell in cells:
+            writer.writerow([cell.month, cell.dimension, cell.value, cell.shown])
+
+
+def write_chart(cells: Iterable[Cell], path: Path) -> None:
+    """Submitted cases per month by kind; suppressed cells are drawn as zero."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    by_kind: dict[str, dict[str, int]] = {}
+    months: set[str] = set()
+    for cell in cells:
+        if cell.dimension == "kind":
+            months.add(cell.month)
+            shown = cell.count if cell.count >= SMALLEST_SHOWN else 0
+            by_kind.setdefault(cell.value, {})[cell.month] = shown
+    ordered = sorted(months)
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    bottom = [0] * len(ordered)
+    for kind, per_month in sorted(by_kind.items()):
+        heights = [per_month.get(month, 0) for month in ordered]
+        axes.bar(ordered, heights, bottom=bottom, label=kind)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    axes.set_title("Meldingen per maand / Reports per month (cellen onder 5 niet getoond)")
+    axes.set_ylabel("aantal / count")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if by_kind:
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    plt.close(figure)

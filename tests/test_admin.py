@@ -1,0 +1,58 @@
+"""The `weerbaar` admin command line, against a real database."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from typer.testing import CliRunner
+
+from bot.admin.cli import app
+from storage.database import create_db_engine
+from storage.models import CaseFact
+from tests.conftest import TEST_KEY
+
+RUNNER = CliRunner()
+
+
+@pytest.fixture
+def environment(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("WEERBAAR_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("WEERBAAR_ENCRYPTION_KEYS", TEST_KEY)
+    return sqlite_url
+
+
+def _facts(url: str, rows: list[dict[str, object]]) -> None:
+    engine = create_db_engine(url)
+    with engine.begin() as connection:
+        connection.execute(insert(CaseFact), rows)
+    engine.dispose()
+
+
+def test_statistics_suppress_small_cells(environment: str, tmp_path: Path) -> None:
+    base = {"month": "2026-10", "platform": "telegram", "how": "social_media", "role": "raadslid",
+            "aangifte": "no", "urgent": False}
+    _facts(environment, [{**base, "kind": "incident", "incident_type": "threat"}] * 6
+           + [{**base, "kind": "onrust", "incident_type": None}] * 2)
+    out, chart = tmp_path / "stats.csv", tmp_path / "stats.png"
+    result = RUNNER.invoke(app, ["stats", "export", "--csv", str(out), "--png", str(chart)])
+    assert result.exit_code == 0, result.output
+    rows = {(r["month"], r["dimension"], r["value"]): r["count"]
+            for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert rows[("2026-10", "total", "all")] == "8"
+    assert rows[("2026-10", "kind", "incident")] == "6"
+    assert rows[("2026-10", "kind", "onrust")] == "<5", "a small cell is not shown"
+    assert rows[("2026-10", "incident_type", "unknown")] == "<5"
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_upgrade_purge_and_rotate(environment: str) -> None:
+    assert RUNNER.invoke(app, ["db", "upgrade"]).exit_code == 0
+    purged = RUNNER.invoke(app, ["purge", "--days", "30"])
+    assert purged.exit_code == 0 and "deleted 0 cases and 0 people" in purged.output
+    off = RUNNER.invoke(app, ["purge", "--days", "0"])
+    assert "retention is off" in off.output
+    rotated = RUNNER.invoke(app, ["keys", "rotate"])
+    assert rotated.exit_code == 0 and "re-encrypted 0 values" in rotated.output
