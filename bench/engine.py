@@ -47,6 +47,9 @@ class NullChannel:
     async def send(self, message: OutboundMessage) -> None:
         return None
 
+    def healthy(self) -> bool:
+        return True
+
 
 @dataclass
 class RunResult:

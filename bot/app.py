@@ -13,11 +13,13 @@ from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
+from bot.health import HealthServer
+from bot.metrics import Metrics
 from bot.scheduler import build_scheduler, schedule_retention
 from config import Facts, Settings
 from flows import FlowSet, load_flows
 from storage import crypto
-from storage.database import create_db_engine, upgrade_database
+from storage.database import create_db_engine, read_only, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +101,21 @@ async def run(settings: Settings) -> int:
     db = create_db_engine(settings.database_url)
     flows = load_flows(placeholders=Facts.model_fields)
     logic = ConversationLogic(flows, settings.facts.model_dump())
+    metrics = Metrics()
+    metrics.watch_cases(read_only(db))
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
                     max_backoff_seconds=settings.delivery_max_backoff_seconds,
-                    flood_limit=settings.flood_limit or None)
+                    flood_limit=settings.flood_limit or None, metrics=metrics)
     channels = build_channels(settings, flows)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_requested.set)
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(db, channels, metrics, settings.health_listen, settings.health_port)
+        await health.start()
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
     scheduler = build_scheduler(db)
@@ -128,6 +136,8 @@ async def run(settings: Settings) -> int:
     for channel in channels.values():
         await channel.stop()
     scheduler.shutdown(wait=True)
+    if health is not None:
+        await health.stop()
     for waiter in waiters:
         waiter.cancel()
     await engine.stop()

@@ -34,7 +34,8 @@ class Channel(Protocol):
 
     ``start`` begins receiving and returns once the channel is ready; ``wait_closed`` returns
     when the channel has nothing more to receive (the console at end of input; network
-    channels when stopped); ``send`` delivers one message or raises :class:`DeliveryError`.
+    channels when stopped); ``send`` delivers one message or raises :class:`DeliveryError`;
+    ``healthy`` says whether it is receiving as it should (for ``/healthz``).
     """
 
     name: str
@@ -46,3 +47,5 @@ class Channel(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, message: OutboundMessage) -> None: ...
+
+    def healthy(self) -> bool: ...

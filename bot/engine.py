@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.channel import Channel, DeliveryError, PermanentDeliveryError
 from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
+from bot.metrics import Metrics
 from bot.turns import DeliveryReport, TurnResult, TurnRunner, to_outbound
 from storage import repository as repo
 from storage.database import read_only
@@ -62,7 +64,8 @@ class Engine:
     def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
                  batch_max_turns: int = 256, max_backoff_seconds: float = 60.0,
                  flood_limit: str | None = None,
-                 flood_exempt: frozenset[str] = frozenset({"console"})) -> None:
+                 flood_exempt: frozenset[str] = frozenset({"console"}),
+                 metrics: Metrics | None = None) -> None:
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
         self._runner = TurnRunner(db, logic, default_language)
         self._logic = logic
@@ -79,6 +82,7 @@ class Engine:
         self._writer: asyncio.Task[None] | None = None
         self._flood = FloodGuard(flood_limit) if flood_limit else None
         self._flood_exempt = flood_exempt  # the console is the operator's own terminal
+        self._metrics = metrics or Metrics()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Start the writer and re-send replies a previous run committed but never sent."""
@@ -93,8 +97,11 @@ class Engine:
 
     async def handle(self, event: InboundEvent) -> None:
         """Handle one inbound event; returns when its replies were delivered or given up."""
+        started = time.perf_counter()
+        self._metrics.messages.labels(event.channel, "in").inc()
         if self._held_back(event):
             log.info("inbound.flood channel=%s", event.channel)
+            self._metrics.floods.labels(event.channel).inc()
             assert self._flood is not None
             if self._flood.first_notice(event):
                 await self._send_bilingual(event, "flood")
@@ -108,6 +115,7 @@ class Engine:
             await self._send_fallback(event)
             return
         await self._deliver(result.replies)
+        self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
     def _held_back(self, event: InboundEvent) -> bool:
         """Past the flood limit, and not a message with danger or crisis words."""
@@ -204,6 +212,7 @@ class Engine:
                 await channel.send(message)
             except PermanentDeliveryError as exc:
                 log.warning("delivery.failed message=%s reason=%s", message.id, exc.reason)
+                self._metrics.delivery_failures.labels(message.channel, "true").inc()
                 self._report.failed.append((message.id, exc.reason, True))
                 self._wake_writer_for_report()
                 return
@@ -214,10 +223,12 @@ class Engine:
                 delay = retry_after or min(self._max_backoff, FIRST_RETRY_SECONDS * 2 ** attempt)
                 log.warning("delivery.retry message=%s attempt=%d reason=%s delay=%.1f",
                             message.id, attempt, reason, delay)
+                self._metrics.delivery_failures.labels(message.channel, "false").inc()
                 self._report.failed.append((message.id, reason, False))
                 self._wake_writer_for_report()
                 await asyncio.sleep(delay)
             else:
+                self._metrics.messages.labels(message.channel, "out").inc()
                 self._report.delivered.append(message.id)
                 self._wake_writer_for_report()
                 return

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         description="Most messages one person may send in a moving window; past it, messages "
                     "are not handled and the person gets one calm notice. Empty: no limit.")
     delivery_max_backoff_seconds: float = Field(default=60.0, gt=0)
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="Port of the HTTP endpoint with /healthz and /metrics; none: off.")
+    health_listen: str = Field(default="127.0.0.1", description="Address it binds to.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = Field(
         default=None,

@@ -48,6 +48,9 @@ class RecordingChannel:
     async def stop(self) -> None:
         return None
 
+    def healthy(self) -> bool:
+        return True
+
     async def send(self, message: OutboundMessage) -> None:
         if self.block is not None:
             await self.block.wait()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.matrix_person import MatrixPerson
@@ -18,6 +20,13 @@ from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def _start_bot(data_dir: Path, **env: str) -> asyncio.subprocess.Process:
@@ -48,10 +57,11 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 async def test_run_bot_on_telegram_through_a_bot_api_server(
         telegram: FakeTelegram, tmp_path: Path) -> None:
+    health_port = _free_port()
     process = await _start_bot(
         tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token,
         WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
-        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1")
+        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1", WEERBAAR_HEALTH_PORT=str(health_port))
     try:
         await telegram.wait_until(lambda: "getUpdates" in telegram.calls, within=30)
         telegram.user_says(77, "/start")
@@ -60,6 +70,12 @@ async def test_run_bot_on_telegram_through_a_bot_api_server(
         telegram.user_presses(77, sent[1], "Een incident melden")
         sent = await telegram.wait_for(77, 3)
         assert "bent u nu in gevaar?" in sent[2].text
+        async with aiohttp.ClientSession() as http:
+            health = await http.get(f"http://127.0.0.1:{health_port}/healthz")
+            assert health.status == 200
+            assert (await health.json())["channels"] == {"console": "ok", "telegram": "ok"}
+            page = await (await http.get(f"http://127.0.0.1:{health_port}/metrics")).text()
+        assert 'weerbaar_messages_total{channel="telegram",direction="in"} 2.0' in page
     finally:
         code, stderr = await _stop_bot(process)
     assert code == 0, stderr

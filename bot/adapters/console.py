@@ -44,6 +44,9 @@ class ConsoleChannel:
             self._reader.cancel()
         self._closed.set()
 
+    def healthy(self) -> bool:
+        return True
+
     async def send(self, message: OutboundMessage) -> None:
         lines = [message.text]
         lines += [f"  {number}. {option.label}"

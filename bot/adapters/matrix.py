@@ -80,6 +80,7 @@ class MatrixChannel:
         self._closed = asyncio.Event()
         self._first_sync = asyncio.Event()
         self._catching_up = False
+        self._sync_ok = False
 
     # -- the Channel protocol --------------------------------------------------------------
 
@@ -102,6 +103,10 @@ class MatrixChannel:
             await asyncio.wait(self._pending, timeout=10)
         await self._client.close()
         self._closed.set()
+
+    def healthy(self) -> bool:
+        """The last sync succeeded."""
+        return self._sync_ok
 
     async def send(self, message: OutboundMessage) -> None:
         room_id = self._rooms.get(message.recipient) or await self._open_room(message.recipient)
@@ -170,6 +175,7 @@ class MatrixChannel:
             response = await client.sync(timeout=0 if first else SYNC_TIMEOUT_MS,
                                          since=client.next_batch, full_state=first)
             self._catching_up = False
+            self._sync_ok = isinstance(response, SyncResponse)
             if isinstance(response, SyncError) or not isinstance(response, SyncResponse):
                 log.warning("matrix.sync_failed status=%s", getattr(response, "status_code", ""))
                 self._first_sync.set()

@@ -117,6 +117,10 @@ class TelegramChannel:
         await self._app.shutdown()
         self._closed.set()
 
+    def healthy(self) -> bool:
+        updater = self._app.updater
+        return self._webhook is not None or (updater is not None and updater.running)
+
     async def send(self, message: OutboundMessage) -> None:
         chat_id = int(message.recipient)
         await self._clear_keyboard(chat_id)

@@ -1,0 +1,64 @@
+"""The HTTP endpoint for operators: ``/healthz`` (database and each channel) and ``/metrics``
+(Prometheus). It binds to 127.0.0.1 unless configured otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+
+from bot.channel import Channel
+from bot.metrics import Metrics
+from storage.database import read_only
+
+log = logging.getLogger(__name__)
+
+
+class HealthServer:
+    def __init__(self, db: Engine, channels: Mapping[str, Channel], metrics: Metrics,
+                 listen: str, port: int) -> None:
+        self._db = read_only(db)
+        self._channels = channels
+        self._metrics = metrics
+        self._listen, self._port = listen, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics_page)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._listen, self._port).start()
+        log.info("health.listening address=%s port=%d", self._listen, self._port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _database_ok(self) -> bool:
+        try:
+            with self._db.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            log.warning("health.database_unreachable")
+            return False
+        return True
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        database = await asyncio.to_thread(self._database_ok)
+        channels = {name: bool(getattr(channel, "healthy", lambda: True)())
+                    for name, channel in self._channels.items()}
+        healthy = database and all(channels.values())
+        body = {"status": "ok" if healthy else "failing",
+                "database": "ok" if database else "failing",
+                "channels": {name: "ok" if ok else "failing" for name, ok in channels.items()}}
+        return web.json_response(body, status=200 if healthy else 503)
+
+    async def _metrics_page(self, _: web.Request) -> web.Response:
+        page = await asyncio.to_thread(generate_latest, self._metrics.registry)
+        return web.Response(body=page, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,48 @@
+"""Prometheus metrics of the running bot, and the counters the engine updates.
+
+Cases by status are counted from the database when Prometheus scrapes, so the figure is right
+after a restart too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+
+from storage.models import Case
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.messages = Counter("weerbaar_messages", "Messages handled, per channel and direction",
+                                ["channel", "direction"], registry=self.registry)
+        self.delivery_failures = Counter(
+            "weerbaar_delivery_failures", "Failed delivery attempts (channel errors)",
+            ["channel", "permanent"], registry=self.registry)
+        self.floods = Counter("weerbaar_flood_held_back", "Messages held back by the flood limit",
+                              ["channel"], registry=self.registry)
+        self.turn_seconds = Histogram(
+            "weerbaar_turn_seconds", "From a message reaching the engine to its replies sent",
+            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry)
+
+    def watch_cases(self, db: Engine) -> None:
+        self.registry.register(_CasesByStatus(db))
+
+
+class _CasesByStatus(Collector):
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("weerbaar_cases", "Cases by status", labels=["status"])
+        with self.db.connect() as connection:
+            for status, count in connection.execute(
+                    select(Case.status, func.count()).group_by(Case.status)):
+                family.add_metric([status], count)
+        yield family
