@@ -8,6 +8,9 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
+
+import structlog
 
 from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
@@ -35,17 +38,27 @@ def log_destination(settings: Settings) -> Path | None:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Logs carry ids and events only, never what a person wrote."""
+    """Logs carry ids and events only, never what a person wrote. structlog renders every
+    record, as readable lines or, with ``log_format: json``, one JSON object a line."""
     destination = log_destination(settings)
     if destination is not None:
         destination.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        filename=destination,
+    renderer: Any = (structlog.processors.JSONRenderer() if settings.log_format == "json"
+                     else structlog.dev.ConsoleRenderer(colors=False))
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer],
     )
+    handler: logging.Handler = (logging.FileHandler(destination, encoding="utf-8")
+                                if destination is not None else logging.StreamHandler())
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
     quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
-    for noisy in ("alembic", "httpx", "sqlalchemy"):
+    for noisy in ("alembic", "httpx", "sqlalchemy", "apscheduler", "nio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(quiet)
 
 

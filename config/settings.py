@@ -72,6 +72,8 @@ class Settings(BaseSettings):
         description="Port of the HTTP endpoint with /healthz and /metrics; none: off.")
     health_listen: str = Field(default="127.0.0.1", description="Address it binds to.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Readable lines, or one JSON object a line.")
     log_file: Path | None = Field(
         default=None,
         description="Log file; none means stderr, or data_dir/weerbaar.log when chatting on "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -131,6 +132,15 @@ def test_a_refused_configuration_never_shows_a_secret(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "needs matrix_homeserver" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_logs_can_be_json_lines(tmp_path: Path) -> None:
+    result = run_bot(["hallo", "1"], tmp_path, WEERBAAR_LOG_FORMAT="json")
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    turns = [r for r in records if r["event"].startswith("turn flow=")]
+    assert len(turns) == 2
+    assert {"level", "logger", "timestamp"} <= set(turns[0])
 
 
 def test_the_logs_never_hold_what_a_person_wrote(tmp_path: Path) -> None:
