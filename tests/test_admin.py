@@ -13,6 +13,7 @@ from bot.admin.cli import app
 from storage.database import create_db_engine
 from storage.models import CaseFact
 from tests.conftest import TEST_KEY
+from tests.harness import INCIDENT_TO_SUMMARY, Bot
 
 RUNNER = CliRunner()
 
@@ -46,6 +47,21 @@ def test_statistics_suppress_small_cells(environment: str, tmp_path: Path) -> No
     assert rows[("2026-10", "kind", "onrust")] == "<5", "a small cell is not shown"
     assert rows[("2026-10", "incident_type", "unknown")] == "<5"
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_cases_are_listed_without_their_content(environment: str) -> None:
+    async with Bot(environment) as bot:
+        await bot.script([*INCIDENT_TO_SUMMARY, "ja"], who="a")
+        await bot.script(["hallo", "1", "ja"], who="b")
+    result = RUNNER.invoke(app, ["cases", "list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "intake" in lines[1] and "JA" in lines[1], "the urgent case comes first"
+    assert "submitted" in lines[2]
+    assert "2 cases" in result.output
+    assert "Ergenshuizen" not in result.output and "raadslid" not in result.output
+    only = RUNNER.invoke(app, ["cases", "list", "--status", "submitted"])
+    assert "1 case\n" in only.output
 
 
 def test_upgrade_purge_and_rotate(environment: str) -> None:

@@ -22,6 +22,8 @@ app = typer.Typer(help=__doc__, no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 stats_app = typer.Typer(help="Anonymous statistics.", no_args_is_help=True)
+cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
@@ -71,6 +73,37 @@ def keys_rotate(config: ConfigOption = None) -> None:
     finally:
         engine.dispose()
     typer.echo(f"re-encrypted {count} values with the current key")
+
+
+@cases_app.command("list")
+def cases_list(
+    config: ConfigOption = None,
+    status: Annotated[str | None, typer.Option(help="Only this status, e.g. submitted.")] = None,
+) -> None:
+    """Cases without their content: id, kind, status, urgent, person asked for, times.
+    Urgent cases first, then the oldest. (Reading a case's content comes with the audit log.)"""
+    from sqlalchemy import select
+
+    from storage.models import Case
+
+    settings = _settings(config)
+    engine = create_db_engine(settings.database_url)
+    query = select(Case.id, Case.kind, Case.status, Case.urgent, Case.human_requested,
+                   Case.created_at, Case.submitted_at).order_by(Case.urgent.desc(), Case.id)
+    if status:
+        query = query.where(Case.status == status)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
+    finally:
+        engine.dispose()
+    typer.echo(f"{'id':>6}  {'kind':<9} {'status':<10} {'urgent':<6} {'person':<6} "
+               f"{'created (UTC)':<16} submitted (UTC)")
+    for case_id, kind, case_status, urgent, human, created, submitted in rows:
+        typer.echo(f"{case_id:>6}  {kind:<9} {case_status:<10} {'JA' if urgent else '-':<6} "
+                   f"{'ja' if human else '-':<6} {created:%Y-%m-%d %H:%M} "
+                   f"{f'{submitted:%Y-%m-%d %H:%M}' if submitted else '-'}")
+    typer.echo(f"{len(rows)} case{'' if len(rows) == 1 else 's'}")
 
 
 @stats_app.command("export")
