@@ -58,7 +58,7 @@ def read_key_file(path: Path, *, create: bool) -> list[str]:
     if not path.exists():
         if not create:
             raise EncryptionKeyError(f"encryption key file not found: {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as file:
             file.write(new_key() + "\n")

@@ -32,7 +32,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         **kwargs,

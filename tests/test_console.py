@@ -35,7 +35,7 @@ INTAKE = ["hallo", "1", "nee", "raadslid", "1", "Gemeente Ergenshuizen", "bedrei
 
 
 def test_a_whole_intake_through_a_pipe(tmp_path: Path) -> None:
-    result = run_bot(INTAKE, tmp_path)
+    result = run_bot(INTAKE, tmp_path / "data")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("Welkom.")
@@ -43,7 +43,8 @@ def test_a_whole_intake_through_a_pipe(tmp_path: Path) -> None:
     assert "Bel direct 112" in out, "the threat to burn the house raises the alarm"
     assert "• Gewenste hulp: Juridische hulp, Nazorg en steun" in out
     assert "Uw melding is doorgegeven" in out
-    assert (tmp_path / "weerbaar.db").exists(), "the default database is a SQLite file in data/"
+    assert (tmp_path / "data" / "weerbaar.db").exists(), "the default: a SQLite file in data/"
+    assert (tmp_path / "data").stat().st_mode & 0o077 == 0, "only the bot's user can read it"
 
 
 def test_a_long_script_is_not_taken_for_a_flood(tmp_path: Path) -> None:
