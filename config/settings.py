@@ -108,9 +108,10 @@ class Settings(BaseSettings):
     matrix_device_name: str = "weerbaar-bot"
     matrix_encryption: bool = Field(default=True, description="End-to-end encryption.")
 
-    @field_validator("channels", mode="before")
+    @field_validator("channels", "encryption_keys", mode="before")
     @classmethod
-    def _split_channels(cls, value: Any) -> Any:
+    def _split_commas(cls, value: Any) -> Any:
+        """Lists in the environment are comma-separated."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -122,13 +123,6 @@ class Settings(BaseSettings):
 
         if value:
             parse(value)
-        return value
-
-    @field_validator("encryption_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     def encryption_key_values(self) -> list[str]:
