@@ -12,7 +12,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from bot.events import InboundEvent, OutboundMessage
 
-InboundHandler = Callable[[InboundEvent], Coroutine[Any, Any, None]]
+
+class InboundHandler(Protocol):
+    """What a channel hands events to (the engine). Returns when the replies were delivered;
+    ``on_committed`` is called earlier, as soon as the event is stored (or refused as a
+    duplicate or flood), so a channel can confirm it to its platform without waiting for
+    delivery."""
+
+    def __call__(self, event: InboundEvent, on_committed: Callable[[], None] | None = None,
+                 ) -> Coroutine[Any, Any, None]: ...
 
 
 class DeliveryError(Exception):

@@ -95,11 +95,16 @@ class Engine:
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    async def handle(self, event: InboundEvent) -> None:
-        """Handle one inbound event; returns when its replies were delivered or given up."""
+    async def handle(self, event: InboundEvent,
+                     on_committed: Callable[[], None] | None = None) -> None:
+        """Handle one inbound event; returns when its replies were delivered or given up.
+        ``on_committed`` is called once the event is stored (or refused: a duplicate, a
+        flood, or a database failure that was answered anyway)."""
+        committed = on_committed or (lambda: None)
         started = time.perf_counter()
         self._metrics.messages.labels(event.channel, "in").inc()
         if self._held_back(event):
+            committed()
             log.info("inbound.flood channel=%s", event.channel)
             self._metrics.floods.labels(event.channel).inc()
             assert self._flood is not None
@@ -112,8 +117,10 @@ class Engine:
             result = await future
         except Exception:
             log.exception("batch.failed channel=%s", event.channel)
+            committed()
             await self._send_fallback(event)
             return
+        committed()
         await self._deliver(result.replies)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 

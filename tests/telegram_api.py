@@ -43,6 +43,7 @@ class FakeTelegram:
         self.fail_next_sends: list[tuple[int, dict[str, Any]]] = []  # (status, body)
         self.blocked_chats: set[int] = set()
         self.webhook: dict[str, str] = {}
+        self.polls: list[tuple[int, float]] = []  # (offset asked, when)
         self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -100,6 +101,7 @@ class FakeTelegram:
     async def api_getUpdates(self, data: dict[str, Any]) -> Any:
         offset = int(data.get("offset", 0) or 0)
         timeout = float(data.get("timeout", 0) or 0)
+        self.polls.append((offset, time.monotonic()))
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates and timeout:
             self.new_update.clear()

@@ -4,6 +4,7 @@ server that speaks the Bot API (tests/telegram_api.py)."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -231,3 +232,36 @@ async def test_update_ids_that_start_again_do_not_hide_new_messages(running: Run
     tg.user_says(USER, "1")
     sent = await tg.wait_for(USER, 3)
     assert "bent u nu in gevaar?" in sent[2].text
+
+
+async def test_an_update_is_confirmed_to_telegram_only_once_it_is_stored(
+        sqlite_url: str) -> None:
+    logic = make_logic()
+    original = logic.turn
+    stored_at: list[float] = []
+
+    def slow_turn(snapshot, event):  # type: ignore[no-untyped-def]
+        outcome = original(snapshot, event)
+        if event.text == "langzaam":
+            time.sleep(0.5)  # a slow disk: the commit comes late
+            stored_at.append(time.monotonic())
+        return outcome
+
+    logic.turn = slow_turn  # type: ignore[method-assign]
+    telegram = FakeTelegram()
+    await telegram.start()
+    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1)
+    bot = Bot(sqlite_url, logic=logic)
+    await bot.engine.start({"telegram": channel})
+    await channel.start(bot.engine.handle)
+    try:
+        telegram.user_says(USER, "langzaam")
+        update_id = telegram.updates[-1]["update_id"]
+        await telegram.wait_for(USER, 2)
+        await telegram.wait_until(lambda: any(o > update_id for o, _ in telegram.polls))
+    finally:
+        await channel.stop()
+        await bot.engine.stop()
+        await telegram.stop()
+    confirmed_at = min(at for offset, at in telegram.polls if offset > update_id)
+    assert stored_at and confirmed_at >= stored_at[0], "confirmed before it was stored"

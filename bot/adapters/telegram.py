@@ -1,5 +1,10 @@
 """The Telegram channel, on python-telegram-bot: long polling by default, or a webhook.
 
+Polling confirms updates to Telegram (by asking for the next offset) only after the engine has
+stored every update of the previous batch, so a crash never loses a message; python-telegram-
+bot's own updater would confirm them as soon as they are fetched. Replies are delivered
+independently, so a slow chat does not hold up the others.
+
 Options become inline buttons; every button press is answered, and the keyboard of an answered
 question is removed (and the choice shown under it) so old buttons are not pressed by mistake.
 Photos, documents, voice and video messages become attachments the engine keeps as evidence.
@@ -9,12 +14,14 @@ A person is their private chat; groups are not served.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -82,6 +89,9 @@ class TelegramChannel:
         self._keyboards: OrderedDict[int, int] = OrderedDict()  # chat -> message with buttons
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent
         self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._next_offset: int | None = None
+        self._polling_ok = False
         self._closed = asyncio.Event()
 
     # -- the Channel protocol --------------------------------------------------------------
@@ -90,17 +100,17 @@ class TelegramChannel:
         self._handler = handler
         await self._app.initialize()
         await self._register_commands()
-        await self._app.start()
-        updater = self._app.updater
-        assert updater is not None
         if self._webhook is not None:
+            await self._app.start()
+            updater = self._app.updater
+            assert updater is not None
             await updater.start_webhook(
                 listen=self._webhook.listen, port=self._webhook.port,
                 webhook_url=self._webhook.url, secret_token=self._webhook.secret,
                 url_path="telegram")
         else:
-            await updater.start_polling(timeout=self._poll_timeout,
-                                        error_callback=self._polling_error)
+            await self._app.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
         log.info("telegram.started mode=%s", "webhook" if self._webhook else "polling")
 
     async def wait_closed(self) -> None:
@@ -110,16 +120,24 @@ class TelegramChannel:
         updater = self._app.updater
         if updater is not None and updater.running:
             await updater.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+        if self._next_offset is not None:  # confirm what was stored, as a courtesy
+            with contextlib.suppress(TelegramError):
+                await self._app.bot.get_updates(offset=self._next_offset, timeout=0)
         if self._app.running:
             await self._app.stop()
         await self._app.shutdown()
         self._closed.set()
 
     def healthy(self) -> bool:
-        updater = self._app.updater
-        return self._webhook is not None or (updater is not None and updater.running)
+        if self._webhook is not None:
+            updater = self._app.updater
+            return updater is not None and updater.running
+        return self._polling_ok
 
     async def send(self, message: OutboundMessage) -> None:
         chat_id = int(message.recipient)
@@ -140,15 +158,45 @@ class TelegramChannel:
 
     # -- inbound -----------------------------------------------------------------------------
 
+    async def _poll(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self._app.bot.get_updates(
+                    offset=self._next_offset, timeout=self._poll_timeout,
+                    allowed_updates=["message", "callback_query"])
+            except TelegramError as exc:
+                self._polling_ok = False
+                log.warning("telegram.polling_error error=%s", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            self._polling_ok, backoff = True, 1.0
+            stored: list[asyncio.Event] = []
+            for update in updates:
+                event = await self._to_event(update)
+                if event is None or self._handler is None:
+                    continue
+                done = asyncio.Event()
+                stored.append(done)
+                self._spawn(self._handler(event, on_committed=done.set))
+            # Asking for the next offset confirms these updates: only once they are stored.
+            await asyncio.gather(*(done.wait() for done in stored))
+            if updates:
+                self._next_offset = updates[-1].update_id + 1
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         event = await self._to_event(update)
         if event is None or self._handler is None:
             return
-        # Handled in a task, so polling goes on; tasks start in arrival order, and the engine
-        # takes events in the order they reach it.
-        task = asyncio.create_task(self._handler(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Webhook mode: handled in a task; tasks start in arrival order, and the engine takes
+        # events in the order they reach it.
+        self._spawn(self._handler(event))
 
     async def _to_event(self, update: Update) -> InboundEvent | None:
         # Ids that Telegram never reuses: a button press has its own id, a message is unique
@@ -239,9 +287,6 @@ class TelegramChannel:
         assert isinstance(result, Message)
         return result
 
-    @staticmethod
-    def _polling_error(error: TelegramError) -> None:
-        log.warning("telegram.polling_error error=%s", type(error).__name__)
 
 
 _KINDS: tuple[tuple[str, AttachmentKind], ...] = (
