@@ -55,6 +55,15 @@ def test_a_long_script_is_not_taken_for_a_flood(tmp_path: Path) -> None:
     assert result.stdout.count("Tips voor uw veiligheid") == 14
 
 
+def test_a_closed_output_does_not_keep_the_bot_running(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    result = subprocess.run(
+        f"printf 'hallo\\n1\\nnee\\n' | {sys.executable} run_bot.py | head -n 2",
+        shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+        check=False)
+    assert result.stdout.startswith("Welkom.")
+
+
 def test_resume_after_the_process_ends_and_starts_again(tmp_path: Path) -> None:
     first = run_bot(["hallo", "1", "nee"], tmp_path)
     assert first.stdout.rstrip().endswith("9. Iets anders")

@@ -11,7 +11,7 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.channel import InboundHandler
+from bot.channel import InboundHandler, PermanentDeliveryError
 from bot.events import InboundEvent, OutboundMessage
 
 PROMPT = "> "
@@ -51,8 +51,11 @@ class ConsoleChannel:
         lines = [message.text]
         lines += [f"  {number}. {option.label}"
                   for number, option in enumerate(message.options, start=1)]
-        self._stdout.write("\n".join(lines) + "\n\n")
-        self._stdout.flush()
+        try:
+            self._stdout.write("\n".join(lines) + "\n\n")
+            self._stdout.flush()
+        except (BrokenPipeError, ValueError) as exc:  # the reader went away, or stdout closed
+            raise PermanentDeliveryError("output_closed") from exc
 
     async def _read(self, handler: InboundHandler) -> None:
         loop = asyncio.get_running_loop()
