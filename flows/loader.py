@@ -147,15 +147,6 @@ def _check_system(system: System, allowed: set[str]) -> None:
     missing += [t for t in REQUIRED_TEXTS if t not in system.texts]
     if missing:
         raise FlowError(f"system.yaml: missing {missing}")
-    for language in ("nl", "en"):
-        listed = system.command_menu.get(language)
-        if not listed:
-            raise FlowError(f"system.yaml: command_menu has no {language!r} list")
-        known = {normalize(w) for words in system.commands.values() for w in words}
-        for entry in listed:
-            if normalize("/" + entry.command) not in known:
-                raise FlowError(f"system.yaml: menu command /{entry.command} is not a command "
-                                "word")
     seen: dict[str, str] = {}
     for command, words in system.commands.items():
         for word in words:
@@ -164,6 +155,14 @@ def _check_system(system: System, allowed: set[str]) -> None:
                 raise FlowError(f"system.yaml: {word!r} is a word of both {seen[key]!r} "
                                 f"and {command!r}")
             seen[key] = command
+    for language in ("nl", "en"):
+        listed = system.command_menu.get(language)
+        if not listed:
+            raise FlowError(f"system.yaml: command_menu has no {language!r} list")
+        for entry in listed:
+            if normalize("/" + entry.command) not in seen:
+                raise FlowError(f"system.yaml: menu command /{entry.command} is not a command "
+                                "word")
     for key, text in system.texts.items():
         _check_placeholders(f"system.yaml text {key!r}", text, allowed)
 
