@@ -26,6 +26,9 @@ from storage.database import create_db_engine, read_only, upgrade_database
 
 log = logging.getLogger(__name__)
 
+# The console is the operator's own terminal (or a script): no flood limit there.
+TRUSTED_CHANNELS = frozenset({"console"})
+
 
 def log_destination(settings: Settings) -> Path | None:
     """Where logs go: the configured file; else a file in the data dir when a person chats on
@@ -107,8 +110,14 @@ def telegram_channel(settings: Settings, flows: FlowSet) -> Channel:
                            webhook=webhook, menus=menus)
 
 
+def configure_encryption(settings: Settings) -> None:
+    crypto.configure(crypto.resolve_keys(
+        [key.get_secret_value() for key in settings.encryption_keys],
+        settings.encryption_key_file, settings.data_dir))
+
+
 async def run(settings: Settings) -> int:
-    crypto.configure(settings.encryption_key_values())
+    configure_encryption(settings)
     if settings.auto_migrate:
         upgrade_database(settings.database_url)
     db = create_db_engine(settings.database_url)
@@ -119,7 +128,8 @@ async def run(settings: Settings) -> int:
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
                     max_backoff_seconds=settings.delivery_max_backoff_seconds,
-                    flood_limit=settings.flood_limit or None, metrics=metrics)
+                    flood_limit=settings.flood_limit or None, metrics=metrics,
+                    flood_exempt=TRUSTED_CHANNELS)
     channels = build_channels(settings, flows)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()

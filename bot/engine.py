@@ -64,7 +64,7 @@ class Engine:
     def __init__(self, db: DbEngine, logic: ConversationLogic, *, default_language: str = "nl",
                  batch_max_turns: int = 256, max_backoff_seconds: float = 60.0,
                  flood_limit: str | None = None,
-                 flood_exempt: frozenset[str] = frozenset({"console"}),
+                 flood_exempt: frozenset[str] = frozenset(),
                  metrics: Metrics | None = None) -> None:
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
         self._runner = TurnRunner(db, logic, default_language)
@@ -81,7 +81,7 @@ class Engine:
         self._deliveries: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
         self._flood = FloodGuard(flood_limit) if flood_limit else None
-        self._flood_exempt = flood_exempt  # the console is the operator's own terminal
+        self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:

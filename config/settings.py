@@ -125,16 +125,6 @@ class Settings(BaseSettings):
             parse(value)
         return value
 
-    def encryption_key_values(self) -> list[str]:
-        """The keys to use: given ones, else the key file (made when it is the default)."""
-        from storage.crypto import read_key_file
-
-        if self.encryption_keys:
-            return [key.get_secret_value() for key in self.encryption_keys]
-        if self.encryption_key_file is not None:
-            return read_key_file(self.encryption_key_file, create=False)
-        return read_key_file(self.data_dir / "encryption.key", create=True)
-
     @field_validator("channels")
     @classmethod
     def _known_channels(cls, value: list[str] | None) -> list[str] | None:

@@ -66,6 +66,16 @@ def read_key_file(path: Path, *, create: bool) -> list[str]:
             if line.strip() and not line.startswith("#")]
 
 
+def resolve_keys(given: Sequence[str], key_file: Path | None, data_dir: Path) -> list[str]:
+    """The keys to use: those given; else those in ``key_file``; else the default key file in
+    ``data_dir``, made with a new key on first start so a fresh machine just works."""
+    if given:
+        return list(given)
+    if key_file is not None:
+        return read_key_file(key_file, create=False)
+    return read_key_file(data_dir / "encryption.key", create=True)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON value stored as a Fernet token."""
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bot.app import configure_encryption
 from config import Settings, load_settings
 from storage import crypto
 from storage.database import create_db_engine, upgrade_database
@@ -33,7 +34,7 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settin
 
 def _settings(config: Path | None) -> Settings:
     settings = load_settings(config)
-    crypto.configure(settings.encryption_key_values())
+    configure_encryption(settings)
     return settings
 
 
