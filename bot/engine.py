@@ -125,11 +125,14 @@ class Engine:
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
     def _held_back(self, event: InboundEvent) -> bool:
-        """Past the flood limit, and not a message with danger or crisis words."""
+        """Past the flood limit, and not a message with danger or crisis words, nor a request
+        for a person: those always get through."""
         if self._flood is None or event.channel in self._flood_exempt \
                 or self._flood.allows(event):
             return False
-        return not (event.text and self._logic.signals.check(event.text))
+        text = event.text
+        return not (text and (self._logic.signals.check(text)
+                              or self._logic.commands.match(text) == "human"))
 
     async def stop(self) -> None:
         """Finish the turns in flight, record what was delivered, and stop."""

@@ -35,6 +35,14 @@ async def test_danger_words_always_get_through_a_flood(sqlite_url: str) -> None:
     assert bot.cases()[0].urgent
 
 
+async def test_asking_for_a_person_always_gets_through_a_flood(sqlite_url: str) -> None:
+    async with Bot(sqlite_url, flood_limit="3/10 seconds") as bot:
+        for i in range(5):
+            await bot.say(f"bericht {i}")
+        replies = await bot.say("mens")
+        assert "070-373 83 14" in texts(replies)
+
+
 async def test_after_the_window_the_person_is_heard_again(sqlite_url: str) -> None:
     async with Bot(sqlite_url, flood_limit="2/1 second") as bot:
         await bot.script(["hallo", "1", "nee"])
