@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.app import configure_logging, run
+from config.experts import RosterError
 from config.settings import ConfigFileError, load_settings
 from flows import FlowError
 from storage.crypto import EncryptionKeyError
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(settings))
     except FlowError as exc:
         print(f"weerbaar-bot: invalid flow: {exc}", file=sys.stderr)
+        return 2
+    except RosterError as exc:
+        print(f"weerbaar-bot: invalid experts file: {exc}", file=sys.stderr)
         return 2
     except EncryptionKeyError as exc:
         print(f"weerbaar-bot: {exc}", file=sys.stderr)

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.engine import closed_loop, open_loop, raw_commit_rate
+from bench.handoff import handoff_latency
 from bench.memory import compare
 from storage import crypto
 from storage.database import upgrade_database
@@ -33,6 +34,7 @@ POSTGRES_URL = os.environ.get("WEERBAAR_TEST_POSTGRES_URL",
 CONVERSATIONS = 100
 OFFERED_RATES = (100, 500, 1000)
 IDLE_CONVERSATIONS = 100_000
+HANDOFF_CASES = 100
 
 
 @contextmanager
@@ -99,6 +101,16 @@ def run(quick: bool) -> None:
                 result = asyncio.run(open_loop(url, CONVERSATIONS, rate, seconds))
                 print(f"| {name} | {CONVERSATIONS} conversations, {rate} messages/s offered | "
                       f"{result.rate:,.0f} | {result.p50:.1f} | {result.percentile(99):.1f} |")
+    print(f"\nHandoff: {HANDOFF_CASES} people confirm their intake at the same moment; from "
+          "each confirmation to the expert's handoff message delivered:\n")
+    print("| database | cases | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|")
+    for name, database in DATABASES.items():
+        with database() as url:
+            upgrade_database(url)
+            result = asyncio.run(handoff_latency(url, HANDOFF_CASES))
+            print(f"| {name} | {result.messages} | {result.p50:.0f} | "
+                  f"{result.percentile(99):.0f} |")
     idle = 10_000 if quick else IDLE_CONVERSATIONS
     print(f"\nMemory of the running bot (fresh process, {CONVERSATIONS} people chatting):\n")
     print("| database | stored idle conversations | resident memory MiB |")

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,21 @@ import structlog
 
 from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
+from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.health import HealthServer
 from bot.metrics import Metrics
-from bot.scheduler import build_scheduler, schedule_retention
+from bot.quiet_hours import SendingHours
+from bot.routing import Router, RoutingSettings
+from bot.scheduler import (
+    CheckinJobs,
+    build_scheduler,
+    schedule_retention,
+    set_checkin_sink,
+)
 from config import Facts, Settings
+from config.experts import Roster, RosterError, load_roster
 from flows import FlowSet, load_flows
 from storage import crypto
 from storage.database import create_db_engine, read_only, upgrade_database
@@ -116,7 +126,19 @@ def configure_encryption(settings: Settings) -> None:
         settings.encryption_key_file, settings.data_dir))
 
 
+def load_experts(settings: Settings) -> Roster:
+    """The roster, checked against the channels that run: an expert on a channel that is not
+    enabled could never be reached."""
+    roster = load_roster(settings.experts_file)
+    for expert in roster.experts:
+        if expert.channel not in settings.enabled_channels:
+            raise RosterError(f"expert {expert.id!r} is on channel {expert.channel!r}, which "
+                              "is not enabled")
+    return roster
+
+
 async def run(settings: Settings) -> int:
+    roster = load_experts(settings)
     configure_encryption(settings)
     if settings.auto_migrate:
         upgrade_database(settings.database_url)
@@ -125,11 +147,21 @@ async def run(settings: Settings) -> int:
     logic = ConversationLogic(flows, settings.facts.model_dump())
     metrics = Metrics()
     metrics.watch_cases(read_only(db))
+    router = Router(roster, flows, settings.facts.model_dump(), RoutingSettings(
+        urgent_seconds=settings.escalation_urgent_seconds,
+        normal_seconds=settings.escalation_seconds,
+        urgent_ask_count=settings.urgent_ask_count), metrics)
+    log.info("experts.loaded count=%d", len(roster.experts))
+    checkins = CheckinDesk(CheckinSettings(
+        plans=settings.checkin_plans,
+        hours=SendingHours.parse(settings.checkin_hours, settings.checkin_days),
+        grace=timedelta(seconds=settings.checkin_grace_seconds)), logic)
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
                     max_backoff_seconds=settings.delivery_max_backoff_seconds,
                     flood_limit=settings.flood_limit or None, metrics=metrics,
-                    flood_exempt=TRUSTED_CHANNELS)
+                    flood_exempt=TRUSTED_CHANNELS, router=router, checkins=checkins,
+                    checkin_rate_per_second=settings.checkin_rate_per_second)
     channels = build_channels(settings, flows)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -142,8 +174,12 @@ async def run(settings: Settings) -> int:
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
     scheduler = build_scheduler(db)
+    jobs = CheckinJobs(scheduler)
+    engine.on_schedule(jobs.apply)
+    set_checkin_sink(engine.checkin_due)
     scheduler.start()
     schedule_retention(scheduler, settings.database_url, settings.retention_days)
+    jobs.reconcile(db)
     for channel in channels.values():
         await channel.start(engine.handle)
     log.info("bot.started channels=%s", ",".join(channels))
@@ -159,6 +195,7 @@ async def run(settings: Settings) -> int:
     for channel in channels.values():
         await channel.stop()
     scheduler.shutdown(wait=True)
+    set_checkin_sink(None)
     if health is not None:
         await health.stop()
     for waiter in waiters:

@@ -18,11 +18,11 @@ from bot.validation import parse_date, parse_email, parse_phone
 from flows.loader import START_FLOW, FlowSet
 from flows.machine import ANSWER, PROCEED, choose, edit
 from flows.schema import FLOW_PREFIX, Flow, Step
+from flows.summary import format_answer
 
 ACTIVE, PAUSED, COMPLETED = "active", "paused", "completed"
 CONFIRM_PREFIX = "confirm:"
 DONE = "done"
-SUMMARY_TEXT_LIMIT = 300
 DEFAULT_CASE_KIND = "contact"
 
 
@@ -62,6 +62,7 @@ class Outcome:
     erase: bool = False
     new_conversation: bool = False
     abandon_case: bool = False
+    stop_checkins: bool = False
 
     @property
     def touches_case(self) -> bool:
@@ -101,6 +102,15 @@ class ConversationLogic:
     def start(self, language: str) -> Snapshot:
         return Snapshot(known=False, flow=START_FLOW, state=self.flows.flows[START_FLOW].start,
                         status=ACTIVE, language=language, data=fresh_data())
+
+    def begin(self, flow: str, language: str, data: dict[str, Any]) -> Outcome:
+        """A conversation the bot starts (a check-in): the new state and its first words.
+        ``data`` is kept with the conversation (e.g. which case it is about)."""
+        snapshot = self.start(language)
+        out = Outcome(flow=snapshot.flow, state=snapshot.state, status=ACTIVE,
+                      language=language, data={**snapshot.data, **data})
+        _Turn(self, out, InboundEvent("", "", ""), known=True).enter(FLOW_PREFIX + flow)
+        return out
 
     def turn(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
         data = dict(snapshot.data)
@@ -250,6 +260,7 @@ class _Turn:
             self.ask()
         elif command == "stop":
             self.out.status = PAUSED
+            self.out.stop_checkins = True
             self.say(self.t("paused"))
         elif command == "human":
             if self.out.flow == START_FLOW:
@@ -433,6 +444,8 @@ class _Turn:
             self.out.urgent = self.out.urgent or step.urgent
             if step.human:
                 self.out.human = True
+            if step.stop_checkins:
+                self.out.stop_checkins = True
             if step.type == "info":
                 self.say(self.render(step.text.get(self.out.language)))
                 dest = self.flows.machines[self.out.flow].next_state(dest, PROCEED)
@@ -497,17 +510,7 @@ class _Turn:
         return label.get(self.out.language)
 
     def format_answer(self, step: Step, answer: dict[str, Any]) -> str:
-        labels = {o.id: o.label.get(self.out.language) for o in step.option_list}
-        if "options" in answer:
-            return ", ".join(labels.get(i, i) for i in answer["options"])
-        if "option" in answer:
-            return str(labels.get(answer["option"], answer["option"]))
-        text = str(answer.get("value") or answer.get("text", ""))
-        if step.validate_as == "date" and "value" in answer:
-            text = date.fromisoformat(answer["value"]).strftime("%d-%m-%Y")
-        if len(text) > SUMMARY_TEXT_LIMIT:
-            text = text[:SUMMARY_TEXT_LIMIT].rstrip() + " …"
-        return text
+        return format_answer(step, answer, self.out.language)
 
     def path_answers(self) -> list[tuple[str, dict[str, Any]]]:
         """The answers on the path the person actually took, in order."""

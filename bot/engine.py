@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from limits import parse as parse_limit
@@ -25,10 +26,13 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import sessionmaker
 
 from bot.channel import Channel, DeliveryError, PermanentDeliveryError
+from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
 from bot.metrics import Metrics
-from bot.turns import DeliveryReport, TurnResult, TurnRunner, to_outbound
+from bot.outbox import TurnResult
+from bot.routing import Router
+from bot.turns import ESCALATION_CHECK_SECONDS, BatchResult, DeliveryReport, TurnRunner, to_outbound
 from storage import repository as repo
 from storage.database import read_only
 
@@ -65,9 +69,19 @@ class Engine:
                  batch_max_turns: int = 256, max_backoff_seconds: float = 60.0,
                  flood_limit: str | None = None,
                  flood_exempt: frozenset[str] = frozenset(),
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, router: Router | None = None,
+                 checkins: CheckinDesk | None = None,
+                 checkin_rate_per_second: float = 20.0) -> None:
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
-        self._runner = TurnRunner(db, logic, default_language)
+        self._runner = TurnRunner(db, logic, default_language, router, checkins)
+        self._due_checkins: deque[int] = deque()
+        self._checkins_for_batch: list[int] = []
+        self._checkins_arrived = asyncio.Event()
+        self._checkin_rate = checkin_rate_per_second
+        self._checkin_pump: asyncio.Task[None] | None = None
+        self._schedule: Callable[[list[tuple[int, datetime]], list[int]], None] | None = None
+        self._routing = self._runner.router is not None
+        self._ticker: asyncio.Task[None] | None = None
         self._logic = logic
         self._batch_max = batch_max_turns
         self._max_backoff = max_backoff_seconds
@@ -91,7 +105,47 @@ class Engine:
         pending = await self._in_db_thread(self._load_undelivered)
         if pending:
             log.info("outbox.resume count=%d", len(pending))
-        task = asyncio.create_task(self._deliver(pending))
+        self._deliver_in_background(pending)
+        if self._routing:
+            self._ticker = asyncio.create_task(self._tick(), name="weerbaar-escalations")
+        self._checkin_pump = asyncio.create_task(self._pump_checkins(), name="weerbaar-checkins")
+
+    def on_schedule(self, hook: Callable[[list[tuple[int, datetime]], list[int]], None]) -> None:
+        """``hook(planned, cancelled)`` is called (in the database thread) after each batch
+        that planned, moved or cancelled check-ins, to schedule them."""
+        self._schedule = hook
+
+    def checkin_due(self, checkin_id: int) -> None:
+        """A check-in fell due (called by the scheduler on the event loop)."""
+        self._due_checkins.append(checkin_id)
+        self._checkins_arrived.set()
+
+    async def _pump_checkins(self) -> None:
+        """Hand due check-ins to the writer, at most the configured number per second, so a
+        crowd of them (say at 09:00 after the quiet hours) stays within the channels'
+        rate limits."""
+        per_second = max(1, int(self._checkin_rate))
+        while True:
+            await self._checkins_arrived.wait()
+            self._checkins_arrived.clear()
+            while self._due_checkins:
+                count = min(per_second, len(self._due_checkins))
+                self._checkins_for_batch.extend(self._due_checkins.popleft()
+                                                for _ in range(count))
+                self._wake_writer_for_report()
+                if self._due_checkins:
+                    await asyncio.sleep(count / self._checkin_rate)
+
+    async def _tick(self) -> None:
+        """Wake the writer now and then, so due escalations run when nobody writes."""
+        while True:
+            await asyncio.sleep(ESCALATION_CHECK_SECONDS)
+            self._wake_writer_for_report()
+
+    def _deliver_in_background(self, messages: list[OutboundMessage]) -> None:
+        if not messages:
+            return
+        task = asyncio.create_task(self._deliver(messages))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
@@ -121,7 +175,13 @@ class Engine:
             await self._send_fallback(event)
             return
         committed()
-        await self._deliver(result.replies)
+        sender = (event.channel, event.sender)
+        own = [m for m in result.replies if (m.channel, m.recipient) == sender]
+        # Messages to others (an expert, or the person an expert writes to) go out on their
+        # own, so a slow channel of one does not hold up the other.
+        self._deliver_in_background([m for m in result.replies
+                                     if (m.channel, m.recipient) != sender])
+        await self._deliver(own)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
     def _held_back(self, event: InboundEvent) -> bool:
@@ -134,8 +194,16 @@ class Engine:
         return not (text and (self._logic.signals.check(text)
                               or self._logic.commands.match(text) == "human"))
 
+    async def drain(self) -> None:
+        """Wait until every message handed to delivery so far was sent or given up."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
     async def stop(self) -> None:
         """Finish the turns in flight, record what was delivered, and stop."""
+        for task in (self._ticker, self._checkin_pump):
+            if task is not None:
+                task.cancel()
         for task in list(self._deliveries):
             task.cancel()
         await asyncio.gather(*self._deliveries, return_exceptions=True)
@@ -167,22 +235,38 @@ class Engine:
             report, self._report = self._report, DeliveryReport()
             self._report_wakeup_queued = False
             events = [job.event for job in jobs]
+            due, self._checkins_for_batch = self._checkins_for_batch, []
             try:
-                results = await loop.run_in_executor(
-                    self._executor, self._runner.run_batch, events, report)
+                outcome: BatchResult = await loop.run_in_executor(
+                    self._executor, self._runner.run_batch, events, report, due)
             except Exception as exc:
+                self._checkins_for_batch.extend(due)
                 self._report.delivered.extend(report.delivered)
                 self._report.failed.extend(report.failed)
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(exc)
             else:
-                for job, result in zip(jobs, results, strict=True):
+                for job, result in zip(jobs, outcome.results, strict=True):
                     if not job.future.done():
                         job.future.set_result(result)
+                self._deliver_in_background(outcome.extra.replies)
+                await self._schedule_checkins(outcome)
             finally:
                 for _ in items:
                     self._queue.task_done()
+
+    async def _schedule_checkins(self, outcome: BatchResult) -> None:
+        if self._schedule is None or not (outcome.planned_checkins
+                                          or outcome.cancelled_checkins):
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._schedule, outcome.planned_checkins,
+                outcome.cancelled_checkins)
+        except Exception:
+            # The check-ins are in the database; the next start schedules what is missing.
+            log.exception("checkin.schedule_failed count=%d", len(outcome.planned_checkins))
 
     def _wake_writer_for_report(self) -> None:
         if not self._report_wakeup_queued:

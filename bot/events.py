@@ -45,7 +45,12 @@ class OutboundOption:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A reply to deliver. ``id`` is the outbox row, unique and increasing per recipient."""
+    """A reply to deliver. ``id`` is the outbox row, unique and increasing per recipient.
+
+    With an ``attachment`` (a file the same channel received before, relayed between a person
+    and an expert) the text goes with it as its caption. ``sticky`` options stay usable when
+    later messages arrive (an expert's Accept button), where a channel would otherwise clear
+    old buttons."""
 
     id: int
     channel: str
@@ -53,3 +58,5 @@ class OutboundMessage:
     text: str
     options: tuple[OutboundOption, ...] = field(default=())
     language: str = "nl"
+    attachment: Attachment | None = None
+    sticky: bool = False

@@ -30,6 +30,15 @@ class Metrics:
             "weerbaar_turn_seconds", "From a message reaching the engine to its replies sent",
             buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry)
+        self.time_to_accept = Histogram(
+            "weerbaar_time_to_accept_seconds", "From the first expert asked to an accept",
+            buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600),
+            registry=self.registry)
+        self.handoffs = Counter("weerbaar_handoffs", "Experts asked to take a case, by urgency",
+                                ["urgent"], registry=self.registry)
+        self.escalations = Counter(
+            "weerbaar_escalations", "Cases moved on because nobody accepted in time, by step",
+            ["to"], registry=self.registry)
 
     def watch_cases(self, db: Engine) -> None:
         self.registry.register(_CasesByStatus(db))

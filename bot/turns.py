@@ -13,16 +13,25 @@ Runs in the engine's single database thread; nothing here touches the event loop
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversation import ACTIVE, ConversationLogic, Outcome, Reply, Snapshot
-from bot.events import InboundEvent, OutboundMessage, OutboundOption
+from bot.checkins import CHECKIN_FLOWS, CheckinDesk
+from bot.conversation import ACTIVE, COMPLETED, ConversationLogic, Outcome, Reply, Snapshot
+from bot.events import InboundEvent, OutboundMessage
+from bot.experts import ExpertDesk
+from bot.outbox import Outbox, TurnResult, attachment_body
+from bot.outbox import to_outbound as _outbound
+from bot.relay import PersonRelay
+from bot.routing import Router
+from flows.summary import answers_of
+from storage import cases
 from storage import repository as repo
 from storage.database import begin_without_flush_to_disk
 from storage.models import Message, utcnow
@@ -31,10 +40,7 @@ from storage.retention import record_facts
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TurnResult:
-    replies: list[OutboundMessage] = field(default_factory=list)
-    duplicate: bool = False
+ESCALATION_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -52,17 +58,28 @@ class _Current:
     person_id: int
     conversation_id: int
     snapshot: Snapshot
+    channel: str
+    address: str
 
 
 @dataclass
-class _Batch:
-    """Rows collected during a batch and written at its end (or before an erasure)."""
+class BatchResult:
+    """Per event its result, and the messages the batch made on its own (escalations)."""
 
-    now: datetime
+    results: list[TurnResult]
+    extra: TurnResult = field(default_factory=TurnResult)
+    planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
+    cancelled_checkins: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Batch(Outbox):
+    """Rows collected during a batch and written at its end (or before an erasure or an
+    expert's action)."""
+
     results: list[TurnResult] = field(default_factory=list)
+    extra: TurnResult = field(default_factory=TurnResult)
     processed: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    owners: list[TurnResult | None] = field(default_factory=list)
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)
 
@@ -74,36 +91,52 @@ class _Batch:
                 owner.replies.append(_outbound(message_id, row))
         repo.update_conversations(connection, self.conversations, self.now)
         repo.update_people(connection, self.languages, self.now)
-        self.processed, self.messages, self.owners = [], [], []
+        cases.insert_audits(connection, self.audits)
+        self.processed, self.messages, self.owners, self.audits = [], [], [], []
         self.conversations, self.languages = {}, {}
 
 
 class TurnRunner:
-    def __init__(self, db: Engine, logic: ConversationLogic, default_language: str) -> None:
+    def __init__(self, db: Engine, logic: ConversationLogic, default_language: str,
+                 router: Router | None = None, checkins: CheckinDesk | None = None) -> None:
         self.db = db
         self.logic = logic
         self.default_language = default_language
+        self.router = router if router is not None and router.active else None
+        self.checkins = checkins
+        self.desk = ExpertDesk(self.router, checkins) if self.router else None
+        self.relay = PersonRelay(self.router, logic) if self.router else None
+        self._next_escalation_check = 0.0
 
-    def run_batch(self, events: Sequence[InboundEvent],
-                  report: DeliveryReport) -> list[TurnResult]:
-        if not events:
+    def _escalation_check_due(self) -> bool:
+        if self.router is None or time.monotonic() < self._next_escalation_check:
+            return False
+        self._next_escalation_check = time.monotonic() + ESCALATION_CHECK_SECONDS
+        return True
+
+    def run_batch(self, events: Sequence[InboundEvent], report: DeliveryReport,
+                  due_checkins: Sequence[int] = ()) -> BatchResult:
+        """Handle ``events`` and send the check-ins in ``due_checkins``, in one transaction."""
+        escalate = self._escalation_check_due()
+        if not events and not escalate and not due_checkins:
             with begin_without_flush_to_disk(self.db) as connection:
                 self._write_report(connection, report)
-            return []
+            return BatchResult([])
         try:
             with self.db.begin() as connection:
                 self._write_report(connection, report)
-                return self._run(connection, events)
+                return self._run(connection, events, escalate=escalate,
+                                 due_checkins=due_checkins)
         except SQLAlchemyError:
             log.exception("batch.failed turns=%d; retrying one by one", len(events))
         with self.db.begin() as connection:
             self._write_report(connection, report)
-        return [self._run_alone(event) for event in events]
+        return BatchResult([self._run_alone(event) for event in events])
 
     def _run_alone(self, event: InboundEvent) -> TurnResult:
         try:
             with self.db.begin() as connection:
-                return self._run(connection, [event])[0]
+                return self._run(connection, [event], escalate=False).results[0]
         except SQLAlchemyError:
             log.exception("turn.failed channel=%s", event.channel)
         with self.db.begin() as connection:
@@ -117,11 +150,13 @@ class TurnRunner:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _run(self, connection: Connection, events: Sequence[InboundEvent]) -> list[TurnResult]:
+    def _run(self, connection: Connection, events: Sequence[InboundEvent], *,
+             escalate: bool, due_checkins: Sequence[int] = ()) -> BatchResult:
         batch = _Batch(now=utcnow())
         seen = repo.already_processed(connection, ((e.channel, e.message_id) for e in events))
         known = repo.load_people(connection, ((e.channel, e.sender) for e in events))
         current: dict[tuple[str, str], _Current] = {}
+        reread = False
         for event in events:
             result = TurnResult()
             batch.results.append(result)
@@ -130,20 +165,44 @@ class TurnRunner:
                 result.duplicate = True
                 continue
             seen.add((event.channel, event.message_id))
+            expert = self.router.expert_at(event.channel, event.sender) \
+                if self.router else None
+            if expert is not None:
+                assert self.desk is not None
+                # The expert's action may change cases and conversations of people in this
+                # batch: write what the batch has so far, and read people afresh after it.
+                batch.flush(connection)
+                current.clear()
+                reread = True
+                batch.processed.append(_processed(batch.now, event, None))
+                log.info("expert.message expert=%s", expert.id)
+                self.desk.turn(connection, batch, expert, event, result)
+                continue
             who = (event.channel, event.sender)
             if who not in current:
-                current[who] = self._load(connection, event, known.pop(who, None))
+                row = (repo.load_people(connection, [who]).get(who) if reread
+                       else known.pop(who, None))
+                current[who] = self._load(connection, event, row)
             if self._turn(connection, batch, current[who], event, result):
                 del current[who]
+        if escalate and self.router is not None:
+            batch.flush(connection)
+            self.router.escalate_due(connection, batch, batch.extra)
+        if due_checkins and self.checkins is not None:
+            batch.flush(connection)
+            self.checkins.send_due(connection, batch, due_checkins, batch.extra)
         batch.flush(connection)
-        return batch.results
+        return BatchResult(batch.results, batch.extra, batch.planned_checkins,
+                           batch.cancelled_checkins)
 
     def _load(self, connection: Connection, event: InboundEvent,
               row: repo.PersonRow | None) -> _Current:
-        if row is not None and row.conversation_id is not None:
+        if row is not None and row.conversation_id is not None \
+                and row.status != cases.CONVERSATION_CLOSED:
             snapshot = Snapshot(known=True, flow=row.flow, state=row.state, status=row.status,
                                 language=row.conversation_language, data=row.data)
-            return _Current(row.person_id, row.conversation_id, snapshot)
+            return _Current(row.person_id, row.conversation_id, snapshot, event.channel,
+                            event.sender)
         if row is None:
             language = self.default_language
             person_id = repo.insert_person(connection, event.channel, event.sender, language)
@@ -153,13 +212,21 @@ class TurnRunner:
         conversation_id = repo.insert_conversation(
             connection, person_id, flow=snapshot.flow, state=snapshot.state,
             status=snapshot.status, language=snapshot.language, data=snapshot.data)
-        return _Current(person_id, conversation_id, snapshot)
+        return _Current(person_id, conversation_id, snapshot, event.channel, event.sender)
 
     def _turn(self, connection: Connection, batch: _Batch, state: _Current,
               event: InboundEvent, result: TurnResult) -> bool:
         """One turn; returns whether the person was erased."""
+        relayed = self._relayed_case(connection, state)
         try:
-            outcome = self.logic.turn(state.snapshot, event)
+            expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
+                if self.relay is not None else None
+            if expert is not None and self.relay is not None and relayed is not None:
+                outcome = self.relay.turn(connection, batch, relayed, expert, state.snapshot,
+                                          event, result)
+            else:
+                relayed = None
+                outcome = self.logic.turn(state.snapshot, event)
         except Exception:
             log.exception("turn.failed channel=%s flow=%s state=%s", event.channel,
                           state.snapshot.flow, state.snapshot.state)
@@ -168,15 +235,22 @@ class TurnRunner:
                  state.snapshot.state, outcome.state, len(outcome.replies), outcome.urgent)
         if outcome.erase:
             batch.flush(connection)
+            self._withdraw_cases(connection, batch, state.person_id, result)
+            if self.checkins is not None:
+                self.checkins.cancel(connection, batch, person_id=state.person_id)
             repo.erase_person(connection, state.person_id)
             log.info("person.erased")
             batch.processed.append(_processed(batch.now, event, None))
             self._add_replies(batch, event, None, None, outcome, result)
             return True
+        if outcome.stop_checkins and self.checkins is not None:
+            stopped = self.checkins.cancel(connection, batch, person_id=state.person_id)
+            if stopped and not self._entered_stop_step(outcome):
+                outcome.replies.append(Reply(self.logic.flows.text("checkins_stopped").get(
+                    outcome.language)))
         batch.processed.append(_processed(batch.now, event, state.person_id))
         inbound = _inbound_row(batch.now, event, state)
-        batch.messages.append(inbound)
-        batch.owners.append(None)
+        batch.keep(inbound)
         if outcome.abandon_case:
             repo.abandon_case(connection, state.conversation_id)
         if outcome.new_conversation:
@@ -191,8 +265,10 @@ class TurnRunner:
             batch.conversations[state.conversation_id] = {
                 "flow": outcome.flow, "state": outcome.state, "status": outcome.status,
                 "language": outcome.language, "data": outcome.data}
-        if outcome.touches_case:
-            case_id = self._apply_case(connection, state, outcome, event.channel)
+        if relayed is not None:
+            inbound["case_id"] = relayed.id
+        elif outcome.touches_case:
+            case_id = self._apply_case(connection, batch, state, outcome, event.channel, result)
             if outcome.attach_to_case:
                 inbound["case_id"] = case_id
         batch.languages[state.person_id] = outcome.language
@@ -202,16 +278,37 @@ class TurnRunner:
         self._add_replies(batch, event, state.person_id, state.conversation_id, outcome, result)
         return False
 
+    def _entered_stop_step(self, outcome: Outcome) -> bool:
+        """The check-in's own "no more check-ins" step already said so."""
+        step = self.logic.flows.flows[outcome.flow].steps.get(outcome.state)
+        return outcome.flow in CHECKIN_FLOWS.values() and step is not None \
+            and step.type == "end"
+
+    def _relayed_case(self, connection: Connection, state: _Current) -> cases.CaseInfo | None:
+        """The case an expert took whose person this is, when their messages should go to
+        that expert: from the case's own conversation, or from a fresh one (not from a new
+        intake the person is filling in)."""
+        if self.relay is None:
+            return None
+        case = cases.assigned_case_of_person(connection, state.person_id)
+        if case is None:
+            return None
+        if case.conversation_id == state.conversation_id \
+                or not state.snapshot.data.get("answers"):
+            return case
+        return None
+
     def _apology(self, snapshot: Snapshot) -> Outcome:
         text = self.logic.flows.text("error").get(snapshot.language)
         return Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                        language=snapshot.language, data=snapshot.data,
                        replies=[Reply(text.format_map(self.logic.facts))])
 
-    @staticmethod
-    def _apply_case(connection: Connection, state: _Current, outcome: Outcome,
-                    platform: str) -> int:
-        now = utcnow()
+    def _apply_case(self, connection: Connection, batch: _Batch, state: _Current,
+                    outcome: Outcome, platform: str, result: TurnResult) -> int | None:
+        now = batch.now
+        if "checkin_case" in outcome.data:
+            return self._checkin_answer(connection, batch, state, outcome, result)
         case = repo.case_of(connection, state.conversation_id)
         if case is None:
             kind = outcome.case_kind or "contact"
@@ -229,27 +326,141 @@ class TurnRunner:
             values.update(human_requested=True, human_requested_at=now)
             log.info("case.human_requested case=%s", case.id)
         if outcome.submit is not None:
-            values.update(intake=outcome.submit, status=repo.SUBMITTED, submitted_at=now)
+            values.update(intake=outcome.submit, submitted_at=now)
+            if case.status == repo.INTAKE:
+                values["status"] = repo.SUBMITTED
             kind = str(values.get("kind", case.kind))
             record_facts(connection, submitted_at=now, kind=kind, platform=platform,
                          answers=outcome.submit.get("answers", {}),
                          urgent=case.urgent or outcome.urgent)
             log.info("case.submitted case=%s kind=%s", case.id, kind)
+            if self.checkins is not None:
+                self.checkins.plan(connection, batch, case_id=case.id,
+                                   person_id=state.person_id, kind=kind,
+                                   answers=outcome.submit.get("answers", {}))
+        if self._hands_off(case, values, outcome):
+            self._start_handoff(connection, batch, state, case, values, outcome, result)
+            return case.id
         repo.update_case(connection, case.id, values)
+        if self.router is not None:
+            self._tell_about(connection, batch, case, values, outcome, result)
         return case.id
+
+    def _checkin_answer(self, connection: Connection, batch: _Batch, state: _Current,
+                        outcome: Outcome, result: TurnResult) -> int | None:
+        """In a check-in, the person asked for contact (or signalled danger): the case is
+        re-opened for nazorg, or its expert is told."""
+        case = repo.case_by_id(connection, int(outcome.data["checkin_case"]))
+        if case is None:
+            return None
+        values: dict[str, Any] = {}
+        if outcome.urgent and not case.urgent:
+            values.update(urgent=True, urgent_at=batch.now)
+        if not (outcome.human or outcome.urgent):
+            repo.update_case(connection, case.id, values)
+            return case.id
+        values.update(human_requested=True, human_requested_at=batch.now)
+        if case.status == cases.ASSIGNED and self.router is not None:
+            repo.update_case(connection, case.id, values)
+            info = cases.load_case(connection, case.id)
+            expert = self.router.roster.by_id(info.assigned_expert or "") if info else None
+            if info is not None and expert is not None:
+                self.router.tell_expert(connection, batch, info, expert, result,
+                                        self.router.texts.t("expert_person_asks_human",
+                                                            expert.language, case=case.id))
+            return case.id
+        if case.status == cases.ASKING:
+            repo.update_case(connection, case.id, values)
+            return case.id
+        log.info("case.reopened case=%s", case.id)
+        values.update(status=repo.SUBMITTED, closed_at=None, outcome=None,
+                      assigned_expert=None)
+        if self.router is None:
+            repo.update_case(connection, case.id, values)
+            return case.id
+        repo.update_case(connection, case.id, values)
+        info = cases.load_case(connection, case.id)
+        assert info is not None
+        info = replace(info, language=outcome.language)
+        notice = self.router.start(connection, batch, info, result, needed=["nazorg"])
+        outcome.replies.insert(max(0, len(outcome.replies) - 1), Reply(notice))
+        return case.id
+
+    def _hands_off(self, case: repo.CaseRow, values: dict[str, Any], outcome: Outcome) -> bool:
+        """Whether this turn hands the case to an expert: the intake is confirmed, the person
+        asks for a human, or danger was signalled, and nobody was asked yet."""
+        return self.router is not None and case.status in (repo.INTAKE, repo.SUBMITTED) and (
+            outcome.submit is not None or case.urgent or case.human_requested
+            or bool(values.get("urgent")) or bool(values.get("human_requested")))
+
+    def _start_handoff(self, connection: Connection, batch: _Batch, state: _Current,
+                       case: repo.CaseRow, values: dict[str, Any], outcome: Outcome,
+                       result: TurnResult) -> None:
+        assert self.router is not None
+        submitted = outcome.submit
+        current = (outcome.flow, answers_of(outcome.flow, outcome.data.get("answers", {})),
+                   False)
+        if submitted is not None:
+            current = (str(submitted.get("flow", outcome.flow)),
+                       dict(submitted.get("answers", {})), True)
+        # Everything routing needs is known here; no need to read the case back.
+        info = cases.CaseInfo(
+            id=case.id, kind=str(values.get("kind", case.kind)),
+            status=str(values.get("status", case.status)),
+            urgent=bool(case.urgent or values.get("urgent")), person_id=state.person_id,
+            channel=state.channel, address=state.address, language=outcome.language,
+            conversation_id=state.conversation_id, specialties=[], assigned_expert=None,
+            escalation_level=0, intake=dict(submitted or {}), created_at=batch.now,
+            first_asked_at=None, accepted_at=None, first_answer_at=None)
+        notice = self.router.start(connection, batch, info, result, current, **values)
+        position = len(outcome.replies) if outcome.status == COMPLETED else max(
+            0, len(outcome.replies) - 1)
+        outcome.replies.insert(position, Reply(notice))
+
+    def _tell_about(self, connection: Connection, batch: _Batch, before: repo.CaseRow,
+                    changed: dict[str, Any], outcome: Outcome, result: TurnResult) -> None:
+        """A case already with experts: waiting ones move on sooner when it became urgent;
+        the expert who took it gets the intake when it is completed."""
+        assert self.router is not None
+        if before.status == cases.ASKING and changed.get("urgent"):
+            case = cases.load_case(connection, before.id)
+            if case is not None:
+                self.router.hasten(connection, batch, case)
+        elif before.status == cases.ASSIGNED and outcome.submit is not None:
+            case = cases.load_case(connection, before.id)
+            expert = self.router.roster.by_id(case.assigned_expert or "") if case else None
+            if case is not None and expert is not None:
+                self.router.tell_expert(connection, batch, case, expert, result,
+                                        self.router.texts.t(
+                                            "expert_intake_update", expert.language,
+                                            case=case.id, intake=self.router.full_intake(
+                                                connection, case, expert.language)))
+
+    def _withdraw_cases(self, connection: Connection, batch: _Batch, person_id: int,
+                        result: TurnResult) -> None:
+        """Before an erasure: tell each expert asked for or working on this person's cases.
+        The notices carry no person, so they outlive the erasure until delivered."""
+        if self.router is None:
+            return
+        for case in cases.open_cases_of_person(connection, person_id):
+            experts = {h.expert for h in cases.handoffs_of_case(connection, case.id)
+                       if h.status in (cases.ASKED, cases.ACCEPTED)}
+            for expert_id in sorted(experts):
+                expert = self.router.roster.by_id(expert_id)
+                if expert is not None:
+                    self.router.tell_expert(connection, batch, None, expert, result,
+                                            self.router.texts.t("expert_person_erased",
+                                                                expert.language, case=case.id))
+            batch.audit("person", "erased", case.id)
 
     @staticmethod
     def _add_replies(batch: _Batch, event: InboundEvent, person_id: int | None,
                      conversation_id: int | None, outcome: Outcome,
                      result: TurnResult) -> None:
         for reply in outcome.replies:
-            body = {"text": reply.text, "language": outcome.language,
-                    "options": [[o.payload, o.label] for o in reply.options]}
-            batch.messages.append(repo.message_row(
-                channel=event.channel, address=event.sender, direction=repo.OUTBOUND,
-                kind="text", body=body, person_id=person_id, conversation_id=conversation_id,
-                now=batch.now))
-            batch.owners.append(result)
+            batch.post(result, channel=event.channel, address=event.sender, text=reply.text,
+                       language=outcome.language, person_id=person_id,
+                       conversation_id=conversation_id, options=reply.options)
 
     def _failed_turn(self, connection: Connection, event: InboundEvent) -> TurnResult:
         """Keep the message and answer kindly even when the turn could not be stored."""
@@ -257,8 +468,7 @@ class TurnRunner:
         state = self._load(connection, event, known.get((event.channel, event.sender)))
         batch = _Batch(now=utcnow())
         result = TurnResult()
-        batch.messages.append(_inbound_row(batch.now, event, state))
-        batch.owners.append(None)
+        batch.keep(_inbound_row(batch.now, event, state))
         self._add_replies(batch, event, state.person_id, state.conversation_id,
                           self._apology(state.snapshot), result)
         batch.flush(connection)
@@ -278,23 +488,12 @@ def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[st
     if event.option is not None:
         body["option"], kind = event.option, "option"
     if event.attachment is not None:
-        a = event.attachment
-        body["attachment"] = {"kind": a.kind, "ref": a.ref, "name": a.name,
-                              "mime_type": a.mime_type}
+        body["attachment"] = attachment_body(event.attachment)
         kind = "attachment"
     return repo.message_row(channel=event.channel, address=event.sender,
                             direction=repo.INBOUND, kind=kind, body=body,
                             person_id=state.person_id, conversation_id=state.conversation_id,
                             now=now)
-
-
-def _outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:
-    body: dict[str, Any] = row["body"]
-    return OutboundMessage(
-        id=message_id, channel=row["channel"], recipient=row["address"], text=body["text"],
-        options=tuple(OutboundOption(p, label) for p, label in body.get("options", [])),
-        language=body.get("language", "nl"),
-    )
 
 
 def to_outbound(row: Message) -> OutboundMessage:

@@ -19,6 +19,8 @@ from pydantic_settings import (
 )
 
 Language = Literal["nl", "en"]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS_AND_SATURDAY: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
 KNOWN_CHANNELS = ("console", "telegram", "matrix")
 
 
@@ -35,6 +37,25 @@ class Facts(BaseModel):
     anonymous_tip_number: str = "0800-7000"
     support_team_number: str = "070-373 83 14"
     unrest_network_email: str = "omo@minbzk.nl"
+
+
+class CheckinStep(BaseModel):
+    """One check-in of a plan: ``after`` the case was submitted ("1d", "14d", "2h", "30s"),
+    or around the key date the person gave ("key-1d", "key+1d"). ``lasting``: also ask about
+    lasting complaints (sleep, worry, avoidance), as at about six weeks."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    after: str = Field(pattern=r"^(key[+-])?\d+(\.\d+)?[smhd]$")
+    lasting: bool = False
+
+
+def _default_plans() -> dict[str, list[CheckinStep]]:
+    return {
+        "incident": [CheckinStep(after="1d"), CheckinStep(after="14d"),
+                     CheckinStep(after="42d", lasting=True), CheckinStep(after="90d")],
+        "onrust": [CheckinStep(after="key-1d"), CheckinStep(after="key+1d")],
+    }
 
 
 class Settings(BaseSettings):
@@ -81,6 +102,35 @@ class Settings(BaseSettings):
     )
     facts: Facts = Field(default_factory=Facts)
 
+    experts_file: Path | None = Field(
+        default=None,
+        description="YAML file with the experts and the on-call shifts; none: no experts, "
+                    "cases wait in the database (weerbaar cases list).")
+    escalation_urgent_seconds: float = Field(
+        default=300, gt=0,
+        description="An urgent case goes on to the next expert when nobody accepted it in "
+                    "this time.")
+    escalation_seconds: float = Field(
+        default=1800, gt=0, description="The same for a case that is not urgent.")
+    urgent_ask_count: int = Field(
+        default=3, ge=1, le=20, description="How many experts an urgent case asks at once.")
+
+    checkin_plans: dict[str, list[CheckinStep]] = Field(
+        default_factory=_default_plans,
+        description="Per case kind, when the bot checks in after a case is submitted.")
+    checkin_hours: str = Field(
+        default="09:00-20:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Check-ins are only sent within these hours (Europe/Amsterdam).")
+    checkin_days: Annotated[list[Day], NoDecode] = Field(
+        default_factory=lambda: list(WEEKDAYS_AND_SATURDAY),
+        description="... and on these days.")
+    checkin_grace_seconds: float = Field(
+        default=3 * 24 * 3600, ge=0,
+        description="A check-in that fell due while the bot was down is still sent this long "
+                    "after; later, it is skipped.")
+    checkin_rate_per_second: float = Field(
+        default=20, gt=0, description="At most this many check-ins are sent per second.")
+
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Fernet keys, the current one first; comma-separated in the environment.")
@@ -107,6 +157,22 @@ class Settings(BaseSettings):
     matrix_access_token: SecretStr | None = None
     matrix_device_name: str = "weerbaar-bot"
     matrix_encryption: bool = Field(default=True, description="End-to-end encryption.")
+
+    @field_validator("checkin_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: Any) -> Any:
+        """Comma-separated in the environment: WEERBAAR_CHECKIN_DAYS=mon,tue,wed."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("checkin_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        from bot.quiet_hours import SendingHours
+
+        SendingHours.parse(value, [])
+        return value
 
     @field_validator("channels", "encryption_keys", mode="before")
     @classmethod

@@ -13,11 +13,21 @@ import yaml
 from pydantic import ValidationError
 
 from flows.machine import FlowMachine
-from flows.schema import FLOW_PREFIX, Common, Flow, Option, Signals, Step, System, Text
+from flows.schema import (
+    FLOW_PREFIX,
+    Common,
+    Flow,
+    Option,
+    Routing,
+    Signals,
+    Step,
+    System,
+    Text,
+)
 from flows.text import normalize
 
 FLOWS_DIR = Path(__file__).parent
-SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml"}
+SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml"}
 RESERVED_OPTION_IDS = {"done"}
 
 REQUIRED_COMMANDS = (
@@ -32,9 +42,16 @@ REQUIRED_TEXTS = (
     "invalid_email",
     "invalid_date", "multi_chosen", "multi_more", "multi_done_label", "back_first",
     "previous_answer", "addition_saved", "confirm_yes", "confirm_no", "summary_nothing",
+    "checkins_stopped",
 )
+ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
+                    "aftercare")
+# Fields the routing texts fill in, besides the facts.
+ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
+                  "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
+                  "flow", "lang", "dates"}
 START_FLOW = "menu"
-_Model = TypeVar("_Model", Common, System, Signals, Flow)
+_Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
 
 
 class _FlowYamlLoader(yaml.SafeLoader):
@@ -59,6 +76,7 @@ class FlowSet:
     machines: dict[str, FlowMachine]
     system: System
     signals: Signals
+    routing: Routing
 
     def step(self, flow: str, state: str) -> Step:
         return self.flows[flow].steps[state]
@@ -74,6 +92,8 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
     common = _parse(directory / "common.yaml", Common)
     system = _parse(directory / "system.yaml", System)
     signals = _parse(directory / "signals.yaml", Signals)
+    routing = _parse(directory / "routing.yaml", Routing)
+    _check_routing(routing, allowed | ROUTING_FIELDS)
     flows: dict[str, Flow] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name in SPECIAL_FILES:
@@ -88,11 +108,13 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
     command_words = {normalize(w) for words in system.commands.values() for w in words}
     for flow in flows.values():
         _check_flow(flow, set(flows), allowed, command_words)
+        _check_specialties(flow, set(routing.specialties))
     return FlowSet(
         flows=flows,
         machines={name: FlowMachine(flow) for name, flow in flows.items()},
         system=system,
         signals=signals,
+        routing=routing,
     )
 
 
@@ -165,6 +187,27 @@ def _check_system(system: System, allowed: set[str]) -> None:
                                 "word")
     for key, text in system.texts.items():
         _check_placeholders(f"system.yaml text {key!r}", text, allowed)
+
+
+def _check_routing(routing: Routing, allowed: set[str]) -> None:
+    missing = [c for c in ROUTING_COMMANDS if c not in routing.commands]
+    if missing:
+        raise FlowError(f"routing.yaml: missing commands {missing}")
+    seen: dict[str, str] = {}
+    for command, words in routing.commands.items():
+        for word in words:
+            if " " in word.strip() or seen.setdefault(normalize(word), command) != command:
+                raise FlowError(f"routing.yaml: {word!r} must be one word of one command")
+    for key, text in routing.texts.items():
+        _check_placeholders(f"routing.yaml text {key!r}", text, allowed)
+
+
+def _check_specialties(flow: Flow, known: set[str]) -> None:
+    named = set(flow.specialties) | {s for step in flow.steps.values()
+                                     for o in step.option_list for s in o.specialties}
+    if unknown := sorted(named - known):
+        raise FlowError(f"flow {flow.flow!r}: unknown specialties {unknown} "
+                        "(see routing.yaml)")
 
 
 def _targets(step: Step) -> list[str]:

@@ -34,6 +34,8 @@ class Option(BaseModel):
     label: Text
     words: tuple[StrictStr, ...] = ()
     next: StrictStr | None = None
+    specialties: tuple[StrictStr, ...] = ()
+    """Expert specialties this answer asks for (see ``routing.yaml``)."""
 
 
 StepType = Literal["choice", "text", "info", "summary", "correct", "end"]
@@ -45,6 +47,7 @@ class Step(BaseModel):
     ``choice`` waits for an option; ``text`` takes free text (options are shortcuts);
     ``info`` says something and moves on; ``summary`` shows the answers to confirm;
     ``correct`` lets the person pick an answer to change; ``end`` closes the intake.
+    ``stop_checkins``: entering the step cancels the person's planned check-ins.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -60,6 +63,7 @@ class Step(BaseModel):
     urgent: bool = False
     human: bool = False
     submit: bool = False
+    stop_checkins: bool = False
 
     @property
     def option_list(self) -> tuple[Option, ...]:
@@ -73,6 +77,8 @@ class Flow(BaseModel):
     flow: StrictStr
     start: StrictStr
     case_kind: StrictStr | None = None
+    specialties: tuple[StrictStr, ...] = ()
+    """Specialties every case of this flow needs, besides those its answers ask for."""
     shared_steps: tuple[StrictStr, ...] = ()
     steps: dict[str, Step]
 
@@ -113,3 +119,15 @@ class Signals(BaseModel):
     danger: tuple[StrictStr, ...]
     crisis: tuple[StrictStr, ...]
     not_danger: tuple[StrictStr, ...] = ()
+
+
+class Routing(BaseModel):
+    """``routing.yaml``: what the bot says while a case goes to an expert, and the words of
+    the expert's commands."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specialties: dict[str, Text]
+    outcomes: dict[str, Text]
+    commands: dict[str, tuple[StrictStr, ...]]
+    texts: dict[str, Text]

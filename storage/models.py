@@ -39,6 +39,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
+        list[str]: JSON,
         datetime: DateTime(timezone=True),
     }
 
@@ -100,6 +101,83 @@ class Case(Base):
     human_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Routing to experts (see bot.routing).
+    specialties: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    assigned_expert: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalate_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    first_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_answer_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Handoff(Base):
+    """One expert asked to take one case. The first accept wins; the others are told."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    expert: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Checkin(Base):
+    """A planned check-in (nazorg). It is marked sent in the same transaction that queues its
+    message, so it is never sent twice."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime]
+    lasting: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CaseNote(Base):
+    """An expert's internal note on a case; the person never sees it."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExpertSession(Base):
+    """Per expert: the case their plain messages go to."""
+
+    __tablename__ = "expert_sessions"
+
+    expert: Mapped[str] = mapped_column(String(32), primary_key=True)
+    active_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), default=None)
+
+
+class AuditEntry(Base):
+    """Who read or did what to which case, and when. No content and no person's data, so
+    it stays when a case or person is deleted (the case id then points nowhere)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    detail: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Message(Base):

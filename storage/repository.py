@@ -184,6 +184,13 @@ def case_of(connection: Connection, conversation_id: int) -> CaseRow | None:
     return CaseRow(*row) if row is not None else None
 
 
+def case_by_id(connection: Connection, case_id: int) -> CaseRow | None:
+    row = connection.execute(
+        select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
+        .where(CASES.c.id == case_id)).one_or_none()
+    return CaseRow(*row) if row is not None else None
+
+
 def insert_case(connection: Connection, person_id: int, conversation_id: int, kind: str) -> int:
     now = utcnow()
     case_id: int = connection.execute(

@@ -1,6 +1,7 @@
 """Retention: what is deleted when, and the anonymous facts that stay for statistics.
 
-- A submitted case waits for the people who help; it is never deleted automatically.
+- A submitted case, or one with an expert, waits for the people who help; it is never
+  deleted automatically.
 - A closed or abandoned case, or an intake left unfinished, is deleted with its conversation
   and messages once it has been quiet for the retention period.
 - A person with no open case who has not been seen for the retention period is erased
@@ -20,7 +21,7 @@ from storage.models import Case, CaseFact, Conversation, Message, Person, Proces
 
 log = logging.getLogger(__name__)
 
-OPEN = ("submitted",)
+OPEN = ("submitted", "asking", "assigned")  # waiting for, or with, an expert
 FINISHED = ("closed", "abandoned")
 
 

@@ -16,6 +16,7 @@ from bot.channel import DeliveryError, InboundHandler
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.events import Attachment, InboundEvent, OutboundMessage
+from bot.routing import Router
 from config import Facts
 from flows import FlowSet, load_flows
 from storage.database import create_db_engine, read_only
@@ -67,15 +68,17 @@ class Bot:
 
     def __init__(self, url: str, logic: ConversationLogic | None = None,
                  channel: RecordingChannel | None = None, batch_max_turns: int = 256,
-                 flood_limit: str | None = None) -> None:
+                 flood_limit: str | None = None, router: Router | None = None,
+                 channel_name: str = "test") -> None:
         self.url = url
+        self.channel_name = channel_name
         self.db: DbEngine = create_db_engine(url)
         self.channel = channel or RecordingChannel()
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
-                             max_backoff_seconds=0.05, flood_limit=flood_limit)
+                             max_backoff_seconds=0.05, flood_limit=flood_limit, router=router)
 
     async def __aenter__(self) -> Bot:
-        await self.engine.start({"test": self.channel})
+        await self.engine.start({self.channel_name: self.channel})
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -85,19 +88,21 @@ class Bot:
     async def send(self, event: InboundEvent) -> list[OutboundMessage]:
         before = len(self.channel.sent)
         await self.engine.handle(event)
+        await self.engine.drain()
         return [m for m in self.channel.sent[before:] if m.recipient == event.sender]
 
     async def say(self, text: str, who: str = "alice",
                   message_id: str | None = None) -> list[OutboundMessage]:
-        return await self.send(InboundEvent("test", who, message_id or uuid.uuid4().hex,
-                                            text=text))
+        return await self.send(InboundEvent(self.channel_name, who,
+                                            message_id or uuid.uuid4().hex, text=text))
 
     async def press(self, payload: str, who: str = "alice") -> list[OutboundMessage]:
-        return await self.send(InboundEvent("test", who, uuid.uuid4().hex, option=payload))
+        return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
+                                            option=payload))
 
     async def attach(self, kind: Any, who: str = "alice") -> list[OutboundMessage]:
         attachment = Attachment(kind=kind, ref=f"file-{uuid.uuid4().hex}")
-        return await self.send(InboundEvent("test", who, uuid.uuid4().hex,
+        return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
                                             attachment=attachment))
 
     async def script(self, lines: list[str], who: str = "alice") -> list[OutboundMessage]:

@@ -28,6 +28,7 @@ class Sent:
     chat_id: int
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+    file: tuple[str, str] | None = None  # (kind, file id) of a photo, document, ... sent
 
 
 class FakeTelegram:
@@ -123,6 +124,23 @@ class FakeTelegram:
         self.sent.append(message)
         self.by_id[message.message_id] = message
         return self._message_json(message)
+
+    async def _file(self, data: dict[str, Any], field_name: str) -> Any:
+        chat_id = int(data["chat_id"])
+        message = Sent(next(self._message_ids), chat_id, str(data.get("caption", "")),
+                       file=(field_name, str(data[field_name])))
+        self.sent.append(message)
+        self.by_id[message.message_id] = message
+        return self._message_json(message)
+
+    async def api_sendPhoto(self, data: dict[str, Any]) -> Any:
+        return await self._file(data, "photo")
+
+    async def api_sendDocument(self, data: dict[str, Any]) -> Any:
+        return await self._file(data, "document")
+
+    async def api_sendVoice(self, data: dict[str, Any]) -> Any:
+        return await self._file(data, "voice")
 
     async def api_editMessageText(self, data: dict[str, Any]) -> Any:
         message = self.by_id[int(data["message_id"])]

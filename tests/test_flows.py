@@ -17,7 +17,8 @@ from tests.walker import walk
 
 
 def test_the_shipped_flows_load() -> None:
-    assert set(FLOWS.flows) == {"menu", "incident", "onrust", "tips", "contact"}
+    assert set(FLOWS.flows) == {"menu", "incident", "onrust", "tips", "contact", "checkin",
+                                "checkin_lasting"}
 
 
 def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:

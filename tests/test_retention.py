@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.scheduler import PURGE_JOB_ID, build_scheduler, schedule_retention
 from storage.database import create_db_engine
 from storage.models import Case, CaseFact, Conversation, Message, Person, utcnow
-from storage.retention import purge
+from storage.retention import PurgeReport, purge
 from tests.harness import INCIDENT_TO_SUMMARY, Bot
 
 
@@ -84,3 +85,18 @@ async def test_the_nightly_purge_is_scheduled_once_and_survives_a_restart(
     assert again.get_jobs() == [], "0 days: no purge"
     again.shutdown()
     db.dispose()
+
+
+@pytest.mark.parametrize("status", ["asking", "assigned"])
+async def test_a_case_with_an_expert_is_never_purged(sqlite_url: str, status: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script([*INCIDENT_TO_SUMMARY, "ja"], who="waiting")
+    long_ago = utcnow() - timedelta(days=400)
+    engine = create_db_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.execute(update(Case).values(status=status, updated_at=long_ago))
+        connection.execute(update(Person).values(last_seen_at=long_ago))
+    report = purge(engine, utcnow() - timedelta(days=365))
+    engine.dispose()
+    assert report == PurgeReport(cases=0, people=0)
+    assert [c.status for c in bot.cases("waiting")] == [status]

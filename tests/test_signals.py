@@ -82,3 +82,11 @@ def test_a_crisis_is_recognised(text: str) -> None:
 @pytest.mark.parametrize("text", MUST_NOT_SIGNAL)
 def test_ordinary_messages_do_not_raise_the_alarm(text: str) -> None:
     assert not DETECTOR.check(text)
+
+
+def test_sleeping_badly_is_not_taken_for_a_beating() -> None:
+    from tests.harness import make_logic
+
+    signals = make_logic().signals
+    assert not signals.check("Niet zo goed, ik slaap slecht.")
+    assert signals.check("hij sloeg me").danger

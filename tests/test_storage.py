@@ -11,7 +11,8 @@ from storage.database import create_db_engine, is_sqlite
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound
 from tests.harness import INCIDENT_TO_SUMMARY, Bot, RecordingChannel, texts
 
-TABLES = {"people", "conversations", "cases", "messages", "processed_inbound", "alembic_version"}
+TABLES = {"people", "conversations", "cases", "messages", "processed_inbound", "alembic_version",
+          "case_facts", "handoffs", "case_notes", "expert_sessions", "audit_log", "checkins"}
 
 
 def test_migrations_create_every_table(db_url: str) -> None:
@@ -20,6 +21,24 @@ def test_migrations_create_every_table(db_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            differences = [d for d in compare_metadata(context, Base.metadata)
+                           if not (isinstance(d, tuple) and d[0] == "remove_table"
+                                   and d[1].name == "apscheduler_jobs")]
+    finally:
+        engine.dispose()
+    assert differences == []
 
 
 def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(sqlite_url: str) -> None:
@@ -178,7 +197,7 @@ def test_the_same_schema_on_both_databases(db_url: str) -> None:
     try:
         with engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0003"
+        assert version == "0005"
         assert is_sqlite(db_url) == db_url.startswith("sqlite")
     finally:
         engine.dispose()

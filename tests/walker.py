@@ -56,9 +56,11 @@ def enter(flow: str, language: str) -> Snapshot:
     menu.known = True
     if flow == "menu":
         return menu
-    (option,) = [o for o in FLOWS.step("menu", "menu").option_list
-                 if o.next == FLOW_PREFIX + flow]
-    return _apply(menu, _turn(menu, _event(option=f"menu.menu:{option.id}")))
+    options = [o for o in FLOWS.step("menu", "menu").option_list
+               if o.next == FLOW_PREFIX + flow]
+    if not options:  # a flow the bot starts itself (a check-in)
+        return _apply(menu, LOGIC.begin(flow, language, {}))
+    return _apply(menu, _turn(menu, _event(option=f"menu.menu:{options[0].id}")))
 
 
 def walk(flow: str, language: str,

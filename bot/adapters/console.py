@@ -2,11 +2,16 @@
 
 Each line is one message. Options are shown numbered; the person types a number or a word.
 At the end of input the channel closes, after the last replies were printed.
+
+For trying routing on one terminal, a line ``@anna: text`` is sent as console user ``anna``
+(an expert with the address ``console:anna``), and what the bot sends to anyone but the
+console user is printed with ``[@anna]`` in front.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import uuid
 from typing import TextIO
@@ -15,6 +20,7 @@ from bot.channel import InboundHandler, PermanentDeliveryError
 from bot.events import InboundEvent, OutboundMessage
 
 PROMPT = "> "
+_AS_OTHER = re.compile(r"^@([\w.-]{1,64}):\s?(.*)$", re.DOTALL)
 HINT = ("Typ een bericht en druk op Enter. Stoppen: Ctrl+D.\n"
         "Type a message and press Enter. To quit: Ctrl+D.\n")
 
@@ -49,6 +55,11 @@ class ConsoleChannel:
 
     async def send(self, message: OutboundMessage) -> None:
         lines = [message.text]
+        if message.attachment is not None:
+            a = message.attachment
+            lines.append(f"[{a.kind}{': ' + a.name if a.name else ''}]")
+        if message.recipient != self.user:
+            lines[0] = f"[@{message.recipient}] {lines[0]}"
         lines += [f"  {number}. {option.label}"
                   for number, option in enumerate(message.options, start=1)]
         try:
@@ -67,8 +78,11 @@ class ConsoleChannel:
                 line = await loop.run_in_executor(None, self._stdin.readline)
                 if not line:
                     break
-                event = InboundEvent(channel=self.name, sender=self.user,
-                                     message_id=uuid.uuid4().hex, text=line.rstrip("\r\n"))
+                text, sender = line.rstrip("\r\n"), self.user
+                if match := _AS_OTHER.match(text):
+                    sender, text = match.group(1), match.group(2)
+                event = InboundEvent(channel=self.name, sender=sender,
+                                     message_id=uuid.uuid4().hex, text=text)
                 await handler(event)
         finally:
             self._closed.set()

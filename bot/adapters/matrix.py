@@ -119,10 +119,13 @@ class MatrixChannel:
         if message.options:
             body += "\n\n" + "\n".join(f"{number}. {option.label}" for number, option
                                        in enumerate(message.options, start=1))
+        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+        if message.attachment is not None:
+            content = _file_content(message.attachment, body)
         try:
             # The transaction id makes a resend after a crash idempotent on the server.
             response = await self._client.room_send(
-                room_id, "m.room.message", {"msgtype": "m.text", "body": body},
+                room_id, "m.room.message", content,
                 tx_id=f"weerbaar-{message.id}", ignore_unverified_devices=True)
         except LocalProtocolError as exc:
             raise PermanentDeliveryError("no_room") from exc
@@ -284,6 +287,25 @@ class MatrixChannel:
         temporary.write_text(content, encoding="utf-8")
         os.chmod(temporary, 0o600)
         temporary.replace(path)
+
+
+def _file_content(attachment: Attachment, caption: str) -> dict[str, Any]:
+    """A file received before, sent on by its content URI (with its key, when it came from
+    an encrypted room); the text goes in ``body``."""
+    msgtype = next((t for t, kind in _MEDIA_KINDS.items() if kind == attachment.kind),
+                   "m.file")
+    content: dict[str, Any] = {"msgtype": msgtype, "body": caption}
+    if attachment.mime_type:
+        content["info"] = {"mimetype": attachment.mime_type}
+    if attachment.ref.startswith("{"):
+        stored = json.loads(attachment.ref)
+        if stored.get("file"):
+            content["file"] = stored["file"]
+        else:
+            content["url"] = stored.get("url")
+    else:
+        content["url"] = attachment.ref
+    return content
 
 
 def _attachment(event: Any) -> Attachment:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -142,6 +142,9 @@ class TelegramChannel:
     async def send(self, message: OutboundMessage) -> None:
         chat_id = int(message.recipient)
         await self._clear_keyboard(chat_id)
+        if message.attachment is not None:
+            await self._send_file(chat_id, message)
+            return
         pieces = split_text(message.text)
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(o.label, callback_data=o.payload)] for o in message.options]
@@ -152,9 +155,31 @@ class TelegramChannel:
             sent = await self._call(self._app.bot.send_message(
                 chat_id, pieces[index], reply_markup=markup if last else None))
             self._progress[message.id] = index + 1
-            if last and markup is not None:
+            if last and markup is not None and not message.sticky:
                 self._remember_keyboard(chat_id, sent.message_id)
         self._progress.pop(message.id, None)
+
+    async def _send_file(self, chat_id: int, message: OutboundMessage) -> None:
+        """Relay a file this bot received before, by its Telegram file id, with the text as
+        its caption. A file id Telegram refuses (a placeholder for a kind without one) is
+        replaced by the text alone, so the message is not lost."""
+        attachment = message.attachment
+        assert attachment is not None
+        bot = self._app.bot
+        caption = message.text[:MessageLimit.CAPTION_LENGTH]
+        senders: dict[str, Callable[..., Coroutine[Any, Any, Message]]] = {
+            "photo": bot.send_photo, "voice": bot.send_voice, "video": bot.send_video,
+            "audio": bot.send_audio}
+        send = senders.get(attachment.kind, bot.send_document)
+        try:
+            await self._call(send(chat_id, attachment.ref, caption=caption))
+        except PermanentDeliveryError:
+            raise
+        except DeliveryError as exc:
+            if exc.reason != "bad_request":
+                raise
+            log.info("telegram.file_refused kind=%s", attachment.kind)
+            await self._call(self._app.bot.send_message(chat_id, caption))
 
     # -- inbound -----------------------------------------------------------------------------
 

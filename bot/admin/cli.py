@@ -1,4 +1,5 @@
-"""`weerbaar`: database upgrades, the retention purge, key rotation and anonymous statistics.
+"""`weerbaar`: database upgrades, the retention purge, key rotation, anonymous statistics, the
+experts and the rota, cases and the audit log.
 
 Settings come from the same places as for the bot (``--config`` or ``WEERBAAR_CONFIG``, and
 ``WEERBAAR_*`` in the environment).
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from bot.admin.routing_cli import audit_app, experts_app, oncall_app, show_case
 from bot.app import configure_encryption
 from config import Settings, load_settings
 from storage import crypto
@@ -28,6 +30,9 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(stats_app, name="stats")
+app.add_typer(experts_app, name="experts")
+app.add_typer(oncall_app, name="oncall")
+app.add_typer(audit_app, name="audit")
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file.")]
 
@@ -82,7 +87,7 @@ def cases_list(
     status: Annotated[str | None, typer.Option(help="Only this status, e.g. submitted.")] = None,
 ) -> None:
     """Cases without their content: id, kind, status, urgent, person asked for, times.
-    Urgent cases first, then the oldest. (Reading a case's content comes with the audit log.)"""
+    Urgent cases first, then the oldest. (`cases show` reads one, and is audited.)"""
     from sqlalchemy import select
 
     from storage.models import Case
@@ -105,6 +110,17 @@ def cases_list(
                    f"{'ja' if human else '-':<6} {created:%Y-%m-%d %H:%M} "
                    f"{f'{submitted:%Y-%m-%d %H:%M}' if submitted else '-'}")
     typer.echo(f"{len(rows)} case{'' if len(rows) == 1 else 's'}")
+
+
+@cases_app.command("show")
+def cases_show(
+    case_id: Annotated[int, typer.Argument(help="The case number.")],
+    reader: Annotated[str, typer.Option("--as", help="Your name, for the audit log.")],
+    config: ConfigOption = None,
+) -> None:
+    """One case with its intake, handoffs, notes and times. The read is written to the audit
+    log under your name."""
+    show_case(_settings(config), case_id, reader)
 
 
 @stats_app.command("export")

@@ -1,0 +1,468 @@
+"""What an expert on the roster can do by message: take or decline a case offered to them,
+talk with the person through the bot, and close, transfer or annotate their cases.
+
+Access rules: an expert acts only on cases offered or given to them; a coordinator may also
+take, close, transfer or annotate any open case. Button payloads and case numbers are checked
+against those rules, so a forged or stale one does nothing but get a polite refusal (and an
+audit entry).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from bot.checkins import CheckinDesk, due_time
+from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
+from bot.outbox import Outbox, TurnResult
+from bot.quiet_hours import TIMEZONE
+from bot.routing import HANDOFF_PREFIX, Router
+from config.experts import Expert
+from config.settings import CheckinStep
+from flows.schema import Text
+from flows.text import normalize
+from storage import cases as db
+from storage import checkins as checkin_db
+from storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+_CASE_NUMBER = re.compile(r"^#?(\d{1,12})$")
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: str
+    case_id: int | None
+    rest: str
+
+
+class ExpertDesk:
+    def __init__(self, router: Router, checkins: CheckinDesk | None = None) -> None:
+        self.router = router
+        self.checkins = checkins
+        self.texts = router.texts
+        self.words = {normalize(w): name for name, words in router.flows.routing.commands.items()
+                      for w in words}
+
+    def turn(self, cx: Connection, box: Outbox, expert: Expert, event: InboundEvent,
+             result: TurnResult) -> None:
+        desk = _Desk(self, cx, box, expert, result)
+        if event.option is not None:
+            desk.payload(event.option)
+        elif event.attachment is not None:
+            desk.relay_file(event.attachment)
+        elif event.text and event.text.strip():
+            desk.typed(event.text.strip())
+        else:
+            desk.say("expert_help", **desk.lists())
+
+    def parse(self, text: str) -> _Command | None:
+        first, _, rest = text.partition(" ")
+        name = self.words.get(normalize(first.lstrip("/").split("@")[0]))
+        if name is None:
+            return None
+        number, _, remainder = rest.strip().partition(" ")
+        match = _CASE_NUMBER.match(number)
+        if match is None:
+            return _Command(name, None, rest.strip())
+        return _Command(name, int(match.group(1)), remainder.strip())
+
+
+class _Desk:
+    """One expert message."""
+
+    def __init__(self, desk: ExpertDesk, cx: Connection, box: Outbox, expert: Expert,
+                 result: TurnResult) -> None:
+        self.desk, self.router, self.texts = desk, desk.router, desk.texts
+        self.cx, self.box, self.expert, self.result = cx, box, expert, result
+        self.language = expert.language
+
+    def say(self, key: str, **fields: object) -> None:
+        self.router.tell_expert(self.cx, self.box, None, self.expert, self.result,
+                                self.texts.t(key, self.language, **fields))
+
+    def audit(self, action: str, case_id: int | None, detail: str | None = None) -> None:
+        self.box.audit(f"expert:{self.expert.id}", action, case_id, detail)
+
+    def lists(self) -> dict[str, str]:
+        routing = self.router.flows.routing
+        return {"outcomes": ", ".join(routing.outcomes),
+                "specialties": ", ".join(routing.specialties)}
+
+    # -- input ---------------------------------------------------------------------------
+
+    def typed(self, text: str) -> None:
+        active = db.active_case(self.cx, self.expert.id)
+        if text in ("1", "2") and active is None \
+                and (offers := db.pending_handoffs_of(self.cx, self.expert.id)):
+            # Channels without buttons show the offer's options numbered: 1 takes it, 2
+            # declines it (only when no case is open, where a digit is an answer).
+            action = "accept" if text == "1" else "decline"
+            self.payload(f"{HANDOFF_PREFIX}{offers[-1].id}:{action}")
+            return
+        command = self.desk.parse(text)
+        if command is None:
+            self.relay_text(text, active)
+            return
+        needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
+                                      "aftercare")
+        if needs_case and command.case_id is None:
+            self.say("expert_help", **self.lists())
+            return
+        case_id = command.case_id or 0
+        if command.name == "accept":
+            self.accept(case_id, None)
+        elif command.name == "decline":
+            self.decline(case_id, None)
+        elif command.name == "close":
+            self.close(case_id, command.rest)
+        elif command.name == "transfer":
+            self.transfer(case_id, command.rest)
+        elif command.name == "note":
+            self.note(case_id, command.rest)
+        elif command.name == "case":
+            self.switch(case_id)
+        elif command.name == "aftercare":
+            self.aftercare(case_id, command.rest)
+        elif command.name == "cases":
+            self.list_cases()
+        else:
+            self.say("expert_help", **self.lists())
+
+    def payload(self, payload: str) -> None:
+        where, _, action = payload.removeprefix(HANDOFF_PREFIX).partition(":")
+        handoff = db.handoff(self.cx, int(where)) if (
+            payload.startswith(HANDOFF_PREFIX) and where.isdigit()) else None
+        if handoff is None or handoff.expert != self.expert.id or \
+                action not in ("accept", "decline"):
+            self.audit("denied", handoff.case_id if handoff else None, "payload")
+            log.warning("expert.forged_payload expert=%s", self.expert.id)
+            self.say("expert_not_yours", case=handoff.case_id if handoff else "?")
+            return
+        if action == "accept":
+            self.accept(handoff.case_id, handoff)
+        else:
+            self.decline(handoff.case_id, handoff)
+
+    # -- taking a case -------------------------------------------------------------------------
+
+    def _my_handoff(self, case_id: int) -> db.HandoffRow | None:
+        mine = [h for h in db.handoffs_of_case(self.cx, case_id) if h.expert == self.expert.id]
+        return mine[-1] if mine else None
+
+    def accept(self, case_id: int, handoff: db.HandoffRow | None) -> None:
+        case = db.load_case(self.cx, case_id)
+        handoff = handoff or self._my_handoff(case_id)
+        if case is None or (handoff is None and not (
+                self.expert.coordinator and case.status == db.ASKING)):
+            self.refuse(case_id)
+            return
+        if case.status == db.ASSIGNED and case.assigned_expert == self.expert.id:
+            db.save_session(self.cx, self.expert.id, active_case_id=case.id)
+            self.say("expert_switched", case=case.id)
+            return
+        if case.status != db.ASKING:
+            key = "expert_taken" if case.status == db.ASSIGNED else "expert_already_answered"
+            self.say(key, case=case.id)
+            return
+        if handoff is None:
+            handoff_id = db.insert_handoff(self.cx, case.id, self.expert.id, 0, self.box.now)
+        else:
+            handoff_id = handoff.id
+        self.assign(case, handoff_id)
+
+    def assign(self, case: db.CaseInfo, handoff_id: int) -> None:
+        now, router = self.box.now, self.router
+        db.update_case(self.cx, case.id, now, status=db.ASSIGNED,
+                       assigned_expert=self.expert.id, accepted_at=case.accepted_at or now,
+                       escalate_at=None)
+        db.set_handoff_status(self.cx, [handoff_id], db.ACCEPTED, now)
+        others = [h for h in db.handoffs_of_case(self.cx, case.id)
+                  if h.status == db.ASKED and h.id != handoff_id]
+        db.set_handoff_status(self.cx, [h.id for h in others], db.TAKEN, now)
+        for other in {h.expert for h in others} - {self.expert.id}:
+            colleague = router.roster.by_id(other)
+            if colleague is not None:
+                router.tell_expert(self.cx, self.box, case, colleague, self.result,
+                                   self.texts.t("expert_taken", colleague.language, case=case.id))
+        db.save_session(self.cx, self.expert.id, active_case_id=case.id)
+        self.box.expert_counts = None
+        self.audit("accept", case.id)
+        if case.first_asked_at is not None and case.accepted_at is None:
+            waited = (now - case.first_asked_at).total_seconds()
+            router.metrics.time_to_accept.observe(max(0.0, waited))
+        log.info("case.accepted case=%s expert=%s", case.id, self.expert.id)
+        self.send_case_file(case)
+        self.tell_person_accepted(case)
+
+    def send_case_file(self, case: db.CaseInfo) -> None:
+        router = self.router
+        text = self.texts.t("expert_accepted", self.language, case=case.id,
+                            intake=router.full_intake(self.cx, case, self.language))
+        additions, files = router.evidence(self.cx, case)
+        if additions:
+            label = self.texts.t("expert_addition", self.language)
+            text += "\n\n" + "\n".join(f"{label}: {a}" for a in additions)
+        router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
+        for attachment in files:
+            self.forward_to_expert(case, attachment)
+
+    def forward_to_expert(self, case: db.CaseInfo, attachment: Attachment) -> None:
+        if case.channel == self.expert.channel:
+            text = self.texts.t("expert_person_file", self.language, case=case.id,
+                                kind=attachment.kind)
+            self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text,
+                                    attachment=attachment)
+        else:
+            text = self.texts.t("expert_person_file_elsewhere", self.language, case=case.id,
+                                kind=attachment.kind, channel=case.channel)
+            self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
+
+    def tell_person_accepted(self, case: db.CaseInfo) -> None:
+        language, router = case.language, self.router
+        _, answers, _ = router.answers(self.cx, case)
+        how = str((answers.get("contact") or {}).get("option") or "chat")
+        if how not in ("chat", "phone", "email"):
+            how = "chat"
+        fields = {"name": self.expert.first_name, "role": self.role(language)}
+        parts = [self.texts.t("accepted", language, **fields),
+                 self.texts.t(f"how_{how}", language, **fields)]
+        found = (db.conversation_answers(self.cx, case.conversation_id)
+                 if case.conversation_id is not None else None)
+        if found is not None and found[2] == "active":
+            parts.append(self.texts.t("intake_stopped", language))
+        router.tell_person(self.box, case, self.result, "\n".join(parts))
+
+    def role(self, language: str) -> str:
+        if self.expert.role is not None:
+            return self.expert.role.get(language)
+        return self.texts.t("default_role", language)
+
+    def refuse(self, case_id: int) -> None:
+        self.audit("denied", case_id if case_id else None)
+        log.warning("expert.denied expert=%s case=%s", self.expert.id, case_id)
+        self.say("expert_not_yours", case=case_id)
+
+    def decline(self, case_id: int, handoff: db.HandoffRow | None) -> None:
+        handoff = handoff or self._my_handoff(case_id)
+        case = db.load_case(self.cx, case_id)
+        if case is None or handoff is None:
+            self.refuse(case_id)
+            return
+        if handoff.status != db.ASKED or case.status != db.ASKING:
+            self.say("expert_already_answered", case=case.id)
+            return
+        db.set_handoff_status(self.cx, [handoff.id], db.DECLINED, self.box.now)
+        self.audit("decline", case.id)
+        log.info("case.declined case=%s expert=%s", case.id, self.expert.id)
+        self.say("expert_declined", case=case.id)
+        if not any(h.status == db.ASKED for h in db.handoffs_of_case(self.cx, case.id)):
+            self.router.escalate(self.cx, self.box, case, self.result)
+
+    # -- working on a case ----------------------------------------------------------------
+
+    def my_case(self, case_id: int, *, coordinator_may: bool) -> db.CaseInfo | None:
+        """The case if this expert may act on it: given to them, or (for a coordinator where
+        allowed) any open case. Refuses politely otherwise."""
+        case = db.load_case(self.cx, case_id)
+        if case is not None and case.status == db.ASSIGNED \
+                and case.assigned_expert == self.expert.id:
+            return case
+        if case is not None and coordinator_may and self.expert.coordinator \
+                and case.status in db.OPEN_STATUSES:
+            return case
+        if case is not None and case.assigned_expert == self.expert.id:
+            self.say("expert_not_open", case=case_id)
+            return None
+        self.refuse(case_id)
+        return None
+
+    def close(self, case_id: int, rest: str) -> None:
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        outcome = self.pick(rest, self.router.flows.routing.outcomes)
+        if outcome is None:
+            self.say("expert_close_usage", case=case.id, **self.lists())
+            return
+        now = self.box.now
+        db.update_case(self.cx, case.id, now, status=db.CLOSED, closed_at=now, outcome=outcome,
+                       escalate_at=None)
+        pending = [h.id for h in db.handoffs_of_case(self.cx, case.id) if h.status == db.ASKED]
+        db.set_handoff_status(self.cx, pending, db.WITHDRAWN, now)
+        if case.conversation_id is not None:
+            db.close_conversation(self.cx, case.conversation_id)
+        self.clear_session(case.id)
+        self.audit("close", case.id, outcome)
+        log.info("case.closed case=%s outcome=%s", case.id, outcome)
+        self.say("expert_closed", case=case.id,
+                 outcome=self.texts.outcome(outcome, self.language))
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "closed", case.language, name=self.expert.first_name))
+
+    def transfer(self, case_id: int, rest: str) -> None:
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        specialty = self.pick(rest, self.router.flows.routing.specialties)
+        if specialty is None:
+            self.say("expert_transfer_usage", case=case.id, **self.lists())
+            return
+        now = self.box.now
+        mine = [h.id for h in db.handoffs_of_case(self.cx, case.id)
+                if h.status == db.ACCEPTED and h.expert == case.assigned_expert]
+        db.set_handoff_status(self.cx, mine, db.TRANSFERRED, now)
+        db.update_case(self.cx, case.id, now, status=db.ASKING, assigned_expert=None,
+                       specialties=[specialty], escalation_level=0)
+        self.clear_session(case.id)
+        self.audit("transfer", case.id, specialty)
+        log.info("case.transferred case=%s specialty=%s", case.id, specialty)
+        self.say("expert_transferred", case=case.id,
+                 specialty=self.texts.specialty(specialty, self.language))
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "transferred", case.language, name=self.expert.first_name,
+            specialty=self.texts.specialty(specialty, case.language)))
+        moved = db.load_case(self.cx, case.id)
+        assert moved is not None
+        self.router.ask_next(self.cx, self.box, moved, self.result)
+
+    def note(self, case_id: int, rest: str) -> None:
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        if not rest:
+            self.say("expert_note_usage", case=case.id)
+            return
+        db.add_note(self.cx, case.id, self.expert.id, rest, self.box.now)
+        self.audit("note", case.id)
+        self.say("expert_noted", case=case.id)
+
+    def aftercare(self, case_id: int, rest: str) -> None:
+        """Plan the case's check-ins ('nazorg 12'), add one ('nazorg 12 3d') or cancel them
+        ('nazorg 12 stop')."""
+        desk = self.desk.checkins
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        if desk is None:
+            self.say("expert_aftercare_none", case=case.id)
+            return
+        word = normalize(rest)
+        if word in ("stop", "annuleer", "cancel"):
+            desk.cancel(self.cx, self.box, case_id=case.id)
+            self.audit("aftercare", case.id, "cancel")
+            self.say("expert_aftercare_cancelled", case=case.id)
+            return
+        if word:
+            try:
+                step = CheckinStep(after=word.replace(" ", ""))
+            except ValidationError:
+                self.say("expert_aftercare_usage", case=case.id)
+                return
+            desk.add(self.cx, self.box, case_id=case.id, person_id=case.person_id,
+                     lasting=False, due=due_time(step, self.box.now, None))
+        elif not checkin_db.planned_for_case(self.cx, case.id):
+            _, answers, _ = self.router.answers(self.cx, case)
+            desk.plan(self.cx, self.box, case_id=case.id, person_id=case.person_id,
+                      kind=case.kind, answers=answers)
+        self.audit("aftercare", case.id, word or "plan")
+        planned = checkin_db.planned_for_case(self.cx, case.id)
+        if not planned:
+            self.say("expert_aftercare_none", case=case.id)
+            return
+        dates = ", ".join(f"{due.astimezone(TIMEZONE):%d-%m-%Y %H:%M}" for _, due in planned)
+        self.say("expert_aftercare_planned", case=case.id, dates=dates)
+
+    def switch(self, case_id: int) -> None:
+        case = db.load_case(self.cx, case_id)
+        if case is None or case.assigned_expert != self.expert.id:
+            self.refuse(case_id)
+        elif case.status != db.ASSIGNED:
+            self.say("expert_not_open", case=case_id)
+        else:
+            db.save_session(self.cx, self.expert.id, active_case_id=case.id)
+            self.audit("open", case.id)
+            self.say("expert_switched", case=case.id)
+
+    def list_cases(self) -> None:
+        lines = []
+        for case in db.assigned_cases(self.cx, self.expert.id):
+            urgent = self.texts.t("expert_urgent_mark", self.language) if case.urgent else ""
+            lines.append(f"• #{case.id} {case.kind}{urgent}")
+        offered = self.texts.t("expert_accept_label", self.language).lower()
+        for handoff in db.pending_handoffs_of(self.cx, self.expert.id):
+            lines.append(f"• #{handoff.case_id} ({offered}?)")
+        self.audit("list", None)
+        if lines:
+            self.say("expert_cases", cases="\n".join(lines))
+        else:
+            self.say("expert_no_cases")
+
+    def clear_session(self, case_id: int) -> None:
+        if db.active_case(self.cx, self.expert.id) == case_id:
+            db.save_session(self.cx, self.expert.id, active_case_id=None)
+
+    @staticmethod
+    def pick(text: str, names: Mapping[str, Text]) -> str | None:
+        """A name from ``names``, typed as its key (or the start of it) or its label."""
+        wanted = normalize(text)
+        if not wanted:
+            return None
+        for key, label in names.items():
+            if wanted in {normalize(key), normalize(label.nl), normalize(label.en)} \
+                    or normalize(key).startswith(wanted):
+                return key
+        return None
+
+    # -- relay ---------------------------------------------------------------------------------
+
+    def active_case(self, active: int | None) -> db.CaseInfo | None:
+        case = db.load_case(self.cx, active) if active is not None else None
+        if case is None or case.status != db.ASSIGNED or \
+                case.assigned_expert != self.expert.id:
+            self.say("expert_no_active_case")
+            return None
+        return case
+
+    def keep(self, case: db.CaseInfo, body: dict[str, object]) -> None:
+        row = repo.message_row(channel=self.expert.channel, address=self.expert.channel_id,
+                               direction=repo.INBOUND, kind=db.EXPERT_MESSAGE, body=body,
+                               person_id=case.person_id, conversation_id=None, now=self.box.now)
+        row["case_id"] = case.id
+        self.box.keep(row)
+        if case.first_answer_at is None:
+            db.update_case(self.cx, case.id, self.box.now, first_answer_at=self.box.now)
+        self.audit("relay", case.id)
+
+    def relay_text(self, text: str, active: int | None) -> None:
+        case = self.active_case(active)
+        if case is None:
+            return
+        self.keep(case, {"text": text})
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "from_expert", case.language, name=self.expert.first_name, text=text))
+
+    def relay_file(self, attachment: Attachment) -> None:
+        if attachment.kind not in EVIDENCE_KINDS:
+            self.say("expert_unsupported")
+            return
+        case = self.active_case(db.active_case(self.cx, self.expert.id))
+        if case is None:
+            return
+        self.keep(case, {"attachment": {"kind": attachment.kind, "ref": attachment.ref,
+                                        "name": attachment.name,
+                                        "mime_type": attachment.mime_type}})
+        name = self.expert.first_name
+        if case.channel == self.expert.channel:
+            self.router.tell_person(self.box, case, self.result, self.texts.t(
+                "expert_sent_file", case.language, name=name), attachment=attachment)
+        else:
+            self.router.tell_person(self.box, case, self.result, self.texts.t(
+                "expert_file_not_forwarded", case.language, name=name))
+            self.say("expert_file_not_forwarded", case=case.id, channel=case.channel)

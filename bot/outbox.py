@@ -1,0 +1,87 @@
+"""Messages a batch of turns writes, collected so they are inserted with one statement at the
+end of the batch (in the order they were made, so ids increase per recipient)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.events import Attachment, OutboundMessage, OutboundOption
+from storage import repository as repo
+
+
+@dataclass
+class TurnResult:
+    """What one inbound event led to: the replies to deliver (to the sender, and to others
+    such as an expert), or that it was a duplicate."""
+
+    replies: list[OutboundMessage] = field(default_factory=list)
+    duplicate: bool = False
+
+
+@dataclass
+class Outbox:
+    now: datetime
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    owners: list[TurnResult | None] = field(default_factory=list)
+    expert_counts: dict[str, int] | None = None
+    """Open cases per expert, read once per batch by routing (cleared when one is taken)."""
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
+    """Check-ins planned (or moved) in this batch, to schedule once it is committed."""
+    cancelled_checkins: list[int] = field(default_factory=list)
+
+    def audit(self, actor: str, action: str, case_id: int | None,
+              detail: str | None = None) -> None:
+        """Note who read or did what to which case (written with the batch)."""
+        self.audits.append({"at": self.now, "actor": actor[:64], "action": action,
+                            "case_id": case_id, "detail": detail[:64] if detail else None})
+
+    def keep(self, row: dict[str, Any]) -> None:
+        """An inbound message row (made with :func:`repo.message_row`)."""
+        self.messages.append(row)
+        self.owners.append(None)
+
+    def post(self, owner: TurnResult, *, channel: str, address: str, text: str,
+             language: str, person_id: int | None, conversation_id: int | None = None,
+             case_id: int | None = None, options: Iterable[OutboundOption] = (),
+             attachment: Attachment | None = None, sticky: bool = False) -> None:
+        """Queue a message to send once the batch is committed."""
+        body: dict[str, Any] = {"text": text, "language": language,
+                                "options": [[o.payload, o.label] for o in options]}
+        if attachment is not None:
+            body["attachment"] = attachment_body(attachment)
+        if sticky:
+            body["sticky"] = True
+        row = repo.message_row(channel=channel, address=address, direction=repo.OUTBOUND,
+                               kind="text", body=body, person_id=person_id,
+                               conversation_id=conversation_id, now=self.now)
+        row["case_id"] = case_id
+        self.messages.append(row)
+        self.owners.append(owner)
+
+
+def attachment_body(attachment: Attachment) -> dict[str, Any]:
+    return {"kind": attachment.kind, "ref": attachment.ref, "name": attachment.name,
+            "mime_type": attachment.mime_type}
+
+
+def attachment_from(body: dict[str, Any] | None) -> Attachment | None:
+    if not body:
+        return None
+    return Attachment(kind=body["kind"], ref=body["ref"], name=body.get("name"),
+                      mime_type=body.get("mime_type"))
+
+
+def to_outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:
+    """The message to deliver for an outbox row."""
+    body: dict[str, Any] = row["body"]
+    return OutboundMessage(
+        id=message_id, channel=row["channel"], recipient=row["address"], text=body["text"],
+        options=tuple(OutboundOption(p, label) for p, label in body.get("options", [])),
+        language=body.get("language", "nl"),
+        attachment=attachment_from(body.get("attachment")),
+        sticky=bool(body.get("sticky")),
+    )

@@ -1,0 +1,48 @@
+"""When the bot may send a check-in: within the allowed hours on allowed days, in
+Europe/Amsterdam wall-clock time (so 09:00 stays 09:00 across daylight-saving changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+TIMEZONE = ZoneInfo("Europe/Amsterdam")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class SendingHours:
+    start: time
+    end: time
+    days: frozenset[str]
+
+    @classmethod
+    def parse(cls, hours: str, days: Sequence[str]) -> SendingHours:
+        """``hours`` like "09:00-20:00"; ``days`` like ["mon", ..., "sat"]."""
+        first, _, last = hours.partition("-")
+        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+        if end <= start:
+            raise ValueError("the sending hours must end after they start, on the same day")
+        return cls(start, end, frozenset(days))
+
+    def allows(self, moment: datetime) -> bool:
+        local = moment.astimezone(TIMEZONE)
+        return DAYS[local.weekday()] in self.days and self.start <= local.time() < self.end
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        """``moment`` itself when sending is allowed then, else the next start of the
+        sending hours on an allowed day (an aware datetime in Amsterdam time)."""
+        if self.allows(moment):
+            return moment
+        local = moment.astimezone(TIMEZONE)
+        day = local.date()
+        if local.time() >= self.start:
+            day += timedelta(days=1)
+        for _ in range(8):
+            if DAYS[day.weekday()] in self.days:
+                # Built from the wall-clock time, so the zone's offset on that day applies.
+                return datetime.combine(day, self.start, tzinfo=TIMEZONE)
+            day += timedelta(days=1)
+        raise ValueError("no day of the week allows sending")

@@ -1,0 +1,90 @@
+"""The person's side of a case an expert has taken: what they write goes to the expert
+through the bot, so neither sees the other's account. "stop" and "mens" keep working, danger
+words still get 112 at once, and the other commands (help, privacy, delete, ...) are handled
+by the conversation as always."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bot.conversation import ConversationLogic, Outcome, Reply, Snapshot
+from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
+from bot.outbox import Outbox, TurnResult
+from bot.routing import Router
+from config.experts import Expert
+from storage import cases as db
+
+RELAYED_COMMANDS = (None, "stop", "human")
+
+
+class PersonRelay:
+    def __init__(self, router: Router, logic: ConversationLogic) -> None:
+        self.router = router
+        self.logic = logic
+        self.texts = router.texts
+
+    def expert_for(self, case: db.CaseInfo | None, event: InboundEvent,
+                   data: dict[str, Any]) -> Expert | None:
+        """The expert this event goes to, or None when the conversation handles it."""
+        if case is None or case.status != db.ASSIGNED or case.assigned_expert is None:
+            return None
+        if data.get("confirm") or event.option is not None:
+            return None
+        if event.attachment is None:
+            text = (event.text or "").strip()
+            if not text or self.logic.commands.match(text) not in RELAYED_COMMANDS:
+                return None
+        return self.router.roster.by_id(case.assigned_expert)
+
+    def turn(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert,
+             snapshot: Snapshot, event: InboundEvent, result: TurnResult) -> Outcome:
+        out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
+                      language=snapshot.language, data=snapshot.data)
+        language, name = snapshot.language, expert.first_name
+        role = expert.role.get(language) if expert.role else self.texts.t("default_role",
+                                                                           language)
+
+        def to_expert(key: str, attachment: Attachment | None = None, **fields: Any) -> None:
+            self.router.tell_expert(cx, box, case, expert, result,
+                                    self.texts.t(key, expert.language, case=case.id, **fields),
+                                    attachment=attachment)
+
+        def say(text: str) -> None:
+            out.replies.append(Reply(text))
+
+        if event.attachment is not None:
+            attachment = event.attachment
+            if attachment.kind == "unreadable":
+                say(self.logic.flows.text("unreadable").get(language).format_map(
+                    self.logic.facts))
+            elif attachment.kind not in EVIDENCE_KINDS:
+                say(self.texts.t("relay_unsupported", language))
+            elif case.channel == expert.channel:
+                to_expert("expert_person_file", kind=attachment.kind, attachment=attachment)
+            else:
+                to_expert("expert_person_file_elsewhere", kind=attachment.kind,
+                          channel=case.channel)
+                say(self.texts.t("relay_file_kept", language, name=name))
+            return out
+        text = (event.text or "").strip()
+        alarm = self.logic.signals.check(text)
+        if alarm:
+            if not case.urgent:
+                db.update_case(cx, case.id, box.now, urgent=True, urgent_at=box.now)
+            if alarm.danger:
+                say(self.logic.flows.text("danger").get(language).format_map(self.logic.facts))
+            if alarm.crisis:
+                say(self.logic.flows.text("crisis").get(language).format_map(self.logic.facts))
+            to_expert("expert_person_danger")
+        command = self.logic.commands.match(text)
+        if command == "stop":
+            say(self.texts.t("relay_stop", language, name=name))
+            to_expert("expert_person_stopped")
+        elif command == "human":
+            say(self.texts.t("relay_human", language, name=name, role=role))
+            to_expert("expert_person_asks_human")
+        else:
+            to_expert("expert_from_person", text=text)
+        return out

@@ -1,0 +1,303 @@
+"""Routing a case to on-call experts: who is asked, when it moves on, and what the person and
+the experts are told. Runs in the engine's database thread, inside the batch transaction, so
+a handoff, its messages and its escalation time are committed together or not at all; the
+escalation time lives in the database and so survives a restart.
+
+Order of asking: the on-call experts for the specialties the case needs, the one with the
+fewest open cases first (an urgent case asks several at once); when nobody accepts in time,
+the next; at last the coordinators on call, who are then reminded until someone accepts.
+Experts asked earlier can still accept; the first accept wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bot.events import Attachment, OutboundOption
+from bot.metrics import Metrics
+from bot.outbox import Outbox, TurnResult, attachment_from
+from config.experts import COORDINATOR, Expert, Roster
+from flows.loader import FlowSet
+from flows.summary import answers_of, describe, specialties
+from storage import cases as db
+
+log = logging.getLogger(__name__)
+
+COORDINATOR_LEVEL = 1000
+Answers = tuple[str, dict[str, Any], bool]
+"""(flow, answers by step, complete) of a case."""
+HANDOFF_PREFIX = "ho:"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    urgent_seconds: float = 300
+    normal_seconds: float = 1800
+    urgent_ask_count: int = 3
+
+
+class RoutingTexts:
+    def __init__(self, flows: FlowSet, facts: dict[str, str]) -> None:
+        self.routing = flows.routing
+        self.facts = facts
+
+    def t(self, key: str, language: str, **fields: Any) -> str:
+        return self.routing.texts[key].get(language).format_map({**self.facts, **fields})
+
+    def specialty(self, name: str, language: str) -> str:
+        text = self.routing.specialties.get(name)
+        return text.get(language) if text else name
+
+    def outcome(self, name: str, language: str) -> str:
+        text = self.routing.outcomes.get(name)
+        return text.get(language) if text else name
+
+    @staticmethod
+    def wait(seconds: float, language: str) -> str:
+        """A waiting time in words: "5 minuten", "1 minute", "30 seconds"."""
+        if seconds < 60:
+            count, one, many = round(seconds), ("seconde", "second"), ("seconden", "seconds")
+        elif seconds < 7200:
+            count, one, many = round(seconds / 60), ("minuut", "minute"), ("minuten", "minutes")
+        else:
+            count, one, many = round(seconds / 3600), ("uur", "hour"), ("uur", "hours")
+        words = one if count == 1 else many
+        return f"{count} {words[1] if language == 'en' else words[0]}"
+
+
+def choose_experts(roster: Roster, at: datetime, needed: list[str], language: str,
+                   counts: dict[str, int], exclude: set[str], how_many: int) -> list[Expert]:
+    """The next experts to ask: on call for a needed specialty (any specialty when none is
+    named), not asked before, with room for a case; fewest open cases first, then those who
+    speak the person's language, then those who cover most of what is needed."""
+    on_call = roster.on_call_at(at)
+    wanted = needed or [s for s in on_call if s != COORDINATOR]
+    coverage: dict[str, int] = {}
+    for specialty in wanted:
+        for expert_id in on_call.get(specialty, ()):
+            coverage[expert_id] = coverage.get(expert_id, 0) + 1
+    pool = []
+    for expert_id, covered in coverage.items():
+        expert = roster.by_id(expert_id)
+        if expert is None or expert_id in exclude:
+            continue
+        if counts.get(expert_id, 0) >= expert.max_open_cases:
+            continue
+        pool.append((counts.get(expert_id, 0), language not in expert.languages, -covered,
+                     expert_id, expert))
+    pool.sort(key=lambda item: item[:4])
+    return [item[4] for item in pool[:how_many]]
+
+
+def on_call_coordinators(roster: Roster, at: datetime) -> list[Expert]:
+    ids = roster.on_call_at(at).get(COORDINATOR, ())
+    return [e for e in (roster.by_id(i) for i in ids) if e is not None]
+
+
+class Router:
+    def __init__(self, roster: Roster, flows: FlowSet, facts: dict[str, str],
+                 settings: RoutingSettings, metrics: Metrics | None = None) -> None:
+        self.roster = roster
+        self.flows = flows
+        self.texts = RoutingTexts(flows, facts)
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
+
+    def expert_at(self, channel: str, address: str) -> Expert | None:
+        """The expert writing from this channel address, if it is one."""
+        return self._by_address.get((channel, address))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.roster.experts)
+
+    def timeout(self, case: db.CaseInfo) -> float:
+        return self.settings.urgent_seconds if case.urgent else self.settings.normal_seconds
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def start(self, cx: Connection, box: Outbox, case: db.CaseInfo, owner: TurnResult,
+              current: Answers | None = None, needed: list[str] | None = None,
+              **case_values: Any) -> str:
+        """Hand a case off for the first time; returns the notice for the person.
+        ``current``: the answers as the turn has them (saves reading them back);
+        ``needed``: the specialties, instead of those the answers ask for;
+        ``case_values``: other changes to the case, written in the same update."""
+        answers = current or self.answers(cx, case)
+        flow = self.flows.flows.get(answers[0])
+        if needed is None:
+            needed = specialties(flow, answers[1]) if flow is not None else []
+        first_asked = case.first_asked_at or box.now
+        case = replace(case, status=db.ASKING, specialties=needed, first_asked_at=first_asked,
+                       escalation_level=0)
+        case_values.update(status=db.ASKING, specialties=needed, first_asked_at=first_asked)
+        self.ask_next(cx, box, case, owner, answers=answers, first=True, **case_values)
+        log.info("case.handoff case=%s urgent=%s", case.id, case.urgent)
+        return self.texts.t("handoff_asked", case.language,
+                            wait=self.texts.wait(self.timeout(case), case.language))
+
+    def hasten(self, cx: Connection, box: Outbox, case: db.CaseInfo) -> None:
+        """A case that became urgent while waiting: move on after the urgent time at most."""
+        db.update_case(cx, case.id, box.now,
+                       escalate_at=box.now + timedelta(seconds=self.settings.urgent_seconds))
+
+    def escalate_due(self, cx: Connection, box: Outbox, owner: TurnResult) -> int:
+        due = db.due_cases(cx, box.now)
+        for case in due:
+            self.escalate(cx, box, case, owner)
+        return len(due)
+
+    def escalate(self, cx: Connection, box: Outbox, case: db.CaseInfo,
+                 owner: TurnResult) -> None:
+        """Nobody accepted in time (or everyone asked declined): ask the next."""
+        wait = self.texts.wait(self.timeout(case), case.language)
+        step = self.ask_next(cx, box, case, owner)
+        self.metrics.escalations.labels(step).inc()
+        log.info("case.escalated case=%s to=%s", case.id, step)
+        key = {"expert": "escalated", "coordinator": "escalated_coordinator",
+               "reminder": "still_waiting"}[step]
+        if step == "reminder" and case.escalation_level > COORDINATOR_LEVEL:
+            return  # the person was told once; the coordinators keep being reminded
+        self.tell_person(box, case, owner, self.texts.t(key, case.language, wait=wait))
+
+    def ask_next(self, cx: Connection, box: Outbox, case: db.CaseInfo, owner: TurnResult, *,
+                 answers: Answers | None = None, first: bool = False,
+                 **case_values: Any) -> str:
+        """Ask the next experts and set when to move on (with ``case_values``, in one
+        update); returns which step that was. ``first``: the case was never handed off."""
+        asked = set() if first else {h.expert for h in db.handoffs_of_case(cx, case.id)}
+        due = box.now + timedelta(seconds=self.timeout(case))
+        if case.escalation_level >= COORDINATOR_LEVEL:
+            pending = [h for h in db.handoffs_of_case(cx, case.id) if h.status == db.ASKED]
+            for handoff in pending:
+                expert = self.roster.by_id(handoff.expert)
+                if expert is not None and expert.coordinator:
+                    self._post_handoff(cx, box, case, expert, handoff.id, owner, reminder=True)
+            for expert in on_call_coordinators(self.roster, box.now):
+                if expert.id not in asked:
+                    self._ask(cx, box, case, expert, COORDINATOR_LEVEL, owner, answers)
+            db.update_case(cx, case.id, box.now, escalate_at=due,
+                           escalation_level=case.escalation_level + 1, **case_values)
+            return "reminder"
+        how_many = self.settings.urgent_ask_count if case.urgent else 1
+        if box.expert_counts is None:  # read once a batch; an accept clears it
+            box.expert_counts = db.open_counts(cx, (e.id for e in self.roster.experts))
+        counts = box.expert_counts
+        experts = choose_experts(self.roster, box.now, case.specialties, case.language, counts,
+                                 asked, how_many)
+        if experts:
+            level = case.escalation_level + 1
+            step = "expert"
+        else:
+            experts = [e for e in on_call_coordinators(self.roster, box.now)
+                       if e.id not in asked] or on_call_coordinators(self.roster, box.now)
+            level, step = COORDINATOR_LEVEL, "coordinator"
+        for expert in experts:
+            self._ask(cx, box, case, expert, level, owner, answers)
+        db.update_case(cx, case.id, box.now, escalate_at=due, escalation_level=level,
+                       **case_values)
+        return step
+
+    def _ask(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert, level: int,
+             owner: TurnResult, answers: Answers | None) -> None:
+        handoff_id = db.insert_handoff(cx, case.id, expert.id, level, box.now)
+        box.audit("bot", "asked", case.id, detail=expert.id)
+        self.metrics.handoffs.labels(str(case.urgent).lower()).inc()
+        self._post_handoff(cx, box, case, expert, handoff_id, owner, reminder=False,
+                           answers=answers)
+
+    def _post_handoff(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert,
+                      handoff_id: int, owner: TurnResult, *, reminder: bool,
+                      answers: Answers | None = None) -> None:
+        language = expert.language
+        urgent = self.texts.t("expert_urgent_mark", language) if case.urgent else ""
+        if reminder:
+            waited = (box.now - (case.first_asked_at or case.created_at)).total_seconds()
+            text = self.texts.t("expert_reminder", language, case=case.id, urgent=urgent,
+                                wait=self.texts.wait(waited, language))
+        else:
+            text = self.texts.t("expert_handoff", language, case=case.id, urgent=urgent,
+                                summary=self.brief(cx, case, language, answers))
+        options = [
+            OutboundOption(f"{HANDOFF_PREFIX}{handoff_id}:accept",
+                           self.texts.t("expert_accept_label", language)),
+            OutboundOption(f"{HANDOFF_PREFIX}{handoff_id}:decline",
+                           self.texts.t("expert_decline_label", language)),
+        ]
+        self.tell_expert(cx, box, case, expert, owner, text, options=options)
+
+    # -- what experts see ---------------------------------------------------------------------
+
+    def answers(self, cx: Connection, case: db.CaseInfo) -> Answers:
+        """(flow, answers by step, complete) of a case: the submitted intake, or else the
+        answers so far in its conversation."""
+        if case.intake.get("answers") is not None:
+            return str(case.intake.get("flow", case.kind)), dict(case.intake["answers"]), True
+        found = (db.conversation_answers(cx, case.conversation_id)
+                 if case.conversation_id is not None else None)
+        if found is None:
+            return case.kind, {}, False
+        flow, answers, _ = found
+        return flow, answers_of(flow, answers), False
+
+    def brief(self, cx: Connection, case: db.CaseInfo, language: str,
+              known: Answers | None = None) -> str:
+        """What an expert sees before accepting: the kind, the options chosen, the needs; no
+        free text or contact details."""
+        flow, answers, complete = known or self.answers(cx, case)
+        lines = [self.texts.t("expert_intake_heading", language, flow=flow,
+                              lang=case.language)]
+        if flow in self.flows.flows:
+            lines += describe(self.flows.flows[flow], answers, language, brief=True)
+        if case.specialties:
+            lines.append("• " + ", ".join(self.texts.specialty(s, language)
+                                          for s in case.specialties))
+        if not complete:
+            lines.append(self.texts.t("expert_intake_partial", language))
+        return "\n".join(lines)
+
+    def full_intake(self, cx: Connection, case: db.CaseInfo, language: str) -> str:
+        flow, answers, complete = self.answers(cx, case)
+        lines = [self.texts.t("expert_intake_heading", language, flow=flow,
+                              lang=case.language)]
+        described = (describe(self.flows.flows[flow], answers, language, brief=False)
+                     if flow in self.flows.flows else [])
+        lines += described or [self.texts.t("expert_intake_empty", language)]
+        if not complete:
+            lines.append(self.texts.t("expert_intake_partial", language))
+        return "\n".join(lines)
+
+    def evidence(self, cx: Connection, case: db.CaseInfo) -> tuple[list[str], list[Attachment]]:
+        """The person's additions (texts) and files kept with the case."""
+        texts, files = [], []
+        for _, body in db.case_messages(cx, case.id):
+            if (attachment := attachment_from(body.get("attachment"))) is not None:
+                files.append(attachment)
+            elif body.get("text"):
+                texts.append(str(body["text"]))
+        return texts, files
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def tell_person(self, box: Outbox, case: db.CaseInfo, owner: TurnResult, text: str,
+                    attachment: Attachment | None = None) -> None:
+        box.post(owner, channel=case.channel, address=case.address, text=text,
+                 language=case.language, person_id=case.person_id,
+                 conversation_id=case.conversation_id, case_id=case.id, attachment=attachment)
+
+    def tell_expert(self, cx: Connection, box: Outbox, case: db.CaseInfo | None,
+                    expert: Expert, owner: TurnResult, text: str, *,
+                    options: list[OutboundOption] | None = None,
+                    attachment: Attachment | None = None) -> None:
+        """A message to an expert. It hangs off the case's person, so erasing the person
+        erases it too (``case`` None: a notice that must outlive the person)."""
+        box.post(owner, channel=expert.channel, address=expert.channel_id, text=text,
+                 language=expert.language, person_id=case.person_id if case else None,
+                 case_id=case.id if case else None, options=options or (),
+                 attachment=attachment, sticky=bool(options))

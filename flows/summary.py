@@ -1,0 +1,63 @@
+"""Reading an intake back: answers as text, and the expert specialties they ask for."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flows.schema import Flow, Step
+
+SUMMARY_TEXT_LIMIT = 300
+
+
+def format_answer(step: Step, answer: dict[str, Any], language: str,
+                  limit: int | None = SUMMARY_TEXT_LIMIT) -> str:
+    """An answer as the person would recognise it: option labels, a date as dd-mm-yyyy,
+    free text (cut at ``limit`` characters when given)."""
+    labels = {o.id: o.label.get(language) for o in step.option_list}
+    if "options" in answer:
+        return ", ".join(labels.get(i, i) for i in answer["options"])
+    if "option" in answer:
+        return str(labels.get(answer["option"], answer["option"]))
+    text = str(answer.get("value") or answer.get("text", ""))
+    if step.validate_as == "date" and "value" in answer:
+        text = date.fromisoformat(answer["value"]).strftime("%d-%m-%Y")
+    if limit is not None and len(text) > limit:
+        text = text[:limit].rstrip() + " …"
+    return text
+
+
+def answers_of(flow: str, answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A conversation's answers (keyed ``flow.step``) for one flow, keyed by step."""
+    prefix = f"{flow}."
+    return {key.removeprefix(prefix): value for key, value in answers.items()
+            if key.startswith(prefix)}
+
+
+def describe(flow: Flow, answers: dict[str, dict[str, Any]], language: str, *,
+             brief: bool) -> list[str]:
+    """One line per answer, in the order of the flow. ``brief`` keeps only answers chosen
+    from options: no free text, names, phone numbers or addresses (what an expert may see
+    before taking a case)."""
+    lines = []
+    for name, step in flow.steps.items():
+        answer = answers.get(name)
+        if answer is None or step.summary is None:
+            continue
+        if brief and not ("option" in answer or "options" in answer):
+            continue
+        value = format_answer(step, answer, language, limit=None)
+        lines.append(f"• {step.summary.get(language)}: {value}")
+    return lines
+
+
+def specialties(flow: Flow, answers: dict[str, dict[str, Any]]) -> list[str]:
+    """What the flow always needs, then what the chosen options ask for, without repeats."""
+    needed = list(flow.specialties)
+    for name, step in flow.steps.items():
+        answer = answers.get(name) or {}
+        chosen = answer.get("options") or ([answer["option"]] if "option" in answer else [])
+        for option in step.option_list:
+            if option.id in chosen:
+                needed.extend(s for s in option.specialties if s not in needed)
+    return needed

@@ -1,0 +1,248 @@
+"""Data access for routing cases to experts: handoffs, expert sessions, notes and the audit
+log. SQLAlchemy Core on the caller's connection; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+
+from storage.models import AuditEntry, CaseNote, ExpertSession, Handoff
+from storage.repository import ABANDONED, CASES, CONVERSATIONS, INTAKE, MESSAGES, PEOPLE, SUBMITTED
+
+HANDOFFS = cast(Table, Handoff.__table__)
+SESSIONS = cast(Table, ExpertSession.__table__)
+NOTES = cast(Table, CaseNote.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+
+# Case statuses, in the order a case usually goes through them.
+ASKING, ASSIGNED, CLOSED = "asking", "assigned", "closed"
+STATUSES = (INTAKE, SUBMITTED, ASKING, ASSIGNED, CLOSED, ABANDONED)
+OPEN_STATUSES = (SUBMITTED, ASKING, ASSIGNED)
+# Handoff statuses.
+ASKED, ACCEPTED, DECLINED, TAKEN, TRANSFERRED, WITHDRAWN = (
+    "asked", "accepted", "declined", "taken", "transferred", "withdrawn")
+# Messages an expert sent into a case (stored with the case's person, who may erase them).
+EXPERT_MESSAGE = "expert"
+# The conversation of a closed case: the person's next message starts afresh.
+CONVERSATION_CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """A case with what routing needs of its person and conversation."""
+
+    id: int
+    kind: str
+    status: str
+    urgent: bool
+    person_id: int
+    channel: str
+    address: str
+    language: str
+    conversation_id: int | None
+    specialties: list[str]
+    assigned_expert: str | None
+    escalation_level: int
+    intake: dict[str, Any]
+    created_at: datetime
+    first_asked_at: datetime | None
+    accepted_at: datetime | None
+    first_answer_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HandoffRow:
+    id: int
+    case_id: int
+    expert: str
+    status: str
+
+
+_CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.person_id,
+                 PEOPLE.c.channel, PEOPLE.c.address, PEOPLE.c.language, CASES.c.conversation_id,
+                 CASES.c.specialties, CASES.c.assigned_expert, CASES.c.escalation_level,
+                 CASES.c.intake, CASES.c.created_at, CASES.c.first_asked_at,
+                 CASES.c.accepted_at, CASES.c.first_answer_at)
+_CASES_WITH_PEOPLE = select(*_CASE_COLUMNS).select_from(
+    CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id))
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives back times without their zone; they were stored in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _case(row: Any) -> CaseInfo:
+    values = list(row)
+    values[9] = list(values[9] or [])
+    values[12] = dict(values[12] or {})
+    values[13:] = [as_utc(v) for v in values[13:]]
+    return CaseInfo(*values)
+
+
+def load_case(connection: Connection, case_id: int) -> CaseInfo | None:
+    row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.id == case_id)).one_or_none()
+    return _case(row) if row is not None else None
+
+
+def case_for_conversation(connection: Connection, conversation_id: int) -> CaseInfo | None:
+    row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.conversation_id == conversation_id)
+                             .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
+    return _case(row) if row is not None else None
+
+
+def assigned_case_of_person(connection: Connection, person_id: int) -> CaseInfo | None:
+    """The person's latest case an expert has taken, if any."""
+    row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.person_id == person_id,
+                                                      CASES.c.status == ASSIGNED)
+                             .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
+    return _case(row) if row is not None else None
+
+
+def open_cases_of_person(connection: Connection, person_id: int) -> list[CaseInfo]:
+    rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.person_id == person_id,
+                                                       CASES.c.status.in_(OPEN_STATUSES)))
+    return [_case(row) for row in rows]
+
+
+def due_cases(connection: Connection, now: datetime, limit: int = 100) -> list[CaseInfo]:
+    rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.escalate_at <= now,
+                                                       CASES.c.status == ASKING)
+                              .order_by(CASES.c.escalate_at).limit(limit))
+    return [_case(row) for row in rows]
+
+
+def assigned_cases(connection: Connection, expert: str) -> list[CaseInfo]:
+    rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.assigned_expert == expert,
+                                                       CASES.c.status == ASSIGNED)
+                              .order_by(CASES.c.id))
+    return [_case(row) for row in rows]
+
+
+def open_counts(connection: Connection, experts: Iterable[str]) -> dict[str, int]:
+    """How many assigned cases each expert has now."""
+    names = list(experts)
+    counts = dict.fromkeys(names, 0)
+    if names:
+        rows = connection.execute(
+            select(CASES.c.assigned_expert, func.count())
+            .where(CASES.c.status == ASSIGNED, CASES.c.assigned_expert.in_(names))
+            .group_by(CASES.c.assigned_expert))
+        counts.update({expert: count for expert, count in rows})
+    return counts
+
+
+def conversation_answers(connection: Connection,
+                         conversation_id: int) -> tuple[str, dict[str, Any], str] | None:
+    """(flow, answers, status) of a conversation."""
+    row = connection.execute(select(CONVERSATIONS.c.flow, CONVERSATIONS.c.data,
+                                    CONVERSATIONS.c.status)
+                             .where(CONVERSATIONS.c.id == conversation_id)).one_or_none()
+    if row is None:
+        return None
+    flow, data, status = row
+    return flow, dict((data or {}).get("answers", {})), status
+
+
+def close_conversation(connection: Connection, conversation_id: int) -> None:
+    connection.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)
+                       .values(status=CONVERSATION_CLOSED))
+
+
+def update_case(connection: Connection, case_id: int, now: datetime, **values: Any) -> None:
+    connection.execute(update(CASES).where(CASES.c.id == case_id)
+                       .values(updated_at=now, **values))
+
+
+def case_messages(connection: Connection, case_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """The person's messages kept with the case (evidence and additions): (kind, body)."""
+    rows = connection.execute(select(MESSAGES.c.kind, MESSAGES.c.body)
+                              .where(MESSAGES.c.case_id == case_id,
+                                     MESSAGES.c.direction == "in",
+                                     MESSAGES.c.kind != EXPERT_MESSAGE)
+                              .order_by(MESSAGES.c.id))
+    return [(kind, dict(body or {})) for kind, body in rows]
+
+
+# -- handoffs -----------------------------------------------------------------------------
+
+def handoffs_of_case(connection: Connection, case_id: int) -> list[HandoffRow]:
+    rows = connection.execute(select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert,
+                                     HANDOFFS.c.status)
+                              .where(HANDOFFS.c.case_id == case_id).order_by(HANDOFFS.c.id))
+    return [HandoffRow(*row) for row in rows]
+
+
+def handoff(connection: Connection, handoff_id: int) -> HandoffRow | None:
+    row = connection.execute(select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert,
+                                    HANDOFFS.c.status)
+                             .where(HANDOFFS.c.id == handoff_id)).one_or_none()
+    return HandoffRow(*row) if row is not None else None
+
+
+def pending_handoffs_of(connection: Connection, expert: str) -> list[HandoffRow]:
+    rows = connection.execute(
+        select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert, HANDOFFS.c.status)
+        .select_from(HANDOFFS.join(CASES, CASES.c.id == HANDOFFS.c.case_id))
+        .where(HANDOFFS.c.expert == expert, HANDOFFS.c.status == ASKED,
+               CASES.c.status == ASKING).order_by(HANDOFFS.c.id))
+    return [HandoffRow(*row) for row in rows]
+
+
+def insert_handoff(connection: Connection, case_id: int, expert: str, level: int,
+                   now: datetime) -> int:
+    handoff_id: int = connection.execute(
+        insert(HANDOFFS).values(case_id=case_id, expert=expert, level=level, status=ASKED,
+                                asked_at=now).returning(HANDOFFS.c.id)).scalar_one()
+    return handoff_id
+
+
+def set_handoff_status(connection: Connection, handoff_ids: Sequence[int], status: str,
+                       now: datetime) -> None:
+    if handoff_ids:
+        connection.execute(update(HANDOFFS).where(HANDOFFS.c.id.in_(list(handoff_ids)))
+                           .values(status=status, answered_at=now))
+
+
+# -- expert sessions ------------------------------------------------------------------------
+
+def active_case(connection: Connection, expert: str) -> int | None:
+    """The case an expert's plain messages go to."""
+    case_id: int | None = connection.execute(
+        select(SESSIONS.c.active_case_id).where(SESSIONS.c.expert == expert)).scalar()
+    return case_id
+
+
+def save_session(connection: Connection, expert: str, *, active_case_id: int | None) -> None:
+    updated = connection.execute(update(SESSIONS).where(SESSIONS.c.expert == expert)
+                                 .values(active_case_id=active_case_id)).rowcount
+    if not updated:
+        connection.execute(insert(SESSIONS).values(expert=expert,
+                                                   active_case_id=active_case_id))
+
+
+# -- notes and audit ------------------------------------------------------------------------
+
+def add_note(connection: Connection, case_id: int, author: str, text: str,
+             now: datetime) -> None:
+    connection.execute(insert(NOTES).values(case_id=case_id, author=author,
+                                            body={"text": text}, created_at=now))
+
+
+def notes(connection: Connection, case_id: int) -> list[tuple[str, str, datetime]]:
+    rows = connection.execute(select(NOTES.c.author, NOTES.c.body, NOTES.c.created_at)
+                              .where(NOTES.c.case_id == case_id).order_by(NOTES.c.id))
+    return [(author, str((body or {}).get("text", "")), at) for author, body, at in rows]
+
+
+def insert_audits(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Audit entries: at, actor, action, case_id, detail (see ``bot.outbox.Outbox.audit``)."""
+    if rows:
+        connection.execute(insert(AUDIT), list(rows))
+
