@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine as DbEngine
 
 from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel
@@ -137,6 +139,24 @@ def load_experts(settings: Settings) -> Roster:
     return roster
 
 
+def start_scheduler(engine: Engine, db: DbEngine) -> AsyncIOScheduler:
+    """Start APScheduler with its jobs in ``db`` and connect it to the running engine: the
+    engine's planned and cancelled check-ins become jobs, due jobs go to the engine, and
+    planned check-ins that lost their job (a crash at the wrong moment) get one again."""
+    scheduler = build_scheduler(db)
+    jobs = CheckinJobs(scheduler)
+    engine.on_schedule(jobs.apply)
+    set_checkin_sink(engine.checkin_due)
+    scheduler.start()
+    jobs.reconcile(db)
+    return scheduler
+
+
+def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
+    scheduler.shutdown(wait=True)
+    set_checkin_sink(None)
+
+
 async def run(settings: Settings) -> int:
     roster = load_experts(settings)
     configure_encryption(settings)
@@ -173,13 +193,8 @@ async def run(settings: Settings) -> int:
         await health.start()
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
-    scheduler = build_scheduler(db)
-    jobs = CheckinJobs(scheduler)
-    engine.on_schedule(jobs.apply)
-    set_checkin_sink(engine.checkin_due)
-    scheduler.start()
+    scheduler = start_scheduler(engine, db)
     schedule_retention(scheduler, settings.database_url, settings.retention_days)
-    jobs.reconcile(db)
     for channel in channels.values():
         await channel.start(engine.handle)
     log.info("bot.started channels=%s", ",".join(channels))
@@ -194,8 +209,7 @@ async def run(settings: Settings) -> int:
     log.info("bot.stopping")
     for channel in channels.values():
         await channel.stop()
-    scheduler.shutdown(wait=True)
-    set_checkin_sink(None)
+    stop_scheduler(scheduler)
     if health is not None:
         await health.stop()
     for waiter in waiters:

@@ -70,9 +70,25 @@ class CheckinDesk:
         """Plan the check-ins of a case that was just submitted."""
         value = (answers.get("key_date") or {}).get("value")
         key_date = date.fromisoformat(value) if value else None
+        for lasting, due in self.times(kind, box.now, key_date):
+            self.add(cx, box, case_id=case_id, person_id=person_id, lasting=lasting, due=due)
+
+    def times(self, kind: str, submitted: datetime,
+              key_date: date | None) -> list[tuple[bool, datetime]]:
+        """(lasting, when) of each check-in of the plan for ``kind``, within the sending
+        hours; a step before the key date stays before it."""
+        hours, result = self.settings.hours, []
         for step in self.settings.plans.get(kind, []):
-            self.add(cx, box, case_id=case_id, person_id=person_id, lasting=step.lasting,
-                     due=due_time(step, box.now, key_date))
+            due = due_time(step, submitted, key_date)
+            if due is None:
+                continue
+            due = hours.next_allowed(due)
+            if (key_date is not None and step.after.startswith("key-")
+                    and due.astimezone(TIMEZONE).date() >= key_date):
+                due = hours.last_start_before(key_date)
+            if due >= submitted:
+                result.append((step.lasting, due))
+        return result
 
     def add(self, cx: Connection, box: Outbox, *, case_id: int, person_id: int, lasting: bool,
             due: datetime | None) -> datetime | None:

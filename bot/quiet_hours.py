@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -20,9 +20,11 @@ class SendingHours:
 
     @classmethod
     def parse(cls, hours: str, days: Sequence[str]) -> SendingHours:
-        """``hours`` like "09:00-20:00"; ``days`` like ["mon", ..., "sat"]."""
-        first, _, last = hours.partition("-")
-        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+        """``hours`` like "09:00-20:00" ("00:00-24:00": all day); ``days`` like
+        ["mon", ..., "sat"]."""
+        first, _, last = (part.strip() for part in hours.partition("-"))
+        start = time.fromisoformat(first)
+        end = time.max if last == "24:00" else time.fromisoformat(last)
         if end <= start:
             raise ValueError("the sending hours must end after they start, on the same day")
         return cls(start, end, frozenset(days))
@@ -45,4 +47,13 @@ class SendingHours:
                 # Built from the wall-clock time, so the zone's offset on that day applies.
                 return datetime.combine(day, self.start, tzinfo=TIMEZONE)
             day += timedelta(days=1)
+        raise ValueError("no day of the week allows sending")
+
+    def last_start_before(self, day: date) -> datetime:
+        """The start of the sending hours on the last allowed day before ``day``: for a
+        check-in that must come before a date even when the day before is not allowed."""
+        for back in range(1, 9):
+            earlier = day - timedelta(days=back)
+            if DAYS[earlier.weekday()] in self.days:
+                return datetime.combine(earlier, self.start, tzinfo=TIMEZONE)
         raise ValueError("no day of the week allows sending")

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.app import start_scheduler, stop_scheduler
 from bot.channel import DeliveryError, InboundHandler
+from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.events import Attachment, InboundEvent, OutboundMessage
@@ -69,19 +72,26 @@ class Bot:
     def __init__(self, url: str, logic: ConversationLogic | None = None,
                  channel: RecordingChannel | None = None, batch_max_turns: int = 256,
                  flood_limit: str | None = None, router: Router | None = None,
-                 channel_name: str = "test") -> None:
+                 channel_name: str = "test", checkins: CheckinDesk | None = None) -> None:
         self.url = url
         self.channel_name = channel_name
         self.db: DbEngine = create_db_engine(url)
         self.channel = channel or RecordingChannel()
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
-                             max_backoff_seconds=0.05, flood_limit=flood_limit, router=router)
+                             max_backoff_seconds=0.05, flood_limit=flood_limit, router=router,
+                             checkins=checkins)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._scheduled = checkins is not None
 
     async def __aenter__(self) -> Bot:
         await self.engine.start({self.channel_name: self.channel})
+        if self._scheduled:  # as the app does: a real APScheduler with its jobs in the database
+            self.scheduler = start_scheduler(self.engine, self.db)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.scheduler is not None:
+            stop_scheduler(self.scheduler)
         await self.engine.stop()
         self.db.dispose()
 

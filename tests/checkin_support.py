@@ -1,0 +1,26 @@
+"""Check-in plans in seconds, and a bot that runs them with a real APScheduler."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.checkins import CheckinDesk, CheckinSettings
+from bot.quiet_hours import DAYS, SendingHours
+from bot.routing import Router
+from config.settings import CheckinStep
+from tests.harness import Bot, make_logic
+
+ALL_HOURS = SendingHours.parse("00:00-24:00", DAYS)
+CHECKIN_HELLO = "Ik wil graag even horen hoe het nu met u gaat"
+
+
+def checkin_desk(*after: str, lasting: bool = False, hours: SendingHours = ALL_HOURS,
+                 grace: float = 3600.0) -> CheckinDesk:
+    """Check-ins for incidents ``after`` the intake (e.g. "1s", "1h"), any hour."""
+    plan = [CheckinStep(after=a, lasting=lasting) for a in after]
+    return CheckinDesk(CheckinSettings(plans={"incident": plan}, hours=hours,
+                                       grace=timedelta(seconds=grace)), make_logic())
+
+
+def checkin_bot(url: str, desk: CheckinDesk, router: Router | None = None) -> Bot:
+    return Bot(url, router=router, channel_name="console", checkins=desk)
