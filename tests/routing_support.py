@@ -45,6 +45,6 @@ def make_router(escalation: float = 60.0, urgent: float = 60.0, ask_count: int =
 INCIDENT_SUBMITTED = [
     "hallo", "1", "nee", "raadslid", "gemeente", "Gemeente Ergenshuizen", "bedreiging",
     "Hij schreef dat hij weet waar mijn kinderen naar school gaan.", "gisteren", "ja",
-    "sociale media", "nee", "ja", "ja", "ja", "juridische hulp", "klaar", "via deze chat",
+    "sociale media", "nee", "ja", "ja", "ja", "juridische hulp", "via deze chat",
     "ja",
 ]

@@ -15,7 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.checkin_support import CHECKIN_HELLO
 from tests.matrix_person import MatrixPerson
+from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 
@@ -104,3 +106,28 @@ async def test_run_bot_on_matrix_with_a_real_homeserver(
     assert code == 0, stderr
     assert "bot-secret-pw" not in stderr
     assert (tmp_path / "matrix" / "credentials.json").stat().st_mode & 0o077 == 0
+
+
+async def test_a_checkin_arrives_on_telegram(telegram: FakeTelegram, tmp_path: Path) -> None:
+    process = await _start_bot(
+        tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token,
+        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url, WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
+        WEERBAAR_CHECKIN_PLANS='{"incident": [{"after": "2s"}]}',
+        WEERBAAR_CHECKIN_HOURS="00:00-24:00", WEERBAAR_CHECKIN_DAYS="mon,tue,wed,thu,fri,sat,sun")
+    try:
+        await telegram.wait_until(lambda: "getUpdates" in telegram.calls, within=30)
+        for line in INCIDENT_SUBMITTED:
+            count = len(telegram.to(78))
+            telegram.user_says(78, line)
+            await telegram.wait_for(78, count + 1)
+        assert not any(CHECKIN_HELLO in m.text for m in telegram.to(78))
+        await telegram.wait_until(lambda: any("Kies een cijfer van 1" in m.text
+                                              for m in telegram.to(78)), within=15)
+        how = next(m for m in telegram.to(78) if "Kies een cijfer van 1" in m.text)
+        assert any(CHECKIN_HELLO in m.text for m in telegram.to(78))
+        assert [label for label, _ in how.buttons][:2] == ["Slecht", "Niet zo goed"]
+        telegram.user_presses(78, how, "Goed")
+        await telegram.wait_until(lambda: "partner, kinderen" in telegram.to(78)[-1].text)
+    finally:
+        code, stderr = await _stop_bot(process)
+    assert code == 0, stderr
