@@ -19,10 +19,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bench.checkins import fill, send_rate, startup
 from bench.engine import closed_loop, open_loop, raw_commit_rate
 from bench.handoff import handoff_latency
 from bench.memory import compare
@@ -35,6 +37,10 @@ CONVERSATIONS = 100
 OFFERED_RATES = (100, 500, 1000)
 IDLE_CONVERSATIONS = 100_000
 HANDOFF_CASES = 100
+PENDING_CHECKINS = 100_000
+CHECKIN_RATE = 10.0  # the default of checkin_rate_per_second
+ALL_HOURS = {"WEERBAAR_CHECKIN_HOURS": "00:00-24:00",
+             "WEERBAAR_CHECKIN_DAYS": "mon,tue,wed,thu,fri,sat,sun"}
 
 
 @contextmanager
@@ -120,6 +126,40 @@ def run(quick: bool) -> None:
             results = compare({0: empty_url, idle: full_url}, key)
             for count, measured in results.items():
                 print(f"| {name} | {count:,} | {measured['rss_kib'] / 1024:.1f} |")
+    checkins(quick, key)
+
+
+def checkins(quick: bool, key: str) -> None:
+    pending = 10_000 if quick else PENDING_CHECKINS
+    print("\nStart-up with pending check-ins (`run_bot.py` on the console, SQLite; from starting "
+          "the process to its answer to a first message):\n")
+    print("| pending check-ins | when due | ready after s | resident memory MiB |")
+    print("|---:|---|---:|---:|")
+    now = datetime.now(UTC)
+    cases = [(0, "", now, timedelta(0)),
+             (pending, "over the next 90 days", now + timedelta(days=1), timedelta(days=90)),
+             (pending, "all overdue (the bot was down)", now - timedelta(minutes=5),
+              timedelta(0))]
+    for count, label, due, spread in cases:
+        with tempfile.TemporaryDirectory() as directory:
+            data = Path(directory)
+            fill(f"sqlite:///{data / 'weerbaar.db'}", count, due, spread)
+            result = startup(data, {"WEERBAAR_ENCRYPTION_KEYS": key, **ALL_HOURS})
+            print(f"| {count:,} | {label or '-'} | {result.seconds:.2f} | "
+                  f"{result.rss_mib:.1f} |")
+    sending = 50 if quick else 200
+    print("\nSending due check-ins (each is two messages: a greeting and the first question), "
+          "all due at once, engine and scheduler in one process:\n")
+    print("| database | check-ins | limit per s | took s | sent per s |")
+    print("|---|---:|---:|---:|---:|")
+    for name, database in DATABASES.items():
+        for count, limit in ((sending, CHECKIN_RATE), (sending * 10, 100_000.0)):
+            with database() as url:
+                fill(url, count, datetime.now(UTC))
+                rate = asyncio.run(send_rate(url, count, limit))
+                shown = f"{limit:,.0f}" if limit < 100_000 else "none"
+                print(f"| {name} | {rate.sent:,} | {shown} | {rate.seconds:.1f} | "
+                      f"{rate.per_second:,.0f} |")
 
 
 def main() -> None:

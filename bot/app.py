@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.quiet_hours import SendingHours
 from bot.routing import Router, RoutingSettings
 from bot.scheduler import (
-    CheckinJobs,
+    CheckinTimer,
     build_scheduler,
     schedule_retention,
     set_checkin_sink,
@@ -140,15 +140,14 @@ def load_experts(settings: Settings) -> Roster:
 
 
 def start_scheduler(engine: Engine, db: DbEngine) -> AsyncIOScheduler:
-    """Start APScheduler with its jobs in ``db`` and connect it to the running engine: the
-    engine's planned and cancelled check-ins become jobs, due jobs go to the engine, and
-    planned check-ins that lost their job (a crash at the wrong moment) get one again."""
+    """Start APScheduler with its jobs in ``db`` and connect it to the running engine: it
+    wakes the engine when the next check-in falls due (at once for overdue ones)."""
     scheduler = build_scheduler(db)
-    jobs = CheckinJobs(scheduler)
-    engine.on_schedule(jobs.apply)
-    set_checkin_sink(engine.checkin_due)
+    timer = CheckinTimer(scheduler)
+    engine.on_schedule(timer.wake_at)
+    set_checkin_sink(engine.checkins_due)
     scheduler.start()
-    jobs.reconcile(db)
+    timer.reconcile(db)
     return scheduler
 
 

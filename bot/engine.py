@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from storage.database import read_only
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 0.5
+CHECKIN_RETRY_SECONDS = 30.0
 _T = TypeVar("_T")
 
 
@@ -71,15 +72,13 @@ class Engine:
                  flood_exempt: frozenset[str] = frozenset(),
                  metrics: Metrics | None = None, router: Router | None = None,
                  checkins: CheckinDesk | None = None,
-                 checkin_rate_per_second: float = 20.0) -> None:
+                 checkin_rate_per_second: float = 10.0) -> None:
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
         self._runner = TurnRunner(db, logic, default_language, router, checkins)
-        self._due_checkins: deque[int] = deque()
-        self._checkins_for_batch: list[int] = []
         self._checkins_arrived = asyncio.Event()
         self._checkin_rate = checkin_rate_per_second
         self._checkin_pump: asyncio.Task[None] | None = None
-        self._schedule: Callable[[list[tuple[int, datetime]], list[int]], None] | None = None
+        self._wake_at: Callable[[datetime], None] | None = None
         self._routing = self._runner.router is not None
         self._ticker: asyncio.Task[None] | None = None
         self._logic = logic
@@ -110,31 +109,50 @@ class Engine:
             self._ticker = asyncio.create_task(self._tick(), name="weerbaar-escalations")
         self._checkin_pump = asyncio.create_task(self._pump_checkins(), name="weerbaar-checkins")
 
-    def on_schedule(self, hook: Callable[[list[tuple[int, datetime]], list[int]], None]) -> None:
-        """``hook(planned, cancelled)`` is called (in the database thread) after each batch
-        that planned, moved or cancelled check-ins, to schedule them."""
-        self._schedule = hook
+    def on_schedule(self, wake_at: Callable[[datetime], None]) -> None:
+        """``wake_at(moment)`` is called (in the database thread) when a check-in was planned
+        or moved, and after sending the due ones, so that :meth:`checkins_due` is called then."""
+        self._wake_at = wake_at
 
-    def checkin_due(self, checkin_id: int) -> None:
-        """A check-in fell due (called by the scheduler on the event loop)."""
-        self._due_checkins.append(checkin_id)
+    def checkins_due(self) -> None:
+        """Check-ins may be due: send them (called by the scheduler on the event loop)."""
         self._checkins_arrived.set()
 
     async def _pump_checkins(self) -> None:
-        """Hand due check-ins to the writer, at most the configured number per second, so a
-        crowd of them (say at 09:00 after the quiet hours) stays within the channels'
-        rate limits."""
-        per_second = max(1, int(self._checkin_rate))
         while True:
             await self._checkins_arrived.wait()
             self._checkins_arrived.clear()
-            while self._due_checkins:
-                count = min(per_second, len(self._due_checkins))
-                self._checkins_for_batch.extend(self._due_checkins.popleft()
-                                                for _ in range(count))
-                self._wake_writer_for_report()
-                if self._due_checkins:
-                    await asyncio.sleep(count / self._checkin_rate)
+            try:
+                await self._send_due_checkins()
+            except Exception:
+                # They stay planned in the database; try again a little later.
+                log.exception("checkin.send_failed")
+                await asyncio.sleep(CHECKIN_RETRY_SECONDS)
+                self._checkins_arrived.set()
+
+    async def _send_due_checkins(self) -> None:
+        """Send the due check-ins a page at a time, at most the configured number per second,
+        so a crowd of them (say at 09:00 after the quiet hours) stays within the channels'
+        rate limits and never sits in memory at once; then arrange the next wake-up."""
+        loop = asyncio.get_running_loop()
+        page = max(1, int(self._checkin_rate))
+        while True:
+            started = loop.time()
+            due = await self._in_db_thread(lambda: self._runner.due_checkins(page))
+            if not due:
+                break
+            outcome: BatchResult = await loop.run_in_executor(
+                self._executor, self._runner.run_batch, [], DeliveryReport(), due)
+            if not outcome.checkins_done:
+                raise RuntimeError("the due check-ins were not handled")
+            self._deliver_in_background(outcome.extra.replies)
+            await self._schedule_checkins(outcome)
+            await asyncio.sleep(max(0.0, len(due) / self._checkin_rate
+                                    - (loop.time() - started)))
+        following = await self._in_db_thread(self._runner.next_checkin)
+        if following is not None and self._wake_at is not None:
+            wake_at = self._wake_at
+            await self._in_db_thread(lambda: wake_at(following))
 
     async def _tick(self) -> None:
         """Wake the writer now and then, so due escalations run when nobody writes."""
@@ -235,12 +253,10 @@ class Engine:
             report, self._report = self._report, DeliveryReport()
             self._report_wakeup_queued = False
             events = [job.event for job in jobs]
-            due, self._checkins_for_batch = self._checkins_for_batch, []
             try:
                 outcome: BatchResult = await loop.run_in_executor(
-                    self._executor, self._runner.run_batch, events, report, due)
+                    self._executor, self._runner.run_batch, events, report)
             except Exception as exc:
-                self._checkins_for_batch.extend(due)
                 self._report.delivered.extend(report.delivered)
                 self._report.failed.extend(report.failed)
                 for job in jobs:
@@ -257,15 +273,14 @@ class Engine:
                     self._queue.task_done()
 
     async def _schedule_checkins(self, outcome: BatchResult) -> None:
-        if self._schedule is None or not (outcome.planned_checkins
-                                          or outcome.cancelled_checkins):
+        if self._wake_at is None or not outcome.planned_checkins:
             return
+        earliest = min(due for _, due in outcome.planned_checkins)
+        wake_at = self._wake_at
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._schedule, outcome.planned_checkins,
-                outcome.cancelled_checkins)
+            await self._in_db_thread(lambda: wake_at(earliest))
         except Exception:
-            # The check-ins are in the database; the next start schedules what is missing.
+            # The check-ins are in the database; the next start schedules the wake-up.
             log.exception("checkin.schedule_failed count=%d", len(outcome.planned_checkins))
 
     def _wake_writer_for_report(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -35,7 +35,7 @@ class SendingHours:
 
     def next_allowed(self, moment: datetime) -> datetime:
         """``moment`` itself when sending is allowed then, else the next start of the
-        sending hours on an allowed day (an aware datetime in Amsterdam time)."""
+        sending hours on an allowed day (in UTC)."""
         if self.allows(moment):
             return moment
         local = moment.astimezone(TIMEZONE)
@@ -45,7 +45,7 @@ class SendingHours:
         for _ in range(8):
             if DAYS[day.weekday()] in self.days:
                 # Built from the wall-clock time, so the zone's offset on that day applies.
-                return datetime.combine(day, self.start, tzinfo=TIMEZONE)
+                return datetime.combine(day, self.start, tzinfo=TIMEZONE).astimezone(UTC)
             day += timedelta(days=1)
         raise ValueError("no day of the week allows sending")
 
@@ -55,5 +55,5 @@ class SendingHours:
         for back in range(1, 9):
             earlier = day - timedelta(days=back)
             if DAYS[earlier.weekday()] in self.days:
-                return datetime.combine(earlier, self.start, tzinfo=TIMEZONE)
+                return datetime.combine(earlier, self.start, tzinfo=TIMEZONE).astimezone(UTC)
         raise ValueError("no day of the week allows sending")

@@ -8,19 +8,18 @@ jobs are pickled.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Column, Engine, MetaData, String, Table, literal, select
+from sqlalchemy import Engine
 
-from storage.checkins import CHECKINS, PLANNED
+from storage.checkins import next_due
 from storage.database import create_db_engine
 from storage.models import utcnow
 from storage.retention import purge
@@ -30,12 +29,12 @@ log = logging.getLogger(__name__)
 TIMEZONE = "Europe/Amsterdam"
 PURGE_JOB_ID = "retention-purge"
 JOBS_TABLE = "apscheduler_jobs"
-CHECKIN_JOB_PREFIX = "checkin-"
+CHECKIN_JOB_ID = "checkin-wakeup"
 
-# Where a check-in that falls due goes: the running engine (set at start, before the
-# scheduler runs). Jobs are pickled, so the job function is a top-level function that finds
-# it here rather than holding a reference.
-_checkin_sink: Callable[[int], None] | None = None
+# Whom the check-in job wakes: the running engine (set at start, before the scheduler runs).
+# Jobs are pickled, so the job function is a top-level function that finds it here rather than
+# holding a reference.
+_checkin_sink: Callable[[], None] | None = None
 
 
 def build_scheduler(db: Engine) -> AsyncIOScheduler:
@@ -69,47 +68,47 @@ def run_retention_purge(database_url: str, retention_days: int) -> None:
 
 # -- check-ins -------------------------------------------------------------------------------
 
-def set_checkin_sink(sink: Callable[[int], None] | None) -> None:
+def set_checkin_sink(sink: Callable[[], None] | None) -> None:
     global _checkin_sink
     _checkin_sink = sink
 
 
-async def checkin_due(checkin_id: int) -> None:
-    """The job of one check-in: hand it to the engine, which sends it (or not) in a
-    transaction of its own."""
+async def checkins_due() -> None:
+    """The wake-up job: tell the engine that check-ins are due. It reads which ones from the
+    checkins table and sends them in transactions of its own."""
     if _checkin_sink is None:
-        log.warning("checkin.no_engine checkin=%s", checkin_id)
+        log.warning("checkin.no_engine")
         return
-    _checkin_sink(checkin_id)
+    _checkin_sink()
 
 
-class CheckinJobs:
-    """One APScheduler date job per planned check-in, with a stable id."""
+class CheckinTimer:
+    """One persistent APScheduler job that wakes the engine when the next check-in falls due.
+
+    The checkins table is the list of what to send; the job only says when to look. So start-up
+    costs the same with 100,000 pending check-ins as with none, and a crowd of check-ins due at
+    the same moment (09:00 after the quiet hours, or after the bot was down) is read from the
+    table a page at a time instead of being loaded as 100,000 jobs.
+    """
 
     def __init__(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
+        self._lock = threading.Lock()
 
-    def apply(self, planned: list[tuple[int, datetime]], cancelled: list[int]) -> None:
-        for checkin_id, due in planned:
-            self.scheduler.add_job(checkin_due, DateTrigger(run_date=due), args=[checkin_id],
-                                   id=f"{CHECKIN_JOB_PREFIX}{checkin_id}",
+    def wake_at(self, when: datetime) -> None:
+        """Make sure the engine is woken at ``when`` at the latest."""
+        with self._lock:
+            job = self.scheduler.get_job(CHECKIN_JOB_ID)
+            if job is not None and job.next_run_time is not None and job.next_run_time <= when:
+                return
+            self.scheduler.add_job(checkins_due, DateTrigger(run_date=when), id=CHECKIN_JOB_ID,
                                    replace_existing=True, misfire_grace_time=None)
-        for checkin_id in cancelled:
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(f"{CHECKIN_JOB_PREFIX}{checkin_id}")
 
-    def reconcile(self, db: Engine) -> int:
-        """Schedule planned check-ins that have no job (the bot stopped between storing one
-        and scheduling it, or while its job was running). One query, whatever the number."""
-        jobs = Table(JOBS_TABLE, MetaData(), Column("id", String(191), primary_key=True))
-        job_id = literal(CHECKIN_JOB_PREFIX) + CHECKINS.c.id.cast(String)
-        query = (select(CHECKINS.c.id, CHECKINS.c.due_at)
-                 .where(CHECKINS.c.status == PLANNED, ~select(jobs.c.id)
-                        .where(jobs.c.id == job_id).exists()))
+    def reconcile(self, db: Engine) -> datetime | None:
+        """At start: wake at the next planned check-in (at once if it is overdue), whatever
+        happened to the job before."""
         with db.connect() as connection:
-            missing = [(cid, due if due.tzinfo else due.replace(tzinfo=UTC))
-                       for cid, due in connection.execute(query)]
-        self.apply(missing, [])
-        if missing:
-            log.info("checkin.rescheduled count=%d", len(missing))
-        return len(missing)
+            due = next_due(connection)
+        if due is not None:
+            self.wake_at(due)
+        return due

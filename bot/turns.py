@@ -32,6 +32,7 @@ from bot.relay import PersonRelay
 from bot.routing import Router
 from flows.summary import answers_of
 from storage import cases
+from storage import checkins as checkins_db
 from storage import repository as repo
 from storage.database import begin_without_flush_to_disk
 from storage.models import Message, utcnow
@@ -70,6 +71,8 @@ class BatchResult:
     extra: TurnResult = field(default_factory=TurnResult)
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
     cancelled_checkins: list[int] = field(default_factory=list)
+    checkins_done: bool = False
+    """The due check-ins given to the batch were handled (sent, moved or skipped)."""
 
 
 @dataclass
@@ -113,6 +116,14 @@ class TurnRunner:
             return False
         self._next_escalation_check = time.monotonic() + ESCALATION_CHECK_SECONDS
         return True
+
+    def due_checkins(self, limit: int) -> list[int]:
+        with self.db.connect() as connection:
+            return checkins_db.due_ids(connection, utcnow(), limit)
+
+    def next_checkin(self) -> datetime | None:
+        with self.db.connect() as connection:
+            return checkins_db.next_due(connection)
 
     def run_batch(self, events: Sequence[InboundEvent], report: DeliveryReport,
                   due_checkins: Sequence[int] = ()) -> BatchResult:
@@ -188,12 +199,14 @@ class TurnRunner:
         if escalate and self.router is not None:
             batch.flush(connection)
             self.router.escalate_due(connection, batch, batch.extra)
+        done = False
         if due_checkins and self.checkins is not None:
             batch.flush(connection)
             self.checkins.send_due(connection, batch, due_checkins, batch.extra)
+            done = True
         batch.flush(connection)
         return BatchResult(batch.results, batch.extra, batch.planned_checkins,
-                           batch.cancelled_checkins)
+                           batch.cancelled_checkins, done)
 
     def _load(self, connection: Connection, event: InboundEvent,
               row: repo.PersonRow | None) -> _Current:

@@ -129,7 +129,9 @@ class Settings(BaseSettings):
         description="A check-in that fell due while the bot was down is still sent this long "
                     "after; later, it is skipped.")
     checkin_rate_per_second: float = Field(
-        default=20, gt=0, description="At most this many check-ins are sent per second.")
+        default=10, gt=0,
+        description="At most this many check-ins are sent per second. Each is two messages; "
+                    "Telegram allows about 30 messages a second to different people.")
 
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,

@@ -1,13 +1,16 @@
-"""Data access for check-ins (nazorg). SQLAlchemy Core on the caller's connection."""
+"""Data access for check-ins (nazorg). SQLAlchemy Core on the caller's connection.
+
+Times are stored in UTC: SQLite keeps no zone, so a time in Amsterdam time would be read back
+as if it were UTC."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from storage.cases import as_utc
 from storage.models import Checkin
@@ -33,7 +36,8 @@ class CheckinRow:
 def insert_checkin(connection: Connection, *, person_id: int, case_id: int, due_at: datetime,
                    lasting: bool, now: datetime) -> int:
     checkin_id: int = connection.execute(
-        insert(CHECKINS).values(person_id=person_id, case_id=case_id, due_at=due_at,
+        insert(CHECKINS).values(person_id=person_id, case_id=case_id,
+                                due_at=due_at.astimezone(UTC),
                                 lasting=lasting, status=PLANNED, created_at=now)
         .returning(CHECKINS.c.id)).scalar_one()
     return checkin_id
@@ -70,7 +74,7 @@ def set_status(connection: Connection, checkin_id: int, status: str) -> None:
 
 def move(connection: Connection, checkin_id: int, due_at: datetime) -> None:
     connection.execute(update(CHECKINS).where(CHECKINS.c.id == checkin_id)
-                       .values(due_at=due_at))
+                       .values(due_at=due_at.astimezone(UTC)))
 
 
 def cancel(connection: Connection, *, person_id: int | None = None,
@@ -106,3 +110,17 @@ def current_conversation(connection: Connection,
         return None
     flow, status, updated = row
     return flow, status, as_utc(updated) or updated
+
+
+def due_ids(connection: Connection, now: datetime, limit: int) -> list[int]:
+    """The oldest planned check-ins that are due, at most ``limit`` (uses the status/due index)."""
+    return list(connection.scalars(
+        select(CHECKINS.c.id).where(CHECKINS.c.status == PLANNED, CHECKINS.c.due_at <= now)
+        .order_by(CHECKINS.c.due_at, CHECKINS.c.id).limit(limit)))
+
+
+def next_due(connection: Connection) -> datetime | None:
+    """When the next planned check-in falls due."""
+    due = connection.execute(select(func.min(CHECKINS.c.due_at))
+                             .where(CHECKINS.c.status == PLANNED)).scalar_one_or_none()
+    return as_utc(due) if due is not None else None

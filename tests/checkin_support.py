@@ -22,5 +22,6 @@ def checkin_desk(*after: str, lasting: bool = False, hours: SendingHours = ALL_H
                                        grace=timedelta(seconds=grace)), make_logic())
 
 
-def checkin_bot(url: str, desk: CheckinDesk, router: Router | None = None) -> Bot:
-    return Bot(url, router=router, channel_name="console", checkins=desk)
+def checkin_bot(url: str, desk: CheckinDesk, router: Router | None = None,
+                rate: float = 10.0) -> Bot:
+    return Bot(url, router=router, channel_name="console", checkins=desk, checkin_rate=rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -40,6 +41,7 @@ class RecordingChannel:
 
     def __init__(self) -> None:
         self.sent: list[OutboundMessage] = []
+        self.sent_at: list[float] = []
         self.failures: list[Exception] = []
         self.block: asyncio.Event | None = None
 
@@ -61,6 +63,7 @@ class RecordingChannel:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
+        self.sent_at.append(time.monotonic())
 
     def to(self, who: str) -> list[OutboundMessage]:
         return [m for m in self.sent if m.recipient == who]
@@ -72,14 +75,15 @@ class Bot:
     def __init__(self, url: str, logic: ConversationLogic | None = None,
                  channel: RecordingChannel | None = None, batch_max_turns: int = 256,
                  flood_limit: str | None = None, router: Router | None = None,
-                 channel_name: str = "test", checkins: CheckinDesk | None = None) -> None:
+                 channel_name: str = "test", checkins: CheckinDesk | None = None,
+                 checkin_rate: float = 10.0) -> None:
         self.url = url
         self.channel_name = channel_name
         self.db: DbEngine = create_db_engine(url)
         self.channel = channel or RecordingChannel()
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
                              max_backoff_seconds=0.05, flood_limit=flood_limit, router=router,
-                             checkins=checkins)
+                             checkins=checkins, checkin_rate_per_second=checkin_rate)
         self.scheduler: AsyncIOScheduler | None = None
         self._scheduled = checkins is not None
 

@@ -4,23 +4,25 @@ they arrive, are never sent twice, survive a restart, and the answers lead somew
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bench.checkins import fill
+from bot.channel import PermanentDeliveryError
+from bot.outbox import Outbox
+from bot.quiet_hours import DAYS, SendingHours
+from storage.checkins import load
+from storage.database import create_db_engine
 from storage.models import Case, Checkin
 from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk
-from tests.harness import Bot
+from tests.harness import Bot, transient
 from tests.routing_support import INCIDENT_SUBMITTED, make_router
 from tests.test_routing import wait_for
 
 
 def to(bot: Bot, who: str) -> str:
     return "\n".join(m.text for m in bot.channel.to(who))
-
-
-def checkin_jobs(bot: Bot) -> list[str]:
-    assert bot.scheduler is not None
-    return [j.id for j in bot.scheduler.get_jobs() if j.id.startswith("checkin-")]
 
 
 def checkins(bot: Bot) -> list[tuple[str, bool]]:
@@ -75,7 +77,6 @@ async def test_stop_cancels_every_future_checkin(db_url: str) -> None:
         replies = await bot.say("stop")
         assert "geen berichten meer om te vragen hoe het met u gaat" in replies[-1].text
         assert checkins(bot) == [("sent", False), ("cancelled", False), ("cancelled", False)]
-        await wait_for(lambda: checkin_jobs(bot) == [], within=5)  # the jobs go too
 
 
 async def test_no_at_may_we_ask_again_cancels_the_rest(db_url: str) -> None:
@@ -126,8 +127,8 @@ async def test_a_checkin_later_than_the_grace_is_skipped(db_url: str) -> None:
 
 
 async def test_a_planned_checkin_without_its_job_is_scheduled_again(db_url: str) -> None:
-    """The bot died after storing a check-in but before its job was written: the start-up
-    reconciliation gives it one."""
+    """The bot died after storing a check-in but before the wake-up job was written: at start
+    the next check-in in the table sets the wake-up again."""
     desk = checkin_desk("2s")
     async with checkin_bot(db_url, desk) as bot:
         await bot.script(INCIDENT_SUBMITTED)
@@ -161,4 +162,51 @@ async def test_erasure_cancels_the_checkins_and_removes_them(db_url: str) -> Non
         assert checkins(bot) == []
         with bot.session() as s:
             assert s.scalars(select(Case)).all() == []
-        await wait_for(lambda: checkin_jobs(bot) == [], within=5)  # the jobs go too
+
+
+async def test_a_crowd_of_due_checkins_goes_out_within_the_rate_limit(db_url: str) -> None:
+    fill(db_url, 15, datetime.now(UTC) - timedelta(minutes=1))  # 15 people, all due
+    async with checkin_bot(db_url, checkin_desk(), rate=5.0) as bot:
+        await wait_for(lambda: checkins(bot).count(("sent", False)) == 15, within=30)
+        await bot.engine.drain()
+        hellos = [m for m in bot.channel.sent if CHECKIN_HELLO in m.text]
+        assert sorted(m.recipient for m in hellos) == sorted(f"bench-{i}" for i in range(15))
+        assert bot.channel.sent_at[-1] - bot.channel.sent_at[0] >= 1.5, "5 a second, not more"
+
+
+def test_a_checkin_planned_at_night_is_stored_for_nine_in_the_morning(db_url: str) -> None:
+    fill(db_url, 1, datetime.now(UTC) + timedelta(days=30))
+    desk = checkin_desk(hours=SendingHours.parse("09:00-20:00", DAYS))
+    night = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)  # 23:30 in Amsterdam
+    db = create_db_engine(db_url)
+    try:
+        with db.begin() as cx:
+            desk.add(cx, Outbox(now=night - timedelta(hours=1)), case_id=1, person_id=1,
+                     lasting=True, due=night)
+        with db.connect() as cx:
+            (row,) = [r for r in load(cx, [1, 2]) if r.lasting]
+    finally:
+        db.dispose()
+    assert row.due_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 CET
+
+
+async def test_a_checkin_the_channel_fails_to_deliver_is_retried(db_url: str) -> None:
+    fill(db_url, 1, datetime.now(UTC) - timedelta(minutes=1))
+    async with checkin_bot(db_url, checkin_desk()) as bot:
+        bot.channel.failures = [transient(), transient()]  # the channel is down, twice
+        await wait_for(lambda: CHECKIN_HELLO in to(bot, "bench-0"), within=15)
+        await bot.engine.drain()
+        hello = next(m for m in bot.messages("bench-0") if m.direction == "out")
+        assert hello.delivered_at is not None and hello.attempts == 2  # two failed tries
+        assert checkins(bot) == [("sent", False)]
+
+
+async def test_a_checkin_to_someone_who_blocked_the_bot_is_recorded(db_url: str) -> None:
+    fill(db_url, 1, datetime.now(UTC) - timedelta(minutes=1))
+    async with checkin_bot(db_url, checkin_desk()) as bot:
+        bot.channel.failures = [PermanentDeliveryError("blocked")] * 2
+        await wait_for(lambda: all(m.failed_at is not None for m in bot.messages("bench-0")
+                                   if m.direction == "out") and bot.messages("bench-0"),
+                       within=15)
+        hello = bot.messages("bench-0")[0]
+        assert hello.last_error == "blocked" and hello.delivered_at is None
