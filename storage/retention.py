@@ -17,7 +17,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select
 
-from storage.models import Case, CaseFact, Conversation, Message, Person, ProcessedInbound
+from storage.models import (
+    AuditEntry,
+    Case,
+    CaseFact,
+    Conversation,
+    Message,
+    Person,
+    ProcessedInbound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,10 @@ def purge(engine: Engine, older_than: datetime) -> PurgeReport:
         connection.execute(delete(ProcessedInbound).where(
             and_(ProcessedInbound.person_id.is_(None),
                  ProcessedInbound.processed_at < older_than)))
+        # The audit trail of a case stays as long as the case; once the case is gone and the
+        # entry is older than the period, it goes too.
+        case_exists = exists().where(Case.id == AuditEntry.case_id)
+        connection.execute(delete(AuditEntry).where(AuditEntry.at < older_than, ~case_exists))
     report = PurgeReport(cases=len(case_ids), people=people or 0)
     log.info("retention.purged cases=%d people=%d", report.cases, report.people)
     return report

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.routing_support import INCIDENT_SUBMITTED
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -161,4 +163,23 @@ def test_the_logs_never_hold_what_a_person_wrote(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "turn flow=incident" in result.stderr, "the logs do carry events"
     for word in ("Kerkstraat", "Ergenshuizen", "Jansen", "dochter"):
+        assert word not in result.stderr
+
+
+def test_the_logs_of_a_relay_hold_no_words_of_person_or_expert(tmp_path: Path) -> None:
+    secret = ["Mijn adres is Kerkstraat 12 in Ergenshuizen",
+              "@anna: Ik bel u morgen over uw dochter Femke.",
+              "Mijn buurman Jansen stond weer voor de deur.",
+              "@anna: notitie 1 Jansen is bekend bij de wijkagent",
+              "@anna: sluit 1 advies"]
+    intake = [*INCIDENT_SUBMITTED[:7], secret[0], *INCIDENT_SUBMITTED[8:]]
+    result = run_bot([*intake, "@anna: aannemen 1", *secret[1:]], tmp_path,
+                     WEERBAAR_LOG_LEVEL="DEBUG",
+                     WEERBAAR_EXPERTS_FILE=str(ROOT / "config" / "experts.example.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "[@anna] [#1] Mijn buurman Jansen" in result.stdout, "the relay ran"
+    assert ("relay" in result.stderr and "expert.accept" in result.stderr) or \
+        "accept" in result.stderr, "the logs do carry events"
+    for word in ("Kerkstraat", "Ergenshuizen", "Femke", "dochter", "Jansen", "wijkagent",
+                 "buurman"):
         assert word not in result.stderr

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from bot.scheduler import PURGE_JOB_ID, build_scheduler, schedule_retention
 from storage.database import create_db_engine
-from storage.models import Case, CaseFact, Conversation, Message, Person, utcnow
+from storage.models import AuditEntry, Case, CaseFact, Conversation, Message, Person, utcnow
 from storage.retention import PurgeReport, purge
 from tests.harness import INCIDENT_TO_SUMMARY, Bot
 
@@ -100,3 +100,19 @@ async def test_a_case_with_an_expert_is_never_purged(sqlite_url: str, status: st
     engine.dispose()
     assert report == PurgeReport(cases=0, people=0)
     assert [c.status for c in bot.cases("waiting")] == [status]
+
+
+def test_old_audit_entries_of_deleted_cases_are_purged(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    now, long_ago = utcnow(), utcnow() - timedelta(days=400)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(AuditEntry), [
+                {"at": long_ago, "actor": "expert:anna", "action": "accept", "case_id": 77},
+                {"at": now, "actor": "expert:anna", "action": "close", "case_id": 78}])
+        purge(engine, now - timedelta(days=365))
+        with engine.connect() as connection:
+            left = connection.execute(select(AuditEntry.case_id)).scalars().all()
+    finally:
+        engine.dispose()
+    assert left == [78], "the old entry of a case that is gone is purged; a recent one stays"
