@@ -174,7 +174,7 @@ async def run(settings: Settings) -> int:
     checkins = CheckinDesk(CheckinSettings(
         plans=settings.checkin_plans,
         hours=SendingHours.parse(settings.checkin_hours, settings.checkin_days),
-        grace=timedelta(seconds=settings.checkin_grace_seconds)), logic)
+        grace=timedelta(seconds=settings.checkin_grace_seconds)), logic, metrics)
     engine = Engine(db, logic, default_language=settings.default_language,
                     batch_max_turns=settings.batch_max_turns,
                     max_backoff_seconds=settings.delivery_max_backoff_seconds,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.conversation import ACTIVE, ConversationLogic
+from bot.metrics import Metrics
 from bot.outbox import Outbox, TurnResult
 from bot.quiet_hours import TIMEZONE, SendingHours
 from config.settings import CheckinStep
@@ -59,9 +60,11 @@ def due_time(step: CheckinStep, submitted: datetime, key_date: date | None) -> d
 
 
 class CheckinDesk:
-    def __init__(self, settings: CheckinSettings, logic: ConversationLogic) -> None:
+    def __init__(self, settings: CheckinSettings, logic: ConversationLogic,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.logic = logic
+        self.metrics = metrics or Metrics()
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -122,15 +125,18 @@ class CheckinDesk:
             if box.now - row.due_at > self.settings.grace:
                 db.set_status(cx, row.id, db.SKIPPED)
                 log.info("checkin.skipped checkin=%s reason=too_late", row.id)
+                self.metrics.checkins.labels("skipped").inc()
                 continue
             later = self._not_now(cx, row, box.now)
             if later is not None:
                 db.move(cx, row.id, later)
                 box.planned_checkins.append((row.id, later))
+                self.metrics.checkins.labels("postponed").inc()
                 continue
             if not db.mark_sent(cx, row.id, box.now):
                 continue
             self._start(cx, box, row, owner)
+            self.metrics.checkins.labels("sent").inc()
             sent += 1
         return sent
 

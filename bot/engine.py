@@ -127,6 +127,7 @@ class Engine:
             except Exception:
                 # They stay planned in the database; try again a little later.
                 log.exception("checkin.send_failed")
+                self._metrics.checkins.labels("failed").inc()
                 await asyncio.sleep(CHECKIN_RETRY_SECONDS)
                 self._checkins_arrived.set()
 

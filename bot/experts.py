@@ -29,6 +29,7 @@ from flows.text import normalize
 from storage import cases as db
 from storage import checkins as checkin_db
 from storage import repository as repo
+from storage.retention import record_accept
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,8 @@ class _Desk:
         if case.first_asked_at is not None and case.accepted_at is None:
             waited = (now - case.first_asked_at).total_seconds()
             router.metrics.time_to_accept.observe(max(0.0, waited))
+            record_accept(self.cx, asked_at=case.first_asked_at, accepted_at=now,
+                          urgent=case.urgent, escalated=case.escalation_level > 1)
         log.info("case.accepted case=%s expert=%s", case.id, self.expert.id)
         self.send_case_file(case)
         self.tell_person_accepted(case)

@@ -39,6 +39,10 @@ class Metrics:
         self.escalations = Counter(
             "weerbaar_escalations", "Cases moved on because nobody accepted in time, by step",
             ["to"], registry=self.registry)
+        self.checkins = Counter(
+            "weerbaar_checkins", "Due check-ins by outcome: sent, postponed (quiet hours, person "
+            "busy, expert on the case), skipped (later than the grace), failed (not handled; "
+            "retried)", ["outcome"], registry=self.registry)
 
     def watch_cases(self, db: Engine) -> None:
         self.registry.register(_CasesByStatus(db))

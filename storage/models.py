@@ -226,6 +226,20 @@ class CaseFact(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AcceptFact(Base):
+    """How long a case waited for an expert's accept, kept for statistics after the case is
+    deleted. No link to the case or the person."""
+
+    __tablename__ = "accept_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    seconds: Mapped[int] = mapped_column(Integer)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Not accepted by the first expert(s) asked: moved on, or only a coordinator was free."""
+
+
 class ProcessedInbound(Base):
     """Platform message ids already handled, so a redelivered message is ignored."""
 

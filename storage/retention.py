@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select
 
 from storage.models import (
+    AcceptFact,
     AuditEntry,
     Case,
     CaseFact,
@@ -52,6 +53,14 @@ def record_facts(connection: Connection, *, submitted_at: datetime, kind: str, p
         month=submitted_at.strftime("%Y-%m"), kind=kind, platform=platform,
         incident_type=option("what"), how=option("how"), role=option("role"),
         aangifte=option("aangifte"), urgent=urgent))
+
+
+def record_accept(connection: Connection, *, asked_at: datetime, accepted_at: datetime,
+                  urgent: bool, escalated: bool) -> None:
+    """Keep how long a case waited for its first accept, without a link to the case."""
+    seconds = max(0, round((accepted_at - asked_at).total_seconds()))
+    connection.execute(insert(AcceptFact).values(
+        month=asked_at.strftime("%Y-%m"), urgent=urgent, seconds=seconds, escalated=escalated))
 
 
 def purge(engine: Engine, older_than: datetime) -> PurgeReport:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.admin.cli import app
 from storage.database import create_db_engine
-from storage.models import CaseFact
+from storage.models import AcceptFact, CaseFact
 from tests.conftest import TEST_KEY
 from tests.harness import INCIDENT_TO_SUMMARY, Bot
 
@@ -47,6 +47,25 @@ def test_statistics_suppress_small_cells(environment: str, tmp_path: Path) -> No
     assert rows[("2026-10", "kind", "onrust")] == "<5", "a small cell is not shown"
     assert rows[("2026-10", "incident_type", "unknown")] == "<5"
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_statistics_count_time_to_accept_in_bands(environment: str, tmp_path: Path) -> None:
+    engine = create_db_engine(environment)
+    with engine.begin() as connection:
+        connection.execute(insert(AcceptFact), [
+            *[{"month": "2026-10", "urgent": True, "seconds": 120, "escalated": False}] * 5,
+            *[{"month": "2026-10", "urgent": False, "seconds": 2400, "escalated": True}] * 2])
+    engine.dispose()
+    out = tmp_path / "stats.csv"
+    result = RUNNER.invoke(app, ["stats", "export", "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {(r["month"], r["dimension"], r["value"]): r["count"]
+            for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert rows[("2026-10", "accepted", "all")] == "7"
+    assert rows[("2026-10", "time_to_accept", "within_5_min")] == "5"
+    assert rows[("2026-10", "time_to_accept", "30_min_to_2_hours")] == "<5"
+    assert rows[("2026-10", "escalated", "no")] == "5"
+    assert rows[("2026-10", "escalated", "yes")] == "<5"
 
 
 async def test_cases_are_listed_without_their_content(environment: str) -> None:

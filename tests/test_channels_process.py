@@ -109,8 +109,9 @@ async def test_run_bot_on_matrix_with_a_real_homeserver(
 
 
 async def test_a_checkin_arrives_on_telegram(telegram: FakeTelegram, tmp_path: Path) -> None:
+    health_port = _free_port()
     process = await _start_bot(
-        tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token,
+        tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token, WEERBAAR_HEALTH_PORT=str(health_port),
         WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url, WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
         WEERBAAR_CHECKIN_PLANS='{"incident": [{"after": "2s"}]}',
         WEERBAAR_CHECKIN_HOURS="00:00-24:00", WEERBAAR_CHECKIN_DAYS="mon,tue,wed,thu,fri,sat,sun")
@@ -128,6 +129,9 @@ async def test_a_checkin_arrives_on_telegram(telegram: FakeTelegram, tmp_path: P
         assert [label for label, _ in how.buttons][:2] == ["Slecht", "Niet zo goed"]
         telegram.user_presses(78, how, "Goed")
         await telegram.wait_until(lambda: "partner, kinderen" in telegram.to(78)[-1].text)
+        async with aiohttp.ClientSession() as http:
+            page = await (await http.get(f"http://127.0.0.1:{health_port}/metrics")).text()
+        assert 'weerbaar_checkins_total{outcome="sent"} 1.0' in page
     finally:
         code, stderr = await _stop_bot(process)
     assert code == 0, stderr

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.events import Attachment, InboundEvent
-from storage.models import AuditEntry, Case, CaseNote, Handoff, Message, Person
+from storage.models import AcceptFact, AuditEntry, Case, CaseNote, Handoff, Message, Person
 from tests.harness import Bot, texts
 from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
 
@@ -89,6 +89,8 @@ async def test_decline_then_silence_reaches_the_coordinator_in_time(db_url: str)
         (case,) = bot.cases()
         assert case.status == "assigned" and case.assigned_expert == "bert"
         assert case.escalate_at is None and case.escalation_level > 1000
+        with bot.session() as s:
+            assert [f.escalated for f in s.scalars(select(AcceptFact))] == [True]
 
 
 async def test_two_accepts_at_once_one_wins(db_url: str) -> None:
@@ -257,6 +259,10 @@ async def test_time_to_accept_is_recorded(sqlite_url: str) -> None:
     samples = router.metrics.registry.get_sample_value(
         "weerbaar_time_to_accept_seconds_count")
     assert samples == 1
+    with bot.session() as s:
+        (fact,) = s.scalars(select(AcceptFact)).all()
+    assert fact.seconds < 10 and not fact.escalated and not fact.urgent
+    assert fact.month == case.first_asked_at.strftime("%Y-%m")
 
 
 @pytest.mark.parametrize("typed", ["1", "aannemen 1", "/accept 1", "Accept #1"])

@@ -197,7 +197,7 @@ def test_the_same_schema_on_both_databases(db_url: str) -> None:
     try:
         with engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0005"
+        assert version == "0006"
         assert is_sqlite(db_url) == db_url.startswith("sqlite")
     finally:
         engine.dispose()

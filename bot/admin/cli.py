@@ -129,8 +129,9 @@ def stats_export(
     png_path: Annotated[Path | None, typer.Option("--png", help="A chart per month.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Counts per month by kind, incident type, how, role, aangifte and platform; cells under
-    5 are shown as "<5" so that nobody can be recognised."""
+    """Counts per month by kind, incident type, how, role, aangifte and platform, and of
+    accepted cases by time to accept and escalation; cells under 5 are shown as "<5" so that
+    nobody can be recognised."""
     from bot.admin.stats import count_cells, write_chart, write_csv
 
     settings = _settings(config)

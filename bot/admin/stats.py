@@ -1,5 +1,7 @@
-"""Anonymous statistics from the case facts: counts per month, with small cells suppressed so
-that nobody can be recognised (as the Monitor Integriteit en Veiligheid reports)."""
+"""Anonymous statistics from the case and accept facts: counts per month, with small cells
+suppressed so that nobody can be recognised (as the Monitor Integriteit en Veiligheid reports).
+Time-to-accept is counted in bands (within 5 minutes, 5 to 30, ...) and whether the case had to
+be escalated, so it is suppressed like any other count."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from storage.models import CaseFact
+from storage.models import AcceptFact, CaseFact
 
 SMALLEST_SHOWN = 5
 DIMENSIONS = ("kind", "incident_type", "how", "role", "aangifte", "platform")
@@ -30,6 +32,14 @@ class Cell:
         return str(self.count) if self.count >= SMALLEST_SHOWN else SUPPRESSED
 
 
+# Time from the first expert asked to the accept, in the bands the network reports on.
+ACCEPT_BANDS = ((300, "within_5_min"), (1800, "5_to_30_min"), (7200, "30_min_to_2_hours"))
+
+
+def accept_band(seconds: int) -> str:
+    return next((name for limit, name in ACCEPT_BANDS if seconds <= limit), "over_2_hours")
+
+
 def count_cells(engine: Engine) -> list[Cell]:
     counts: Counter[tuple[str, str, str]] = Counter()
     with engine.connect() as connection:
@@ -38,6 +48,11 @@ def count_cells(engine: Engine) -> list[Cell]:
             for dimension in DIMENSIONS:
                 value = fact[dimension]
                 counts[(fact["month"], dimension, "unknown" if value is None else str(value))] += 1
+        for accept in connection.execute(select(AcceptFact)).mappings():
+            month = accept["month"]
+            counts[(month, "accepted", "all")] += 1
+            counts[(month, "time_to_accept", accept_band(accept["seconds"]))] += 1
+            counts[(month, "escalated", "yes" if accept["escalated"] else "no")] += 1
     return [Cell(month, dimension, value, count)
             for (month, dimension, value), count in sorted(counts.items())]
 
