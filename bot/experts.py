@@ -112,7 +112,7 @@ class _Desk:
             self.relay_text(text, active)
             return
         needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
-                                      "aftercare")
+                                      "aftercare", "audit")
         if needs_case and command.case_id is None:
             self.say("expert_help", **self.lists())
             return
@@ -133,8 +133,25 @@ class _Desk:
             self.aftercare(case_id, command.rest)
         elif command.name == "cases":
             self.list_cases()
+        elif command.name == "audit":
+            self.read_audit(case_id)
         else:
             self.say("expert_help", **self.lists())
+
+    def read_audit(self, case_id: int) -> None:
+        """A coordinator reads who did what with a case; the read is audited too."""
+        if not self.expert.coordinator:
+            self.audit("denied", case_id, "audit")
+            self.say("expert_audit_coordinators_only")
+            return
+        entries = db.audit_entries(self.cx, case_id)
+        self.audit("audit_read", case_id)
+        if not entries:
+            self.say("expert_audit_empty", case=case_id)
+            return
+        lines = [f"{at:%Y-%m-%d %H:%M} {actor} {action}{' ' + detail if detail else ''}"
+                 for at, actor, action, detail in entries]
+        self.say("expert_audit", case=case_id, entries="\n".join(lines))
 
     def payload(self, payload: str) -> None:
         where, _, action = payload.removeprefix(HANDOFF_PREFIX).partition(":")

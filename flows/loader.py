@@ -45,11 +45,11 @@ REQUIRED_TEXTS = (
     "checkins_stopped",
 )
 ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
-                    "aftercare")
+                    "aftercare", "audit")
 # Fields the routing texts fill in, besides the facts.
 ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
-                  "flow", "lang", "dates"}
+                  "flow", "lang", "dates", "entries"}
 START_FLOW = "menu"
 _Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
 

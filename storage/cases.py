@@ -246,3 +246,12 @@ def insert_audits(connection: Connection, rows: Sequence[dict[str, Any]]) -> Non
     if rows:
         connection.execute(insert(AUDIT), list(rows))
 
+
+
+def audit_entries(connection: Connection, case_id: int,
+                  limit: int = 30) -> list[tuple[datetime, str, str, str | None]]:
+    """(when, who, what, detail) of a case, newest first."""
+    rows = connection.execute(select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.action, AUDIT.c.detail)
+                              .where(AUDIT.c.case_id == case_id)
+                              .order_by(AUDIT.c.id.desc()).limit(limit))
+    return [(as_utc(at) or at, actor, action, detail) for at, actor, action, detail in rows]

@@ -270,3 +270,18 @@ async def test_experts_may_type_instead_of_pressing(sqlite_url: str, typed: str)
     async with routed_bot(sqlite_url, router=make_router()) as bot:
         await submit(bot)
         assert "U heeft zaak #1 aangenomen" in texts(await bot.say(typed, who="anna"))
+
+
+async def test_a_coordinator_reads_the_audit_log_of_a_case_in_the_chat(db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router()) as bot:
+        await submit(bot)
+        await bot.say("aannemen 1", who="anna")
+        refused = texts(await bot.say("logboek 1", who="anna"))
+        assert "Alleen een coördinator" in refused
+        log_text = texts(await bot.say("logboek 1", who="carla"))
+        assert "Logboek van zaak #1" in log_text
+        assert "expert:anna accept" in log_text and "bot asked anna" in log_text
+        assert "Hij schreef" not in log_text, "no content in the audit log"
+        actions = audit(bot)
+        assert ("expert:carla", "audit_read", 1) in actions
+        assert ("expert:anna", "denied", 1) in actions
