@@ -105,10 +105,10 @@ class CheckinDesk:
         log.info("checkin.planned checkin=%s case=%s", checkin_id, case_id)
         return due
 
-    def cancel(self, cx: Connection, box: Outbox, *, person_id: int | None = None,
+    def cancel(self, cx: Connection, *, person_id: int | None = None,
                case_id: int | None = None) -> int:
+        """Cancel planned check-ins. Their wake-up may still come; it then finds nothing."""
         ids = db.cancel(cx, person_id=person_id, case_id=case_id)
-        box.cancelled_checkins.extend(ids)
         if ids:
             log.info("checkin.cancelled count=%d", len(ids))
         return len(ids)

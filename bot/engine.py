@@ -151,9 +151,8 @@ class Engine:
             await asyncio.sleep(max(0.0, len(due) / self._checkin_rate
                                     - (loop.time() - started)))
         following = await self._in_db_thread(self._runner.next_checkin)
-        if following is not None and self._wake_at is not None:
-            wake_at = self._wake_at
-            await self._in_db_thread(lambda: wake_at(following))
+        if following is not None:
+            await self._wake_checkins_at(following)
 
     async def _tick(self) -> None:
         """Wake the writer now and then, so due escalations run when nobody writes."""
@@ -274,15 +273,18 @@ class Engine:
                     self._queue.task_done()
 
     async def _schedule_checkins(self, outcome: BatchResult) -> None:
-        if self._wake_at is None or not outcome.planned_checkins:
-            return
-        earliest = min(due for _, due in outcome.planned_checkins)
+        if outcome.planned_checkins:
+            await self._wake_checkins_at(min(due for _, due in outcome.planned_checkins))
+
+    async def _wake_checkins_at(self, moment: datetime) -> None:
         wake_at = self._wake_at
+        if wake_at is None:
+            return
         try:
-            await self._in_db_thread(lambda: wake_at(earliest))
+            await self._in_db_thread(lambda: wake_at(moment))
         except Exception:
-            # The check-ins are in the database; the next start schedules the wake-up.
-            log.exception("checkin.schedule_failed count=%d", len(outcome.planned_checkins))
+            # The check-ins are in the database; the next start sets the wake-up again.
+            log.exception("checkin.schedule_failed")
 
     def _wake_writer_for_report(self) -> None:
         if not self._report_wakeup_queued:

@@ -375,7 +375,7 @@ class _Desk:
             return
         word = normalize(rest)
         if word in ("stop", "annuleer", "cancel"):
-            desk.cancel(self.cx, self.box, case_id=case.id)
+            desk.cancel(self.cx, case_id=case.id)
             self.audit("aftercare", case.id, "cancel")
             self.say("expert_aftercare_cancelled", case=case.id)
             return

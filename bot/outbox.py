@@ -30,8 +30,7 @@ class Outbox:
     """Open cases per expert, read once per batch by routing (cleared when one is taken)."""
     audits: list[dict[str, Any]] = field(default_factory=list)
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
-    """Check-ins planned (or moved) in this batch, to schedule once it is committed."""
-    cancelled_checkins: list[int] = field(default_factory=list)
+    """Check-ins planned (or moved) in this batch: the wake-up is set once it is committed."""
 
     def audit(self, actor: str, action: str, case_id: int | None,
               detail: str | None = None) -> None:

@@ -70,7 +70,6 @@ class BatchResult:
     results: list[TurnResult]
     extra: TurnResult = field(default_factory=TurnResult)
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
-    cancelled_checkins: list[int] = field(default_factory=list)
     checkins_done: bool = False
     """The due check-ins given to the batch were handled (sent, moved or skipped)."""
 
@@ -205,8 +204,7 @@ class TurnRunner:
             self.checkins.send_due(connection, batch, due_checkins, batch.extra)
             done = True
         batch.flush(connection)
-        return BatchResult(batch.results, batch.extra, batch.planned_checkins,
-                           batch.cancelled_checkins, done)
+        return BatchResult(batch.results, batch.extra, batch.planned_checkins, done)
 
     def _load(self, connection: Connection, event: InboundEvent,
               row: repo.PersonRow | None) -> _Current:
@@ -250,14 +248,14 @@ class TurnRunner:
             batch.flush(connection)
             self._withdraw_cases(connection, batch, state.person_id, result)
             if self.checkins is not None:
-                self.checkins.cancel(connection, batch, person_id=state.person_id)
+                self.checkins.cancel(connection, person_id=state.person_id)
             repo.erase_person(connection, state.person_id)
             log.info("person.erased")
             batch.processed.append(_processed(batch.now, event, None))
             self._add_replies(batch, event, None, None, outcome, result)
             return True
         if outcome.stop_checkins and self.checkins is not None:
-            stopped = self.checkins.cancel(connection, batch, person_id=state.person_id)
+            stopped = self.checkins.cancel(connection, person_id=state.person_id)
             if stopped and not self._entered_stop_step(outcome):
                 outcome.replies.append(Reply(self.logic.flows.text("checkins_stopped").get(
                     outcome.language)))
