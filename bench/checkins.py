@@ -29,7 +29,7 @@ from bot.conversation import ConversationLogic
 from bot.engine import Engine as BotEngine
 from bot.events import OutboundMessage
 from bot.quiet_hours import DAYS, SendingHours
-from config import Facts
+from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import load_flows
 from storage.checkins import CHECKINS, PLANNED
 from storage.database import create_db_engine, upgrade_database
@@ -142,8 +142,8 @@ async def send_rate(url: str, count: int, limit: float) -> SendRate:
     """``count`` check-ins all due now; the engine and scheduler started on them; how fast do
     they go out with at most ``limit`` per second."""
     db: DbEngine = create_db_engine(url)
-    flows = load_flows(placeholders=Facts.model_fields)
-    logic = ConversationLogic(flows, Facts().model_dump())
+    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
+    logic = ConversationLogic(flows, text_facts(Facts(), 365))
     desk = CheckinDesk(CheckinSettings(plans={}, hours=SendingHours.parse("00:00-24:00", DAYS),
                                        grace=timedelta(days=1)), logic)
     engine = BotEngine(db, logic, checkins=desk, checkin_rate_per_second=limit)

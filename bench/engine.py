@@ -17,7 +17,7 @@ from bot.channel import InboundHandler
 from bot.conversation import ConversationLogic
 from bot.engine import Engine as BotEngine
 from bot.events import InboundEvent, OutboundMessage
-from config import Facts
+from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import load_flows
 from storage.database import create_db_engine
 
@@ -74,7 +74,7 @@ async def _drive(url: str, conversations: int,
                  person: Callable[[BotEngine, str, list[float]], Awaitable[None]]) -> RunResult:
     """Run ``person`` for each of ``conversations`` people against a fresh engine on ``url``."""
     db = create_db_engine(url)
-    logic = ConversationLogic(load_flows(placeholders=Facts.model_fields), Facts().model_dump())
+    logic = ConversationLogic(load_flows(placeholders=TEXT_PLACEHOLDERS), text_facts(Facts(), 365))
     engine = BotEngine(db, logic)
     await engine.start({"bench": NullChannel()})
     latencies: list[float] = []

@@ -14,7 +14,7 @@ from bot.conversation import ConversationLogic
 from bot.engine import Engine as BotEngine
 from bot.events import InboundEvent, OutboundMessage
 from bot.routing import Router, RoutingSettings
-from config import Facts
+from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from config.experts import Roster
 from flows import load_flows
 from storage.database import create_db_engine
@@ -52,8 +52,8 @@ def roster() -> Roster:
 
 async def handoff_latency(url: str, cases: int) -> RunResult:
     db = create_db_engine(url)
-    flows = load_flows(placeholders=Facts.model_fields)
-    facts = Facts().model_dump()
+    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
+    facts = text_facts(Facts(), 365)
     router = Router(roster(), flows, facts, RoutingSettings())
     engine = BotEngine(db, ConversationLogic(flows, facts), router=router)
     inbox = ExpertInbox()

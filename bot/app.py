@@ -30,7 +30,7 @@ from bot.scheduler import (
     schedule_retention,
     set_checkin_sink,
 )
-from config import Facts, Settings
+from config import TEXT_PLACEHOLDERS, Settings
 from config.experts import Roster, RosterError, load_roster
 from flows import FlowSet, load_flows
 from storage import crypto
@@ -162,11 +162,12 @@ async def run(settings: Settings) -> int:
     if settings.auto_migrate:
         upgrade_database(settings.database_url)
     db = create_db_engine(settings.database_url)
-    flows = load_flows(placeholders=Facts.model_fields)
-    logic = ConversationLogic(flows, settings.facts.model_dump())
+    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
+    facts = settings.text_facts()
+    logic = ConversationLogic(flows, facts)
     metrics = Metrics()
     metrics.watch_cases(read_only(db))
-    router = Router(roster, flows, settings.facts.model_dump(), RoutingSettings(
+    router = Router(roster, flows, facts, RoutingSettings(
         urgent_seconds=settings.escalation_urgent_seconds,
         normal_seconds=settings.escalation_seconds,
         urgent_ask_count=settings.urgent_ask_count), metrics)

@@ -199,6 +199,9 @@ class _Turn:
         self.say(self.t("welcome"))
         if command == "human":
             self.enter(FLOW_PREFIX + "contact")
+        elif command == "privacy":  # someone may want to know this before telling anything
+            self.say(self.t("privacy"))
+            self.ask()
         elif command is None and text and (ids := match_choices(text, self.choices())):
             self.answer(ids, pressed=False)
         else:

@@ -1,5 +1,5 @@
 """Settings of weerbaar-bot: defaults, a YAML file, and WEERBAAR_* environment variables."""
 
-from config.settings import Facts, Settings, load_settings
+from config.settings import TEXT_PLACEHOLDERS, Facts, Settings, load_settings, text_facts
 
-__all__ = ["Facts", "Settings", "load_settings"]
+__all__ = ["TEXT_PLACEHOLDERS", "Facts", "Settings", "load_settings", "text_facts"]

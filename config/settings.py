@@ -39,6 +39,29 @@ class Facts(BaseModel):
     unrest_network_email: str = "omo@minbzk.nl"
 
 
+# Placeholders texts may use besides the facts: the retention period in words, per language.
+RETENTION_PLACEHOLDERS = ("retention_nl", "retention_en")
+TEXT_PLACEHOLDERS: tuple[str, ...] = (*Facts.model_fields, *RETENTION_PLACEHOLDERS)
+
+
+def text_facts(facts: Facts, retention_days: int) -> dict[str, str]:
+    """What the bot's texts fill in: the facts, and how long data is kept (``retention_days``,
+    0 meaning the nightly purge is off), so the privacy text states the configured period."""
+    if retention_days:
+        retention = {
+            "retention_nl": f"Is uw zaak afgesloten? Dan wissen wij uw gegevens "
+                            f"{retention_days} dagen na het laatste contact.",
+            "retention_en": f"Once your case is closed, we delete your data {retention_days} "
+                            "days after the last contact.",
+        }
+    else:
+        retention = {
+            "retention_nl": "Wij wissen uw gegevens niet vanzelf.",
+            "retention_en": "We do not delete your data by ourselves.",
+        }
+    return {**facts.model_dump(), **retention}
+
+
 class CheckinStep(BaseModel):
     """One check-in of a plan: ``after`` the case was submitted ("1d", "14d", "2h", "30s"),
     or around the key date the person gave ("key-1d", "key+1d"). ``lasting``: also ask about
@@ -210,6 +233,9 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'weerbaar.db'}"
         return self
+
+    def text_facts(self) -> dict[str, str]:
+        return text_facts(self.facts, self.retention_days)
 
     @property
     def enabled_channels(self) -> list[str]:

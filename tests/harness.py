@@ -21,13 +21,13 @@ from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.events import Attachment, InboundEvent, OutboundMessage
 from bot.routing import Router
-from config import Facts
+from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import FlowSet, load_flows
 from storage.database import create_db_engine, read_only
 from storage.models import Case, Conversation, Message, Person
 
-FLOWS: FlowSet = load_flows(placeholders=Facts.model_fields)
-FACTS: dict[str, str] = Facts().model_dump()
+FLOWS: FlowSet = load_flows(placeholders=TEXT_PLACEHOLDERS)
+FACTS: dict[str, str] = text_facts(Facts(), retention_days=365)
 
 
 def make_logic(today: Callable[[], date] = lambda: date(2026, 11, 22)) -> ConversationLogic:

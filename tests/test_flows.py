@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config import Facts
+from config import TEXT_PLACEHOLDERS
 from flows import FlowError, load_flows
 from flows.loader import FLOWS_DIR
 from flows.schema import FLOW_PREFIX
@@ -55,7 +55,7 @@ def test_a_broken_flow_is_refused_with_a_clear_reason(
         tmp_path: Path, file: str, old: str, new: str, error: str) -> None:
     directory = _broken_copy(tmp_path, file, old, new)
     with pytest.raises(FlowError, match=re.escape(error)):
-        load_flows(directory, placeholders=Facts.model_fields)
+        load_flows(directory, placeholders=TEXT_PLACEHOLDERS)
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.experts import TIMEZONE, Override, Roster, RosterError, load_roster, save_roster
-from config.settings import Facts, Settings
+from config.settings import TEXT_PLACEHOLDERS, Settings
 from flows import load_flows
 from flows.summary import describe
 from storage.cases import insert_audits
@@ -146,7 +146,7 @@ def oncall_override(
 def show_case(settings: Settings, case_id: int, reader: str) -> None:
     """Print a case with its intake, handoffs and notes, and audit the read."""
     engine = create_db_engine(settings.database_url)
-    flows = load_flows(placeholders=Facts.model_fields)
+    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
     try:
         with Session(engine) as session, session.begin():
             connection = session.connection()
