@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from bot.admin.cli import app
+from bot.admin.stats import chart_panels, count_cells
 from storage.database import create_db_engine
 from storage.models import AcceptFact, CaseFact
 from tests.conftest import TEST_KEY
@@ -66,6 +67,28 @@ def test_statistics_count_time_to_accept_in_bands(environment: str, tmp_path: Pa
     assert rows[("2026-10", "time_to_accept", "30_min_to_2_hours")] == "<5"
     assert rows[("2026-10", "escalated", "no")] == "5"
     assert rows[("2026-10", "escalated", "yes")] == "<5"
+
+
+def test_the_chart_shows_time_to_accept_and_escalation_per_month(environment: str,
+                                                                 tmp_path: Path) -> None:
+    engine = create_db_engine(environment)
+    with engine.begin() as connection:
+        connection.execute(insert(AcceptFact), [
+            *[{"month": "2026-10", "urgent": True, "seconds": 120, "escalated": False}] * 6,
+            *[{"month": "2026-11", "urgent": False, "seconds": 2400, "escalated": True}] * 5,
+            *[{"month": "2026-11", "urgent": False, "seconds": 9000, "escalated": True}] * 2])
+    panels = {panel.title.split(" / ")[1]: panel for panel in chart_panels(count_cells(engine))}
+    engine.dispose()
+    accept = panels["Time until an expert accepted"]
+    assert accept.months == ["2026-10", "2026-11"]
+    assert accept.series == {"within_5_min": [6, 0], "30_min_to_2_hours": [0, 5],
+                             "over_2_hours": [0, 0]}, "the cell of 2 is drawn as zero"
+    assert panels["Had to be escalated"].series == {"no": [6, 0], "yes": [0, 7]}
+    chart = tmp_path / "stats.png"
+    result = RUNNER.invoke(app, ["stats", "export", "--csv", str(tmp_path / "s.csv"),
+                                 "--png", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes().startswith(b"\x89PNG")
 
 
 async def test_cases_are_listed_without_their_content(environment: str) -> None:

@@ -65,33 +65,65 @@ def write_csv(cells: Iterable[Cell], path: Path) -> None:
             writer.writerow([cell.month, cell.dimension, cell.value, cell.shown])
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One bar chart: stacked series per month, suppressed cells drawn as zero."""
+
+    title: str
+    months: list[str]
+    series: dict[str, list[int]]
+
+
+# What the chart shows, one panel each, with the order of the stacked values.
+CHART_PANELS = (
+    ("kind", "Meldingen per maand / Reports per month", ("incident", "onrust", "contact")),
+    ("time_to_accept", "Tijd tot een expert de zaak aannam / Time until an expert accepted",
+     (*(name for _, name in ACCEPT_BANDS), "over_2_hours")),
+    ("escalated", "Moest worden doorgezet / Had to be escalated", ("no", "yes")),
+)
+
+
+def chart_panels(cells: Iterable[Cell]) -> list[Panel]:
+    by_dimension: dict[str, dict[str, dict[str, int]]] = {}
+    months: set[str] = set()
+    for cell in cells:
+        months.add(cell.month)
+        shown = cell.count if cell.count >= SMALLEST_SHOWN else 0
+        by_dimension.setdefault(cell.dimension, {}).setdefault(cell.value, {})[cell.month] = shown
+    ordered = sorted(months)
+    panels = []
+    for dimension, title, order in CHART_PANELS:
+        values = by_dimension.get(dimension, {})
+        names = [v for v in order if v in values] + sorted(set(values) - set(order))
+        panels.append(Panel(title, ordered, {
+            name: [values[name].get(month, 0) for month in ordered] for name in names}))
+    return panels
+
+
 def write_chart(cells: Iterable[Cell], path: Path) -> None:
-    """Submitted cases per month by kind; suppressed cells are drawn as zero."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    by_kind: dict[str, dict[str, int]] = {}
-    months: set[str] = set()
-    for cell in cells:
-        if cell.dimension == "kind":
-            months.add(cell.month)
-            shown = cell.count if cell.count >= SMALLEST_SHOWN else 0
-            by_kind.setdefault(cell.value, {})[cell.month] = shown
-    ordered = sorted(months)
-    figure, axes = plt.subplots(figsize=(8, 4.5))
-    bottom = [0] * len(ordered)
-    for kind, per_month in sorted(by_kind.items()):
-        heights = [per_month.get(month, 0) for month in ordered]
-        axes.bar(ordered, heights, bottom=bottom, label=kind)
-        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    axes.set_title("Meldingen per maand / Reports per month (cellen onder 5 niet getoond)")
-    axes.set_ylabel("aantal / count")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if by_kind:
-        axes.legend()
+    panels = chart_panels(cells)
+    figure, axes_list = plt.subplots(len(panels), 1, figsize=(9, 4 * len(panels)), squeeze=False)
+    for axes, panel in zip(axes_list[:, 0], panels, strict=True):
+        bottom = [0] * len(panel.months)
+        for name, heights in panel.series.items():
+            axes.bar(panel.months, heights, bottom=bottom, label=name.replace("_", " "))
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        axes.set_title(panel.title)
+        axes.set_ylabel("aantal / count")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if panel.series:
+            axes.legend(fontsize="small")
+        else:
+            axes.text(0.5, 0.5, "geen gegevens / no data", ha="center", va="center",
+                      transform=axes.transAxes)
+            axes.set_xticks([])
+    figure.suptitle("Cellen onder 5 niet getoond / Cells under 5 not shown", fontsize="small")
     figure.tight_layout()
     figure.savefig(path, format="png")
     plt.close(figure)
