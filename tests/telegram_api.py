@@ -29,6 +29,7 @@ class Sent:
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
     file: tuple[str, str] | None = None  # (kind, file id) of a photo, document, ... sent
+    epoch: int = 0  # which run of the bot sent it (a crash test counts the restarts)
 
 
 class FakeTelegram:
@@ -45,6 +46,7 @@ class FakeTelegram:
         self.blocked_chats: set[int] = set()
         self.webhook: dict[str, str] = {}
         self.polls: list[tuple[int, float]] = []  # (offset asked, when)
+        self.epoch = 0
         self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -120,7 +122,7 @@ class FakeTelegram:
             status, body = self.fail_next_sends.pop(0)
             return web.json_response(body, status=status)
         message = Sent(next(self._message_ids), chat_id, str(data["text"]),
-                       _buttons(data.get("reply_markup")))
+                       _buttons(data.get("reply_markup")), epoch=self.epoch)
         self.sent.append(message)
         self.by_id[message.message_id] = message
         return self._message_json(message)

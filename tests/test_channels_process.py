@@ -3,11 +3,6 @@ a local Telegram Bot API server and to a real Synapse, then stopped with SIGTERM
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,36 +10,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.bot_process import free_port, start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
 from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _start_bot(data_dir: Path, **env: str) -> asyncio.subprocess.Process:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WEERBAAR_")}
-    environment.update(WEERBAAR_DATA_DIR=str(data_dir), **env)
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "run_bot.py", cwd=ROOT, env=environment,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-
-
-async def _stop_bot(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode is not None
-    return process.returncode, stderr.decode()
 
 
 @pytest.fixture
@@ -59,8 +30,8 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 async def test_run_bot_on_telegram_through_a_bot_api_server(
         telegram: FakeTelegram, tmp_path: Path) -> None:
-    health_port = _free_port()
-    process = await _start_bot(
+    health_port = free_port()
+    process = await start_bot(
         tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token,
         WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
         WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1", WEERBAAR_HEALTH_PORT=str(health_port))
@@ -79,7 +50,7 @@ async def test_run_bot_on_telegram_through_a_bot_api_server(
             page = await (await http.get(f"http://127.0.0.1:{health_port}/metrics")).text()
         assert 'weerbaar_messages_total{channel="telegram",direction="in"} 2.0' in page
     finally:
-        code, stderr = await _stop_bot(process)
+        code, stderr = await stop_bot(process)
     assert code == 0, stderr
     assert "bot.stopped" in stderr
     assert telegram.token not in stderr, "the token never reaches the logs"
@@ -90,7 +61,7 @@ async def test_run_bot_on_matrix_with_a_real_homeserver(
     suffix = uuid.uuid4().hex[:8]
     bot_id = synapse.register(f"bot{suffix}", "bot-secret-pw")
     person_id = synapse.register(f"person{suffix}", "pw")
-    process = await _start_bot(
+    process = await start_bot(
         tmp_path, WEERBAAR_MATRIX_HOMESERVER=synapse.url,
         WEERBAAR_MATRIX_USER_ID=bot_id, WEERBAAR_MATRIX_PASSWORD="bot-secret-pw")
     person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
@@ -102,15 +73,15 @@ async def test_run_bot_on_matrix_with_a_real_homeserver(
         assert "4. Met een mens praten" in menu
     finally:
         await person.stop()
-        code, stderr = await _stop_bot(process)
+        code, stderr = await stop_bot(process)
     assert code == 0, stderr
     assert "bot-secret-pw" not in stderr
     assert (tmp_path / "matrix" / "credentials.json").stat().st_mode & 0o077 == 0
 
 
 async def test_a_checkin_arrives_on_telegram(telegram: FakeTelegram, tmp_path: Path) -> None:
-    health_port = _free_port()
-    process = await _start_bot(
+    health_port = free_port()
+    process = await start_bot(
         tmp_path, WEERBAAR_TELEGRAM_TOKEN=telegram.token, WEERBAAR_HEALTH_PORT=str(health_port),
         WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url, WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
         WEERBAAR_CHECKIN_PLANS='{"incident": [{"after": "2s"}]}',
@@ -133,5 +104,5 @@ async def test_a_checkin_arrives_on_telegram(telegram: FakeTelegram, tmp_path: P
             page = await (await http.get(f"http://127.0.0.1:{health_port}/metrics")).text()
         assert 'weerbaar_checkins_total{outcome="sent"} 1.0' in page
     finally:
-        code, stderr = await _stop_bot(process)
+        code, stderr = await stop_bot(process)
     assert code == 0, stderr
