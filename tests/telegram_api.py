@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+HANG_SECONDS = 30.0  # longer than python-telegram-bot's request timeouts (5 s)
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Weerbaar", "username": "weerbaar_bot",
             "can_join_groups": False, "can_read_all_group_messages": False,
             "supports_inline_queries": False}
@@ -43,6 +44,10 @@ class FakeTelegram:
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.calls: list[str] = []
         self.fail_next_sends: list[tuple[int, dict[str, Any]]] = []  # (status, body)
+        self.fail_next_polls: list[tuple[int, dict[str, Any]]] = []
+        self.hang_next_sends = 0  # requests that never get through (the client times out)
+        self.lose_next_responses = 0  # messages delivered whose answer never gets back
+        self._stopping = asyncio.Event()
         self.blocked_chats: set[int] = set()
         self.webhook: dict[str, str] = {}
         self.polls: list[tuple[int, float]] = []  # (offset asked, when)
@@ -65,8 +70,13 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _hang(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), HANG_SECONDS)
 
     @property
     def base_url(self) -> str:
@@ -102,6 +112,9 @@ class FakeTelegram:
         return True
 
     async def api_getUpdates(self, data: dict[str, Any]) -> Any:
+        if self.fail_next_polls:
+            status, body = self.fail_next_polls.pop(0)
+            return web.json_response(body, status=status)
         offset = int(data.get("offset", 0) or 0)
         timeout = float(data.get("timeout", 0) or 0)
         self.polls.append((offset, time.monotonic()))
@@ -121,10 +134,17 @@ class FakeTelegram:
         if self.fail_next_sends:
             status, body = self.fail_next_sends.pop(0)
             return web.json_response(body, status=status)
+        if self.hang_next_sends:
+            self.hang_next_sends -= 1
+            await self._hang()
+            return web.json_response({"ok": False, "error_code": 504}, status=504)
         message = Sent(next(self._message_ids), chat_id, str(data["text"]),
                        _buttons(data.get("reply_markup")), epoch=self.epoch)
         self.sent.append(message)
         self.by_id[message.message_id] = message
+        if self.lose_next_responses:
+            self.lose_next_responses -= 1
+            await self._hang()
         return self._message_json(message)
 
     async def _file(self, data: dict[str, Any], field_name: str) -> Any:

@@ -154,6 +154,53 @@ async def test_a_429_is_retried_after_the_time_telegram_asks(running: Running) -
     assert message.attempts == 1 and message.last_error == "rate_limited"
 
 
+def _outbound_texts(running: Running) -> list[str]:
+    return [m.body["text"] for m in running.bot.messages(str(USER)) if m.direction == "out"]
+
+
+async def test_server_errors_and_a_timeout_lose_nothing_and_keep_the_order(
+        running: Running) -> None:
+    tg = running.telegram
+    tg.fail_next_sends += [(500, {"ok": False, "error_code": 500,
+                                  "description": "Internal Server Error"}),
+                           (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})]
+    tg.hang_next_sends = 1  # the third attempt never gets an answer: a timeout
+    tg.user_says(USER, "hallo")
+    tg.user_says(USER, "1")  # typed before the first reply arrived
+    expected = 3  # the welcome, the menu, and the first question of an incident
+    sent = await tg.wait_for(USER, expected, within=30)
+    assert [m.text for m in sent] == _outbound_texts(running), "in order, none twice"
+    assert sent[0].text.startswith("Welkom.")
+    assert "bent u nu in gevaar?" in sent[2].text
+    welcome = running.bot.messages(str(USER))[1]
+    assert welcome.attempts == 3 and welcome.delivered_at is not None
+    assert welcome.last_error == "TimedOut"
+
+
+async def test_a_timeout_after_telegram_took_the_message_sends_it_again(
+        running: Running) -> None:
+    """At-least-once: when the answer to a send is lost, the bot cannot know the message
+    arrived, so it sends it again rather than risk losing it."""
+    tg = running.telegram
+    tg.lose_next_responses = 1
+    tg.user_says(USER, "hallo")
+    sent = await tg.wait_for(USER, 3, within=30)
+    assert [m.text for m in sent] == [_outbound_texts(running)[0], *_outbound_texts(running)]
+
+
+async def test_polling_survives_server_errors(running: Running) -> None:
+    tg = running.telegram
+    await tg.wait_until(lambda: len(tg.polls) > 0)
+    tg.fail_next_polls += [(500, {"ok": False, "error_code": 500,
+                                  "description": "Internal Server Error"})] * 2
+    await tg.wait_until(lambda: not tg.fail_next_polls, within=30)
+    assert not running.channel.healthy(), "/healthz shows the trouble"
+    tg.user_says(USER, "hallo")
+    sent = await tg.wait_for(USER, 2, within=30)
+    assert sent[0].text.startswith("Welkom.")
+    await tg.wait_until(running.channel.healthy, within=10)
+
+
 async def test_a_person_who_blocked_the_bot_breaks_nothing(running: Running) -> None:
     tg = running.telegram
     tg.blocked_chats.add(USER)
