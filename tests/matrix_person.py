@@ -80,8 +80,8 @@ class MatrixPerson:
             await asyncio.sleep(0.05)
         return self.received
 
-    async def exchange(self, text: str, replies: int = 1) -> list[str]:
+    async def exchange(self, text: str, replies: int = 1, within: float = 20.0) -> list[str]:
         """Say ``text`` and wait for ``replies`` answers; returns those answers."""
         before = len(self.received)
         await self.say(text)
-        return (await self.wait_for(before + replies))[before:]
+        return (await self.wait_for(before + replies, within))[before:]
