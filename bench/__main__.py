@@ -28,6 +28,7 @@ from bench.checkins import fill, send_rate, startup
 from bench.engine import closed_loop, open_loop, raw_commit_rate
 from bench.handoff import handoff_latency
 from bench.memory import compare
+from bench.ptb_baseline import closed_loop as ptb_closed_loop
 from storage import crypto
 from storage.database import upgrade_database
 
@@ -107,6 +108,11 @@ def run(quick: bool) -> None:
                 result = asyncio.run(open_loop(url, CONVERSATIONS, rate, seconds))
                 print(f"| {name} | {CONVERSATIONS} conversations, {rate} messages/s offered | "
                       f"{result.rate:,.0f} | {result.p50:.1f} | {result.percentile(99):.1f} |")
+    gc.collect()
+    baseline = asyncio.run(ptb_closed_loop(CONVERSATIONS, seconds))
+    print(f"| none: python-telegram-bot ConversationHandler, state in memory | "
+          f"{CONVERSATIONS} conversations, as fast as possible | {baseline.rate:,.0f} | "
+          f"{baseline.p50:.1f} | {baseline.percentile(99):.1f} |")
     print(f"\nHandoff: {HANDOFF_CASES} people confirm their intake at the same moment; from "
           "each confirmation to the expert's handoff message delivered:\n")
     print("| database | cases | p50 ms | p99 ms |")
