@@ -33,7 +33,7 @@ from tests.harness import Bot
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.telegram_api import FakeTelegram, Sent
 
-PEOPLE = list(range(101, 107))
+PEOPLE = list(range(101, 111))
 EXPERT = 9001
 DESCRIPTION = INCIDENT_SUBMITTED.index(
     "Hij schreef dat hij weet waar mijn kinderen naar school gaan.")

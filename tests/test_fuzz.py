@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from bot.conversation import COMPLETED, PAUSED, Snapshot
 from bot.events import Attachment, InboundEvent
+from storage.cases import ACCEPTED, ASSIGNED, CLOSED, STATUSES
 from storage.database import upgrade_database
+from storage.models import Case, Handoff, Message, Person
 from tests.harness import FLOWS, Bot, make_logic
+from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
 from tests.walker import LEFTOVER_PLACEHOLDER
 
 LOGIC = make_logic()
@@ -104,3 +109,61 @@ async def _through_the_engine(url: str, actions: list[dict[str, Any]]) -> None:
         conversation = bot.conversation("fuzz")
         _check(Snapshot(True, conversation.flow, conversation.state, conversation.status,
                         conversation.language, conversation.data))
+
+
+# -- people and experts at once, with routing ----------------------------------------------
+
+PEOPLE = ("p1", "p2")
+ROSTER = {"anna", "bert", "carla"}
+EXPERT_COMMANDS = st.builds(
+    lambda word, case, rest: f"{word} {case} {rest}".strip(),
+    st.sampled_from(["aannemen", "afwijzen", "sluit", "overdragen", "notitie", "zaak",
+                     "nazorg", "logboek", "zaken", "hulp", "accept", "close"]),
+    st.sampled_from(["1", "2", "3", "99", "-1", "x", ""]),
+    st.sampled_from(["", "bert", "anna", "3d", "stop", "iets om te onthouden"]))
+HANDOFF_PAYLOADS = st.builds(lambda n, what: f"ho:{n}:{what}", st.integers(0, 6),
+                             st.sampled_from(["accept", "decline", "x"]))
+person_actions = st.tuples(st.sampled_from(PEOPLE), st.one_of(
+    events, st.just({"intake": True}), HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
+expert_actions = st.tuples(st.sampled_from(["anna", "carla"]), st.one_of(
+    EXPERT_COMMANDS.map(lambda t: {"text": t}), texts.map(lambda t: {"text": t}),
+    HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(person_actions, expert_actions), min_size=1, max_size=30))
+def test_people_and_experts_at_once_never_break_routing(
+        tmp_path: Path, actions: list[tuple[str, dict[str, Any]]]) -> None:
+    url = f"sqlite:///{tmp_path / uuid.uuid4().hex}.db"
+    upgrade_database(url)
+    asyncio.run(_routed(url, actions))
+
+
+async def _routed(url: str, actions: list[tuple[str, dict[str, Any]]]) -> None:
+    async with routed_bot(url, make_router()) as bot:
+        for who, content in actions:
+            if content.get("intake"):
+                await bot.script(INCIDENT_SUBMITTED, who)
+                continue
+            replies = await bot.send(InboundEvent("console", who, uuid.uuid4().hex, **content))
+            assert replies, f"{who} got no reply to {content!r:.80}"
+            assert all(r.text.strip() for r in replies)
+    with bot.session() as session:
+        for case in session.scalars(select(Case)):
+            assert case.status in STATUSES
+            assert (case.assigned_expert is not None) == (case.status == ASSIGNED) or \
+                case.status == CLOSED
+            if case.assigned_expert is not None:
+                assert case.assigned_expert in ROSTER, "only an expert on the roster has a case"
+        for handoff in session.scalars(select(Handoff)):
+            assert handoff.expert in ROSTER
+        accepted = Counter(h.case_id for h in session.scalars(
+            select(Handoff).where(Handoff.status == ACCEPTED)))
+        assert all(count == 1 for count in accepted.values()), "one expert accepts a case"
+        event(f"cases accepted: {min(len(accepted), 2)}")
+        people = {p.address for p in session.scalars(select(Person))}
+        assert not people & ROSTER, "an expert's own messages never start an intake"
+        undelivered = session.scalars(select(Message).where(
+            Message.direction == "out", Message.delivered_at.is_(None))).all()
+        assert undelivered == []
