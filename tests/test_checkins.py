@@ -14,7 +14,7 @@ from bot.outbox import Outbox
 from bot.quiet_hours import DAYS, SendingHours
 from storage.checkins import load
 from storage.database import create_db_engine
-from storage.models import Case, Checkin
+from storage.models import Case, Checkin, Message
 from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk
 from tests.harness import Bot, transient
 from tests.routing_support import INCIDENT_SUBMITTED, make_router
@@ -192,21 +192,28 @@ def test_a_checkin_planned_at_night_is_stored_for_nine_in_the_morning(db_url: st
 
 async def test_a_checkin_the_channel_fails_to_deliver_is_retried(db_url: str) -> None:
     fill(db_url, 1, datetime.now(UTC) - timedelta(minutes=1))
-    async with checkin_bot(db_url, checkin_desk()) as bot:
-        bot.channel.failures = [transient(), transient()]  # the channel is down, twice
+    bot = checkin_bot(db_url, checkin_desk())
+    bot.channel.failures = [transient(), transient()]  # the channel is down, twice
+    async with bot:
         await wait_for(lambda: CHECKIN_HELLO in to(bot, "bench-0"), within=15)
-        await bot.engine.drain()
-        hello = next(m for m in bot.messages("bench-0") if m.direction == "out")
-        assert hello.delivered_at is not None and hello.attempts == 2  # two failed tries
+
+        def hello() -> Message:
+            return next(m for m in bot.messages("bench-0") if m.direction == "out")
+
+        await wait_for(lambda: hello().delivered_at is not None, within=15)
+        assert hello().attempts == 2  # two failed tries
         assert checkins(bot) == [("sent", False)]
 
 
 async def test_a_checkin_to_someone_who_blocked_the_bot_is_recorded(db_url: str) -> None:
     fill(db_url, 1, datetime.now(UTC) - timedelta(minutes=1))
-    async with checkin_bot(db_url, checkin_desk()) as bot:
-        bot.channel.failures = [PermanentDeliveryError("blocked")] * 2
-        await wait_for(lambda: all(m.failed_at is not None for m in bot.messages("bench-0")
-                                   if m.direction == "out") and bot.messages("bench-0"),
+    bot = checkin_bot(db_url, checkin_desk())
+    bot.channel.failures = [PermanentDeliveryError("blocked")] * 2
+    async with bot:
+        def sent() -> list[Message]:
+            return [m for m in bot.messages("bench-0") if m.direction == "out"]
+
+        await wait_for(lambda: sent() and all(m.failed_at is not None for m in sent()),
                        within=15)
-        hello = bot.messages("bench-0")[0]
+        hello = sent()[0]
         assert hello.last_error == "blocked" and hello.delivered_at is None
