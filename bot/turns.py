@@ -84,6 +84,9 @@ class _Batch(Outbox):
     processed: list[dict[str, Any]] = field(default_factory=list)
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)
+    with_assigned_case: set[int] | None = None
+    """People who had a case with an expert when the batch began; ``None`` once an expert
+    acted in the batch (cases may have changed: ask the database again)."""
 
     def flush(self, connection: Connection) -> None:
         repo.insert_processed(connection, self.processed)
@@ -165,6 +168,9 @@ class TurnRunner:
         batch = _Batch(now=utcnow())
         seen = repo.already_processed(connection, ((e.channel, e.message_id) for e in events))
         known = repo.load_people(connection, ((e.channel, e.sender) for e in events))
+        if self.relay is not None:
+            batch.with_assigned_case = cases.people_with_assigned_case(
+                connection, (row.person_id for row in known.values()))
         current: dict[tuple[str, str], _Current] = {}
         reread = False
         for event in events:
@@ -184,6 +190,7 @@ class TurnRunner:
                 batch.flush(connection)
                 current.clear()
                 reread = True
+                batch.with_assigned_case = None
                 batch.processed.append(_processed(batch.now, event, None))
                 log.info("expert.message expert=%s", expert.id)
                 self.desk.turn(connection, batch, expert, event, result)
@@ -228,7 +235,7 @@ class TurnRunner:
     def _turn(self, connection: Connection, batch: _Batch, state: _Current,
               event: InboundEvent, result: TurnResult) -> bool:
         """One turn; returns whether the person was erased."""
-        relayed = self._relayed_case(connection, state)
+        relayed = self._relayed_case(connection, batch, state)
         try:
             expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
                 if self.relay is not None else None
@@ -295,12 +302,16 @@ class TurnRunner:
         return outcome.flow in CHECKIN_FLOWS.values() and step is not None \
             and step.type == "end"
 
-    def _relayed_case(self, connection: Connection, state: _Current) -> cases.CaseInfo | None:
+    def _relayed_case(self, connection: Connection, batch: _Batch,
+                      state: _Current) -> cases.CaseInfo | None:
         """The case an expert took whose person this is, when their messages should go to
         that expert: from the case's own conversation, or from a fresh one (not from a new
         intake the person is filling in)."""
         if self.relay is None:
             return None
+        known = batch.with_assigned_case
+        if known is not None and state.person_id not in known:
+            return None  # only an expert's action assigns a case, and none acted yet
         case = cases.assigned_case_of_person(connection, state.person_id)
         if case is None:
             return None

@@ -105,6 +105,15 @@ def assigned_case_of_person(connection: Connection, person_id: int) -> CaseInfo 
     return _case(row) if row is not None else None
 
 
+def people_with_assigned_case(connection: Connection, person_ids: Iterable[int]) -> set[int]:
+    """Which of these people have a case an expert has taken (one query for a batch)."""
+    ids = list(person_ids)
+    if not ids:
+        return set()
+    return set(connection.execute(select(CASES.c.person_id).distinct().where(
+        CASES.c.person_id.in_(ids), CASES.c.status == ASSIGNED)).scalars())
+
+
 def open_cases_of_person(connection: Connection, person_id: int) -> list[CaseInfo]:
     rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.person_id == person_id,
                                                        CASES.c.status.in_(OPEN_STATUSES)))
