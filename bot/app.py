@@ -23,6 +23,7 @@ from bot.engine import Engine
 from bot.health import HealthServer
 from bot.metrics import Metrics
 from bot.quiet_hours import SendingHours
+from bot.roster_watch import RosterWatcher
 from bot.routing import Router, RoutingSettings
 from bot.scheduler import (
     CheckinTimer,
@@ -139,6 +140,20 @@ def load_experts(settings: Settings) -> Roster:
     return roster
 
 
+def watch_roster(settings: Settings, engine: Engine,
+                 roster: Roster) -> asyncio.Task[None] | None:
+    """Reload the experts file when it changes and on SIGHUP (see :mod:`bot.roster_watch`)."""
+    loop = asyncio.get_running_loop()
+    if settings.experts_file is None:
+        loop.add_signal_handler(signal.SIGHUP, lambda: log.warning(
+            "experts.reload_skipped reason=no experts file configured"))
+        return None
+    watcher = RosterWatcher(settings.experts_file, lambda: load_experts(settings),
+                            engine.use_roster, roster, settings.experts_reload_seconds)
+    loop.add_signal_handler(signal.SIGHUP, watcher.request)
+    return asyncio.create_task(watcher.run(), name="weerbaar-roster")
+
+
 def start_scheduler(engine: Engine, db: DbEngine) -> AsyncIOScheduler:
     """Start APScheduler with its jobs in ``db`` and connect it to the running engine: it
     wakes the engine when the next check-in falls due (at once for overdue ones)."""
@@ -197,6 +212,7 @@ async def run(settings: Settings) -> int:
     schedule_retention(scheduler, settings.database_url, settings.retention_days)
     for channel in channels.values():
         await channel.start(engine.handle)
+    watcher = watch_roster(settings, engine, roster)
     log.info("bot.started channels=%s", ",".join(channels))
     async def all_closed() -> None:
         await asyncio.gather(*(c.wait_closed() for c in channels.values()))
@@ -214,6 +230,8 @@ async def run(settings: Settings) -> int:
         await health.stop()
     for waiter in waiters:
         waiter.cancel()
+    if watcher is not None:
+        watcher.cancel()
     await engine.stop()
     db.dispose()
     log.info("bot.stopped")

@@ -33,6 +33,7 @@ from bot.metrics import Metrics
 from bot.outbox import TurnResult
 from bot.routing import Router
 from bot.turns import ESCALATION_CHECK_SECONDS, BatchResult, DeliveryReport, TurnRunner, to_outbound
+from config.experts import Roster
 from storage import repository as repo
 from storage.database import read_only
 
@@ -79,7 +80,7 @@ class Engine:
         self._checkin_rate = checkin_rate_per_second
         self._checkin_pump: asyncio.Task[None] | None = None
         self._wake_at: Callable[[datetime], None] | None = None
-        self._routing = self._runner.router is not None
+        self._routing = router is not None
         self._ticker: asyncio.Task[None] | None = None
         self._logic = logic
         self._batch_max = batch_max_turns
@@ -113,6 +114,12 @@ class Engine:
         """``wake_at(moment)`` is called (in the database thread) when a check-in was planned
         or moved, and after sending the due ones, so that :meth:`checkins_due` is called then."""
         self._wake_at = wake_at
+
+    async def use_roster(self, roster: Roster) -> None:
+        """Route with a changed roster from now on. The next batch gives the cases of experts
+        who are no longer on it to others; it runs at once."""
+        await self._in_db_thread(lambda: self._runner.use_roster(roster))
+        self._wake_writer_for_report()
 
     def checkins_due(self) -> None:
         """Check-ins may be due: send them (called by the scheduler on the event loop)."""

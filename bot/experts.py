@@ -227,8 +227,10 @@ class _Desk:
                             intake=router.full_intake(self.cx, case, self.language))
         additions, files = router.evidence(self.cx, case)
         if additions:
-            label = self.texts.t("expert_addition", self.language)
-            text += "\n\n" + "\n".join(f"{label}: {a}" for a in additions)
+            person = self.texts.t("expert_addition", self.language)
+            colleague = self.texts.t("expert_colleague_wrote", self.language)
+            text += "\n\n" + "\n".join(f"{colleague if by_expert else person}: {line}"
+                                        for by_expert, line in additions)
         router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
         for attachment in files:
             self.forward_to_expert(case, attachment)

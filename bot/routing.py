@@ -109,6 +109,12 @@ class Router:
         self.metrics = metrics or Metrics()
         self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
 
+    def use_roster(self, roster: Roster) -> None:
+        """Use a changed roster from now on (call in the database thread, between batches);
+        :meth:`release_removed` then gives the cases of experts who left to others."""
+        self.roster = roster
+        self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
+
     def expert_at(self, channel: str, address: str) -> Expert | None:
         """The expert writing from this channel address, if it is one."""
         return self._by_address.get((channel, address))
@@ -165,6 +171,35 @@ class Router:
         if step == "reminder" and case.escalation_level > COORDINATOR_LEVEL:
             return  # the person was told once; the coordinators keep being reminded
         self.tell_person(box, case, owner, self.texts.t(key, case.language, wait=wait))
+
+    def release_removed(self, cx: Connection, box: Outbox, owner: TurnResult) -> int:
+        """Cases taken by, or offered to, experts no longer on the roster go back to routing;
+        returns how many cases moved. A taken case is asked afresh (the person is told); an
+        offer is withdrawn, and a case left without open offers moves on at once."""
+        on_roster = [e.id for e in self.roster.experts]
+        moved = 0
+        for case in db.cases_assigned_outside(cx, on_roster):
+            mine = [h.id for h in db.handoffs_of_case(cx, case.id)
+                    if h.status == db.ACCEPTED and h.expert == case.assigned_expert]
+            db.set_handoff_status(cx, mine, db.TRANSFERRED, box.now)
+            db.update_case(cx, case.id, box.now, status=db.ASKING, assigned_expert=None,
+                           escalation_level=0)
+            box.audit("bot", "released", case.id, detail=case.assigned_expert)
+            log.info("case.released case=%s", case.id)
+            self.tell_person(box, case, owner, self.texts.t("expert_left", case.language))
+            released = db.load_case(cx, case.id)
+            assert released is not None
+            self.ask_next(cx, box, released, owner)
+            moved += 1
+        offers = db.offers_outside(cx, on_roster)
+        db.set_handoff_status(cx, [h.id for h in offers], db.WITHDRAWN, box.now)
+        for case_id in sorted({h.case_id for h in offers}):
+            box.audit("bot", "offer_withdrawn", case_id)
+            still_asked = any(h.status == db.ASKED for h in db.handoffs_of_case(cx, case_id))
+            if not still_asked:
+                db.update_case(cx, case_id, box.now, escalate_at=box.now)
+                moved += 1
+        return moved
 
     def ask_next(self, cx: Connection, box: Outbox, case: db.CaseInfo, owner: TurnResult, *,
                  answers: Answers | None = None, first: bool = False,
@@ -273,14 +308,19 @@ class Router:
             lines.append(self.texts.t("expert_intake_partial", language))
         return "\n".join(lines)
 
-    def evidence(self, cx: Connection, case: db.CaseInfo) -> tuple[list[str], list[Attachment]]:
-        """The person's additions (texts) and files kept with the case."""
-        texts, files = [], []
-        for _, body in db.case_messages(cx, case.id):
+    def evidence(self, cx: Connection, case: db.CaseInfo
+                 ) -> tuple[list[tuple[bool, str]], list[Attachment]]:
+        """What was written in the case, in order, as (by an expert, text), and the person's
+        files. An expert who takes over a case from a colleague reads the conversation so far."""
+        texts: list[tuple[bool, str]] = []
+        files: list[Attachment] = []
+        for kind, body in db.case_messages(cx, case.id):
+            by_expert = kind == db.EXPERT_MESSAGE
             if (attachment := attachment_from(body.get("attachment"))) is not None:
-                files.append(attachment)
+                if not by_expert:
+                    files.append(attachment)
             elif body.get("text"):
-                texts.append(str(body["text"]))
+                texts.append((by_expert, str(body["text"])))
         return texts, files
 
     # -- sending -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from bot.outbox import Outbox, TurnResult, attachment_body
 from bot.outbox import to_outbound as _outbound
 from bot.relay import PersonRelay
 from bot.routing import Router
+from config.experts import Roster
 from flows.summary import answers_of
 from storage import cases
 from storage import checkins as checkins_db
@@ -107,10 +108,25 @@ class TurnRunner:
         self.db = db
         self.logic = logic
         self.default_language = default_language
-        self.router = router if router is not None and router.active else None
         self.checkins = checkins
-        self.desk = ExpertDesk(self.router, checkins) if self.router else None
-        self.relay = PersonRelay(self.router, logic) if self.router else None
+        self._routing = router
+        self._roster_changed = False
+        self._use_router(router)
+        self._next_escalation_check = 0.0
+
+    def _use_router(self, router: Router | None) -> None:
+        self.router = router if router is not None and router.active else None
+        self.desk = ExpertDesk(self.router, self.checkins) if self.router else None
+        self.relay = PersonRelay(self.router, self.logic) if self.router else None
+
+    def use_roster(self, roster: Roster) -> None:
+        """Route with ``roster`` from the next batch on; that batch also gives the cases of
+        experts who are no longer on it to others. Call in the database thread."""
+        if self._routing is None:
+            raise RuntimeError("this runner has no router")
+        self._routing.use_roster(roster)
+        self._use_router(self._routing)
+        self._roster_changed = True
         self._next_escalation_check = 0.0
 
     def _escalation_check_due(self) -> bool:
@@ -138,8 +154,11 @@ class TurnRunner:
         try:
             with self.db.begin() as connection:
                 self._write_report(connection, report)
-                return self._run(connection, events, escalate=escalate,
-                                 due_checkins=due_checkins)
+                result = self._run(connection, events, escalate=escalate,
+                                   due_checkins=due_checkins)
+            if escalate:
+                self._roster_changed = False
+            return result
         except SQLAlchemyError:
             log.exception("batch.failed turns=%d; retrying one by one", len(events))
         with self.db.begin() as connection:
@@ -204,6 +223,8 @@ class TurnRunner:
                 del current[who]
         if escalate and self.router is not None:
             batch.flush(connection)
+            if self._roster_changed:
+                self.router.release_removed(connection, batch, batch.extra)
             self.router.escalate_due(connection, batch, batch.extra)
         done = False
         if due_checkins and self.checkins is not None:

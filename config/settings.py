@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         default=None,
         description="YAML file with the experts and the on-call shifts; none: no experts, "
                     "cases wait in the database (weerbaar cases list).")
+    experts_reload_seconds: float = Field(
+        default=10, ge=0,
+        description="How often the running bot looks whether the experts file changed, and "
+                    "then uses it without a restart; 0: only on SIGHUP.")
     escalation_urgent_seconds: float = Field(
         default=300, gt=0,
         description="An urgent case goes on to the next expert when nobody accepted it in "

@@ -134,6 +134,23 @@ def assigned_cases(connection: Connection, expert: str) -> list[CaseInfo]:
     return [_case(row) for row in rows]
 
 
+def cases_assigned_outside(connection: Connection, experts: Iterable[str]) -> list[CaseInfo]:
+    """Taken cases whose expert is not one of ``experts`` (no longer on the roster)."""
+    rows = connection.execute(_CASES_WITH_PEOPLE.where(
+        CASES.c.status == ASSIGNED, CASES.c.assigned_expert.not_in(list(experts)))
+        .order_by(CASES.c.id))
+    return [_case(row) for row in rows]
+
+
+def offers_outside(connection: Connection, experts: Iterable[str]) -> list[HandoffRow]:
+    """Open offers to experts not among ``experts`` (no longer on the roster)."""
+    rows = connection.execute(
+        select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert, HANDOFFS.c.status)
+        .where(HANDOFFS.c.status == ASKED, HANDOFFS.c.expert.not_in(list(experts)))
+        .order_by(HANDOFFS.c.id))
+    return [HandoffRow(*row) for row in rows]
+
+
 def open_counts(connection: Connection, experts: Iterable[str]) -> dict[str, int]:
     """How many assigned cases each expert has now."""
     names = list(experts)
@@ -170,11 +187,12 @@ def update_case(connection: Connection, case_id: int, now: datetime, **values: A
 
 
 def case_messages(connection: Connection, case_id: int) -> list[tuple[str, dict[str, Any]]]:
-    """The person's messages kept with the case (evidence and additions): (kind, body)."""
+    """What was written in the case after the intake, in order: (kind, body). The person's
+    messages (evidence, additions, what was passed on) and the experts' (kind
+    :data:`EXPERT_MESSAGE`)."""
     rows = connection.execute(select(MESSAGES.c.kind, MESSAGES.c.body)
                               .where(MESSAGES.c.case_id == case_id,
-                                     MESSAGES.c.direction == "in",
-                                     MESSAGES.c.kind != EXPERT_MESSAGE)
+                                     MESSAGES.c.direction == "in")
                               .order_by(MESSAGES.c.id))
     return [(kind, dict(body or {})) for kind, body in rows]
 

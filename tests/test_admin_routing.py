@@ -32,7 +32,7 @@ def test_experts_add_list_and_remove(experts: Path) -> None:
                                 "--address", "telegram:4242", "--specialty", "beveiliging",
                                 "--language", "nl", "--max-open", "2"])
     assert added.exit_code == 0, added.output
-    assert "restart the bot" in added.output
+    assert "the running bot uses it within 10 s" in added.output
     listed = RUNNER.invoke(app, ["experts", "list"]).output
     assert "dirk" in listed and "telegram:4242" in listed and "beveiliging" in listed
     assert load_roster(experts).by_id("dirk") is not None

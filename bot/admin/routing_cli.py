@@ -26,7 +26,15 @@ audit_app = typer.Typer(help="The audit log (who read or did what to which case)
                         no_args_is_help=True)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file.")]
-RESTART = "restart the bot to use it"
+
+
+def in_use_when(settings: Settings) -> str:
+    """When a running bot starts to use a changed experts file."""
+    seconds = settings.experts_reload_seconds
+    if seconds:
+        return (f"the running bot uses it within {seconds:g} s "
+                "(at once after SIGHUP: systemctl reload weerbaar)")
+    return "the running bot uses it after SIGHUP (systemctl reload weerbaar)"
 
 
 def _roster_path(settings: Settings) -> Path:
@@ -84,21 +92,24 @@ def experts_add(
     config: ConfigOption = None,
 ) -> None:
     """Add an expert (or replace the one with the same id)."""
-    path, roster = _load(_settings(config))
+    settings = _settings(config)
+    path, roster = _load(settings)
     entry = {"id": expert_id, "name": name, "address": address,
              "specialties": specialty or [], "languages": language or ["nl"],
              "max_open_cases": max_open, "coordinator": coordinator}
     data = roster.model_dump()
     data["experts"] = [e for e in data["experts"] if e["id"] != expert_id] + [entry]
     _save(path, data)
-    typer.echo(f"saved {expert_id}; {RESTART}")
+    typer.echo(f"saved {expert_id}; {in_use_when(settings)}")
 
 
 @experts_app.command("remove")
 def experts_remove(expert_id: Annotated[str, typer.Argument()],
                    config: ConfigOption = None) -> None:
-    """Remove an expert and their shifts and overrides."""
-    path, roster = _load(_settings(config))
+    """Remove an expert and their shifts and overrides; the running bot gives their cases
+    to others."""
+    settings = _settings(config)
+    path, roster = _load(settings)
     if roster.by_id(expert_id) is None:
         typer.echo(f"no expert {expert_id!r}", err=True)
         raise typer.Exit(1)
@@ -109,7 +120,7 @@ def experts_remove(expert_id: Annotated[str, typer.Argument()],
             {**entry, "experts": [x for x in entry["experts"] if x != expert_id]}
             for entry in data["on_call"][kind]]
     _save(path, data)
-    typer.echo(f"removed {expert_id}; {RESTART}")
+    typer.echo(f"removed {expert_id}; {in_use_when(settings)}")
 
 
 @oncall_app.command("show")
@@ -134,13 +145,14 @@ def oncall_override(
     config: ConfigOption = None,
 ) -> None:
     """From start to end, these experts replace the shifts of a specialty."""
-    path, roster = _load(_settings(config))
+    settings = _settings(config)
+    path, roster = _load(settings)
     data = roster.model_dump()
     override = Override(specialty=specialty, start=start, end=end,
                         experts=tuple(expert or ())).model_dump()
     data["on_call"]["overrides"] = [*data["on_call"]["overrides"], override]
     _save(path, data)
-    typer.echo(f"override saved; {RESTART}")
+    typer.echo(f"override saved; {in_use_when(settings)}")
 
 
 def show_case(settings: Settings, case_id: int, reader: str) -> None:
