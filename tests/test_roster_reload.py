@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from config.experts import Roster
+from bot.roster_watch import RosterWatcher
+from config.experts import Roster, load_roster, save_roster
 from storage.models import AuditEntry, Handoff
 from tests.console_process import ROOT, ConsoleBot, console_env
 from tests.harness import Bot, texts
@@ -159,3 +160,32 @@ def wait_until(condition: Callable[[], bool], within: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+async def test_the_watcher_reloads_on_request_and_keeps_a_roster_over_an_empty_file(
+        tmp_path: Path) -> None:
+    path = tmp_path / "experts.yaml"
+    save_roster(path, without("bert"))
+    used: list[Roster] = []
+
+    async def use(roster: Roster) -> None:
+        used.append(roster)
+
+    watcher = RosterWatcher(path, lambda: load_roster(path), use, load_roster(path),
+                            interval_seconds=0)  # 0: only on request (SIGHUP)
+    task = asyncio.create_task(watcher.run())
+    try:
+        save_roster(path, Roster.model_validate(roster_data()))
+        watcher.request()
+        deadline = asyncio.get_running_loop().time() + 10
+        while not used:
+            assert asyncio.get_running_loop().time() < deadline, "never reloaded"
+            await asyncio.sleep(0.02)
+        assert used[0].by_id("bert") is not None
+        path.write_text("experts: []\n", "utf-8")
+        assert await watcher.reload() is False  # nobody left to help: refused
+        path.write_text("experts: [not: valid\n", "utf-8")
+        assert await watcher.reload() is False
+        assert len(used) == 1
+    finally:
+        task.cancel()
