@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
 
-from bot.events import InboundEvent, OutboundMessage
+from bot.events import Attachment, InboundEvent, OutboundMessage
 
 
 class InboundHandler(Protocol):
@@ -57,3 +57,12 @@ class Channel(Protocol):
     async def send(self, message: OutboundMessage) -> None: ...
 
     def healthy(self) -> bool: ...
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A channel that can hand out the bytes of a file it received, so the file can go out on
+    another channel. ``fetch`` raises :class:`DeliveryError` when it may work later and
+    :class:`PermanentDeliveryError` when it never will (gone, too large)."""
+
+    async def fetch(self, attachment: Attachment) -> bytes: ...

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import sessionmaker
 
-from bot.channel import Channel, DeliveryError, PermanentDeliveryError
+from bot.channel import Channel, DeliveryError, FileSource, PermanentDeliveryError
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
@@ -328,6 +328,7 @@ class Engine:
         attempt = 0
         while True:
             try:
+                message = await self._with_file(message)
                 await channel.send(message)
             except PermanentDeliveryError as exc:
                 log.warning("delivery.failed message=%s reason=%s", message.id, exc.reason)
@@ -351,6 +352,25 @@ class Engine:
                 self._report.delivered.append(message.id)
                 self._wake_writer_for_report()
                 return
+
+    async def _with_file(self, message: OutboundMessage) -> OutboundMessage:
+        """A file from another channel, fetched from there. When that can never work, the
+        text goes alone with a note (the file stays kept with the case)."""
+        attachment = message.attachment
+        if attachment is None or attachment.channel in (None, message.channel) \
+                or attachment.data is not None:
+            return message
+        source = self._channels.get(attachment.channel)
+        try:
+            if not isinstance(source, FileSource):
+                raise PermanentDeliveryError("no_file_source")
+            data = await source.fetch(attachment)
+        except PermanentDeliveryError as exc:
+            log.warning("delivery.file_unavailable message=%s source=%s reason=%s",
+                        message.id, attachment.channel, exc.reason)
+            note = self._logic.flows.text("file_not_passed_on").get(message.language)
+            return replace(message, text=f"{message.text}\n{note}", attachment=None)
+        return replace(message, attachment=replace(attachment, data=data))
 
     async def _send_fallback(self, event: InboundEvent) -> None:
         """The database failed: answer anyway, in both languages, without storing."""

@@ -13,12 +13,18 @@ EVIDENCE_KINDS: frozenset[str] = frozenset({"photo", "document", "voice", "video
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file the person sent. ``ref`` is the platform's handle to fetch it later."""
+    """A file the person sent. ``ref`` is the platform's handle to fetch it later.
+
+    ``channel``: the channel ``ref`` belongs to, when the file goes out on another one; the
+    engine then fetches the file from there and hands the bytes to the sending channel as
+    ``data`` (never stored)."""
 
     kind: AttachmentKind
     ref: str
     name: str | None = None
     mime_type: str | None = None
+    channel: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

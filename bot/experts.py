@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from bot.checkins import CheckinDesk, due_time
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
-from bot.outbox import Outbox, TurnResult
+from bot.outbox import Outbox, TurnResult, carried
 from bot.quiet_hours import TIMEZONE
 from bot.routing import HANDOFF_PREFIX, Router
 from config.experts import Expert
@@ -236,15 +236,11 @@ class _Desk:
             self.forward_to_expert(case, attachment)
 
     def forward_to_expert(self, case: db.CaseInfo, attachment: Attachment) -> None:
-        if case.channel == self.expert.channel:
-            text = self.texts.t("expert_person_file", self.language, case=case.id,
-                                kind=attachment.kind)
-            self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text,
-                                    attachment=attachment)
-        else:
-            text = self.texts.t("expert_person_file_elsewhere", self.language, case=case.id,
-                                kind=attachment.kind, channel=case.channel)
-            self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
+        text = self.texts.t("expert_person_file", self.language, case=case.id,
+                            kind=attachment.kind)
+        self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text,
+                                attachment=carried(attachment, case.channel,
+                                                   self.expert.channel))
 
     def tell_person_accepted(self, case: db.CaseInfo) -> None:
         language, router = case.language, self.router
@@ -480,11 +476,6 @@ class _Desk:
         self.keep(case, {"attachment": {"kind": attachment.kind, "ref": attachment.ref,
                                         "name": attachment.name,
                                         "mime_type": attachment.mime_type}})
-        name = self.expert.first_name
-        if case.channel == self.expert.channel:
-            self.router.tell_person(self.box, case, self.result, self.texts.t(
-                "expert_sent_file", case.language, name=name), attachment=attachment)
-        else:
-            self.router.tell_person(self.box, case, self.result, self.texts.t(
-                "expert_file_not_forwarded", case.language, name=name))
-            self.say("expert_file_not_forwarded", case=case.id, channel=case.channel)
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "expert_sent_file", case.language, name=self.expert.first_name),
+            attachment=carried(attachment, self.expert.channel, case.channel))

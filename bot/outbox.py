@@ -4,7 +4,7 @@ end of the batch (in the order they were made, so ids increase per recipient).""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -62,16 +62,25 @@ class Outbox:
         self.owners.append(owner)
 
 
+def carried(attachment: Attachment, source: str, destination: str) -> Attachment:
+    """``attachment`` from channel ``source``, to send on ``destination``: marked with its
+    source when that is another channel, so the engine fetches it from there."""
+    return attachment if source == destination else replace(attachment, channel=source)
+
+
 def attachment_body(attachment: Attachment) -> dict[str, Any]:
-    return {"kind": attachment.kind, "ref": attachment.ref, "name": attachment.name,
+    body = {"kind": attachment.kind, "ref": attachment.ref, "name": attachment.name,
             "mime_type": attachment.mime_type}
+    if attachment.channel is not None:
+        body["channel"] = attachment.channel
+    return body
 
 
 def attachment_from(body: dict[str, Any] | None) -> Attachment | None:
     if not body:
         return None
     return Attachment(kind=body["kind"], ref=body["ref"], name=body.get("name"),
-                      mime_type=body.get("mime_type"))
+                      mime_type=body.get("mime_type"), channel=body.get("channel"))
 
 
 def to_outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:

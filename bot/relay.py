@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from bot.conversation import ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
-from bot.outbox import Outbox, TurnResult
+from bot.outbox import Outbox, TurnResult, carried
 from bot.routing import Router
 from config.experts import Expert
 from storage import cases as db
@@ -61,12 +61,9 @@ class PersonRelay:
                     self.logic.facts))
             elif attachment.kind not in EVIDENCE_KINDS:
                 say(self.texts.t("relay_unsupported", language))
-            elif case.channel == expert.channel:
-                to_expert("expert_person_file", kind=attachment.kind, attachment=attachment)
             else:
-                to_expert("expert_person_file_elsewhere", kind=attachment.kind,
-                          channel=case.channel)
-                say(self.texts.t("relay_file_kept", language, name=name))
+                to_expert("expert_person_file", kind=attachment.kind,
+                          attachment=carried(attachment, case.channel, expert.channel))
             return out
         text = (event.text or "").strip()
         alarm = self.logic.signals.check(text)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+from collections.abc import Callable
 from pathlib import Path
 
 from nio import (
@@ -11,9 +13,13 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     RoomCreateResponse,
+    RoomEncryptedMedia,
+    RoomMessageMedia,
     RoomMessageText,
     RoomSendResponse,
+    UploadResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 
 class MatrixPerson:
@@ -25,12 +31,44 @@ class MatrixPerson:
         self.password = password
         self.received: list[str] = []
         self.room_id = ""
+        self.files: list[tuple[str, bytes]] = []  # (body, the file's bytes) the bot sent
         self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.client.add_event_callback(self._on_file, RoomMessageMedia)
+        self.client.add_event_callback(self._on_file, RoomEncryptedMedia)
         self._sync: asyncio.Task[None] | None = None
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender != self.client.user_id and room.room_id == self.room_id:
             self.received.append(event.body)
+
+    async def _on_file(self, room: MatrixRoom, event: RoomMessageMedia | RoomEncryptedMedia
+                       ) -> None:
+        if event.sender == self.client.user_id or room.room_id != self.room_id:
+            return
+        response = await self.client.download(mxc=event.url)
+        data = getattr(response, "body", b"")
+        if isinstance(event, RoomEncryptedMedia):
+            data = decrypt_attachment(data, event.key["k"], event.hashes["sha256"], event.iv)
+        self.files.append((event.body, data))
+
+    async def send_image(self, data: bytes, name: str = "screenshot.png") -> None:
+        """Upload ``data`` and post it as an image (encrypted in an encrypted room)."""
+        room = self.client.rooms[self.room_id]
+        response, keys = await self.client.upload(
+            io.BytesIO(data), content_type="image/png", filename=name,
+            encrypt=room.encrypted, filesize=len(data))
+        assert isinstance(response, UploadResponse), response
+        content: dict[str, object] = {"msgtype": "m.image", "body": name,
+                                      "info": {"mimetype": "image/png"}}
+        if keys is not None:
+            content["file"] = {**keys, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        if self.client.olm is not None and self.client.should_query_keys:
+            await self.client.keys_query()
+        sent = await self.client.room_send(self.room_id, "m.room.message", content,
+                                           ignore_unverified_devices=True)
+        assert isinstance(sent, RoomSendResponse), sent
 
     async def start(self) -> None:
         response = await self.client.login(self.password, device_name="phone")
@@ -79,6 +117,15 @@ class MatrixPerson:
                                      f"{[t[:50] for t in self.received]}")
             await asyncio.sleep(0.05)
         return self.received
+
+    async def wait_until_files(self, count: int, within: float = 30.0) -> None:
+        await self.wait_until(lambda: len(self.files) >= count, within)
+
+    async def wait_until(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not condition():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await asyncio.sleep(0.05)
 
     async def exchange(self, text: str, replies: int = 1, within: float = 20.0) -> list[str]:
         """Say ``text`` and wait for ``replies`` answers; returns those answers."""

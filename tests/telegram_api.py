@@ -29,7 +29,8 @@ class Sent:
     chat_id: int
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
-    file: tuple[str, str] | None = None  # (kind, file id) of a photo, document, ... sent
+    file: tuple[str, str] | None = None  # (kind, file id or name) of a photo, document, ...
+    data: bytes | None = None  # the bytes, when the bot uploaded the file
     epoch: int = 0  # which run of the bot sent it (a crash test counts the restarts)
 
 
@@ -52,6 +53,7 @@ class FakeTelegram:
         self.webhook: dict[str, str] = {}
         self.polls: list[tuple[int, float]] = []  # (offset asked, when)
         self.epoch = 0
+        self.files: dict[str, bytes] = {}  # file id -> what a person sent, for getFile
         self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -63,6 +65,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -102,7 +105,22 @@ class FakeTelegram:
             return result
         return web.json_response({"ok": True, "result": result})
 
+    async def _download(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["path"].removeprefix("files/"))
+        if request.match_info["token"] != self.token or data is None:
+            return web.Response(status=404)
+        return web.Response(body=data)
+
     # -- Bot API methods -------------------------------------------------------------------
+
+    async def api_getFile(self, data: dict[str, Any]) -> Any:
+        file_id = str(data["file_id"])
+        if file_id not in self.files:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: invalid file_id"},
+                                     status=400)
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]), "file_path": f"files/{file_id}"}
 
     async def api_getMe(self, data: dict[str, Any]) -> Any:
         return BOT_USER
@@ -149,8 +167,13 @@ class FakeTelegram:
 
     async def _file(self, data: dict[str, Any], field_name: str) -> Any:
         chat_id = int(data["chat_id"])
-        message = Sent(next(self._message_ids), chat_id, str(data.get("caption", "")),
-                       file=(field_name, str(data[field_name])))
+        value = data[field_name]
+        if isinstance(value, web.FileField):
+            message = Sent(next(self._message_ids), chat_id, str(data.get("caption", "")),
+                           file=(field_name, value.filename), data=value.file.read())
+        else:
+            message = Sent(next(self._message_ids), chat_id, str(data.get("caption", "")),
+                           file=(field_name, str(value)))
         self.sent.append(message)
         self.by_id[message.message_id] = message
         return self._message_json(message)
@@ -211,9 +234,14 @@ class FakeTelegram:
                                     "length": len(text.split()[0])}]
         self._push({"message": self._incoming(user_id, **content)})
 
-    def user_sends_photo(self, user_id: int, caption: str | None = None) -> None:
+    def user_sends_photo(self, user_id: int, caption: str | None = None,
+                         data: bytes | None = None) -> None:
+        """A photo in two sizes (photo-1, photo-2); ``data``: the bytes of the larger one,
+        for the bot to fetch."""
         photo = [{"file_id": f"photo-{i}", "file_unique_id": f"u{i}", "width": 90 * i,
                   "height": 90 * i, "file_size": 1000 * i} for i in (1, 2)]
+        if data is not None:
+            self.files["photo-2"] = data
         content: dict[str, Any] = {"photo": photo}
         if caption:
             content["caption"] = caption

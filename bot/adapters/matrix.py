@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import os
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    MemoryDownloadResponse,
     RoomCreateResponse,
     RoomEncryptedMedia,
     RoomMessageMedia,
@@ -36,9 +39,11 @@ from nio import (
     RoomSendResponse,
     SyncError,
     SyncResponse,
+    UploadResponse,
     WhoamiResponse,
 )
-from nio.exceptions import LocalProtocolError
+from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
 from bot.events import Attachment, AttachmentKind, InboundEvent, OutboundMessage
@@ -121,7 +126,10 @@ class MatrixChannel:
                                        in enumerate(message.options, start=1))
         content: dict[str, Any] = {"msgtype": "m.text", "body": body}
         if message.attachment is not None:
-            content = _file_content(message.attachment, body)
+            attachment = message.attachment
+            if attachment.data is not None:  # from another channel: upload it first
+                attachment = await self._upload(attachment, bool(room and room.encrypted))
+            content = _file_content(attachment, body)
         try:
             # The transaction id makes a resend after a crash idempotent on the server.
             response = await self._client.room_send(
@@ -137,6 +145,51 @@ class MatrixChannel:
             if status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
                 raise PermanentDeliveryError(str(status))
             raise DeliveryError(str(status), retry_after=retry_ms / 1000 if retry_ms else None)
+
+    async def fetch(self, attachment: Attachment) -> bytes:
+        """The bytes of a file a person sent here, decrypted when it came from an encrypted
+        room (the key travels in the attachment's ref)."""
+        stored = json.loads(attachment.ref) if attachment.ref.startswith("{") else {}
+        encrypted = stored.get("file")
+        url = str(encrypted["url"] if encrypted else stored.get("url") or attachment.ref)
+        try:
+            response = await self._client.download(mxc=url)
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        if not isinstance(response, MemoryDownloadResponse):
+            status = str(getattr(response, "status_code", None) or "error")
+            if status in ("M_NOT_FOUND", "M_TOO_LARGE", "M_FORBIDDEN"):
+                raise PermanentDeliveryError("file_unavailable")
+            raise DeliveryError(status)
+        if not encrypted:
+            return bytes(response.body)
+        try:
+            return bytes(decrypt_attachment(response.body, encrypted["key"]["k"],
+                                            encrypted["hashes"]["sha256"], encrypted["iv"]))
+        except (EncryptionError, KeyError) as exc:
+            raise PermanentDeliveryError("file_unreadable") from exc
+
+    async def _upload(self, attachment: Attachment, encrypt: bool) -> Attachment:
+        """Put the bytes of a file from another channel on the homeserver (encrypted for an
+        encrypted room); returns the attachment with the ref :func:`_file_content` reads."""
+        data = attachment.data or b""
+        try:
+            response, keys = await self._client.upload(
+                io.BytesIO(data), content_type=attachment.mime_type or "application/octet-stream",
+                filename=attachment.name or attachment.kind, encrypt=encrypt,
+                filesize=len(data))
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
+        if not isinstance(response, UploadResponse):
+            status = str(getattr(response, "status_code", None) or "error")
+            if status == "M_TOO_LARGE":
+                raise PermanentDeliveryError("file_too_large")
+            raise DeliveryError(status)
+        if keys is not None:
+            ref = json.dumps({"file": {**keys, "url": response.content_uri}})
+        else:
+            ref = response.content_uri
+        return replace(attachment, ref=ref, data=None)
 
     # -- logging in --------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -171,8 +172,14 @@ class TelegramChannel:
             "photo": bot.send_photo, "voice": bot.send_voice, "video": bot.send_video,
             "audio": bot.send_audio}
         send = senders.get(attachment.kind, bot.send_document)
+        file: str | InputFile = attachment.ref
+        if attachment.data is not None:  # from another channel: uploaded as it is
+            name = attachment.name or f"{attachment.kind}{_SUFFIX.get(attachment.kind, '')}"
+            file = InputFile(attachment.data, filename=name)
+            if attachment.kind != "photo":
+                send = bot.send_document  # keeps any format; voice and video need their own
         try:
-            await self._call(send(chat_id, attachment.ref, caption=caption))
+            await self._call(send(chat_id, file, caption=caption))
         except PermanentDeliveryError:
             raise
         except DeliveryError as exc:
@@ -180,6 +187,16 @@ class TelegramChannel:
                 raise
             log.info("telegram.file_refused kind=%s", attachment.kind)
             await self._call(self._app.bot.send_message(chat_id, caption))
+
+    async def fetch(self, attachment: Attachment) -> bytes:
+        """The bytes of a file a person sent here (the Bot API hands out files up to 20 MB)."""
+        try:
+            file = await self._app.bot.get_file(attachment.ref)
+            return bytes(await file.download_as_bytearray())
+        except BadRequest as exc:
+            raise PermanentDeliveryError("file_unavailable") from exc
+        except (NetworkError, TimeoutError) as exc:
+            raise DeliveryError(type(exc).__name__) from exc
 
     # -- inbound -----------------------------------------------------------------------------
 
@@ -314,6 +331,7 @@ class TelegramChannel:
 
 
 
+_SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
 _KINDS: tuple[tuple[str, AttachmentKind], ...] = (
     ("photo", "photo"), ("document", "document"), ("voice", "voice"), ("video", "video"),
     ("video_note", "video"), ("audio", "audio"), ("sticker", "sticker"), ("animation", "other"),
@@ -325,7 +343,7 @@ def _attachment(message: Message) -> Attachment | None:
     """What the person sent besides text, or ``None`` for a plain text message."""
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
-        return Attachment("photo", largest.file_id)
+        return Attachment("photo", largest.file_id, mime_type="image/jpeg")
     for field, kind in _KINDS[1:]:
         value = getattr(message, field, None)
         if value:

@@ -1,0 +1,105 @@
+"""A person on Telegram and an expert on Matrix, as production often has it: the files they
+send each other arrive as files, byte for byte (the bot fetches from one platform and uploads
+to the other), and nothing of them is stored by the bot but the reference."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.bot_process import start_bot, stop_bot
+from tests.matrix_person import MatrixPerson
+from tests.routing_support import INCIDENT_SUBMITTED
+from tests.synapse import Synapse
+from tests.telegram_api import FakeTelegram
+
+PERSON = 501
+SCREENSHOT = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 64
+LETTER = b"%PDF-1.4 " + uuid.uuid4().bytes * 32
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def experts_file(path: Path, anna: str, carla: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "experts": [
+            {"id": "anna", "name": "Anna de Vries", "address": f"matrix:{anna}",
+             "specialties": ["rechtshulp"]},
+            {"id": "carla", "name": "Carla Smit", "address": f"matrix:{carla}",
+             "coordinator": True},
+        ],
+        "on_call": {"shifts": [{"specialty": "rechtshulp", "experts": ["anna"]}]},
+    }), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_files_go_both_ways_between_telegram_and_matrix(
+        telegram: FakeTelegram, synapse: Synapse, tmp_path: Path, encrypted: bool) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    bot_id = synapse.register(f"bot{suffix}", "bot-pw")
+    anna_id = synapse.register(f"anna{suffix}", "anna-pw")
+    carla_id = synapse.register(f"carla{suffix}", "carla-pw")
+    process = await start_bot(
+        tmp_path / "data", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
+        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
+        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
+        WEERBAAR_MATRIX_HOMESERVER=synapse.url, WEERBAAR_MATRIX_USER_ID=bot_id,
+        WEERBAAR_MATRIX_PASSWORD="bot-pw", WEERBAAR_CHANNELS="telegram,matrix",
+        WEERBAAR_FLOOD_LIMIT="",  # the test person types faster than the flood limit allows
+        WEERBAAR_EXPERTS_FILE=str(experts_file(tmp_path / "experts.yaml", anna_id, carla_id)))
+    anna = MatrixPerson(synapse.url, anna_id, "anna-pw", tmp_path / "anna",
+                        encryption=encrypted)
+    await anna.start()
+    try:
+        await anna.open_chat_with(bot_id, encrypted=encrypted)
+        await anna.exchange("zaken")  # the bot now knows Anna's room
+        await telegram.wait_until(lambda: "getUpdates" in telegram.calls, within=30)
+        for line in INCIDENT_SUBMITTED:
+            before = len(telegram.to(PERSON))
+            telegram.user_says(PERSON, line)
+            await telegram.wait_for(PERSON, before + 1)
+        telegram.user_sends_photo(PERSON, data=SCREENSHOT)
+        offer = await anna.wait_for(2, within=30)
+        assert "Nieuwe zaak #1" in offer[-1]
+
+        await anna.say("aannemen 1")
+        await anna.wait_until_files(1)
+        body, data = anna.files[0]
+        assert data == SCREENSHOT, "the person's photo arrives on Matrix as it was sent"
+        assert "De persoon stuurt een bestand (photo)" in body
+        assert not any("niet doorsturen" in text for text in anna.received)
+
+        before = len(telegram.to(PERSON))
+        await anna.send_image(LETTER, name="brief.pdf")
+        sent = await telegram.wait_for(PERSON, before + 1, within=30)
+        photo = sent[-1]
+        assert photo.file is not None and photo.data == LETTER
+        assert "Anna stuurt u een bestand." in photo.text
+
+        # In the conversation, a photo goes straight on; one Telegram no longer has goes
+        # as a note (it stays kept with the case).
+        telegram.user_sends_photo(PERSON, data=SCREENSHOT[::-1])
+        await anna.wait_until_files(2)
+        assert anna.files[1][1] == SCREENSHOT[::-1]
+        telegram.files.clear()
+        telegram.user_sends_photo(PERSON)
+        await anna.wait_until(lambda: any("Het bestand kon ik niet doorsturen" in text
+                                          for text in anna.received))
+    finally:
+        await anna.stop()
+        code, stderr = await stop_bot(process)
+    assert code == 0, stderr
+    assert stderr.count("delivery.file_unavailable") == 1
