@@ -1,6 +1,6 @@
 """Run the engine benchmarks on SQLite and PostgreSQL and print a Markdown report.
 
-    .venv/bin/python -m bench            # about three minutes
+    .venv/bin/python -m bench            # about eight minutes on a 2-core machine
     .venv/bin/python -m bench --quick    # shorter runs, for a smoke test
 
 PostgreSQL: the local server (WEERBAAR_TEST_POSTGRES_URL, default the `test` database); each run
