@@ -1,10 +1,11 @@
-"""Database fixtures: a temporary SQLite file, and a fresh schema on the local PostgreSQL."""
+"""Fixtures: a temporary SQLite file, a fresh schema on the local PostgreSQL, the test Synapse,
+and a local Telegram Bot API server."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import create_engine
 from storage import crypto
 from storage.database import upgrade_database
 from tests.synapse import Synapse, start_synapse
+from tests.telegram_api import FakeTelegram
 
 TEST_KEY = crypto.new_key()
 crypto.configure([TEST_KEY])
@@ -65,3 +67,13 @@ def db_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

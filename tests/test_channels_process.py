@@ -4,11 +4,9 @@ a local Telegram Bot API server and to a real Synapse, then stopped with SIGTERM
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.bot_process import free_port, start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
@@ -16,16 +14,6 @@ from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def test_run_bot_on_telegram_through_a_bot_api_server(

@@ -5,7 +5,6 @@ to the other), and nothing of them is stored by the bot but the reference."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ from tests.telegram_api import FakeTelegram
 PERSON = 501
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 64
 LETTER = b"%PDF-1.4 " + uuid.uuid4().bytes * 32
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def experts_file(path: Path, anna: str, carla: str) -> Path:
