@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from bot.checkins import CheckinDesk, due_time
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
-from bot.outbox import Outbox, TurnResult, carried
+from bot.outbox import Outbox, TurnResult, attachment_body, carried
 from bot.quiet_hours import TIMEZONE
 from bot.routing import HANDOFF_PREFIX, Router
 from config.experts import Expert
@@ -473,9 +473,7 @@ class _Desk:
         case = self.active_case(db.active_case(self.cx, self.expert.id))
         if case is None:
             return
-        self.keep(case, {"attachment": {"kind": attachment.kind, "ref": attachment.ref,
-                                        "name": attachment.name,
-                                        "mime_type": attachment.mime_type}})
+        self.keep(case, {"attachment": attachment_body(attachment)})
         self.router.tell_person(self.box, case, self.result, self.texts.t(
             "expert_sent_file", case.language, name=self.expert.first_name),
             attachment=carried(attachment, self.expert.channel, case.channel))

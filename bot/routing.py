@@ -102,12 +102,11 @@ def on_call_coordinators(roster: Roster, at: datetime) -> list[Expert]:
 class Router:
     def __init__(self, roster: Roster, flows: FlowSet, facts: dict[str, str],
                  settings: RoutingSettings, metrics: Metrics | None = None) -> None:
-        self.roster = roster
         self.flows = flows
         self.texts = RoutingTexts(flows, facts)
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
+        self.use_roster(roster)
 
     def use_roster(self, roster: Roster) -> None:
         """Use a changed roster from now on (call in the database thread, between batches);

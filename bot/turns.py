@@ -111,10 +111,12 @@ class TurnRunner:
         self.checkins = checkins
         self._routing = router
         self._roster_changed = False
-        self._use_router(router)
+        self._use_router()
         self._next_escalation_check = 0.0
 
-    def _use_router(self, router: Router | None) -> None:
+    def _use_router(self) -> None:
+        """Route only while the roster has experts; without, cases wait in the database."""
+        router = self._routing
         self.router = router if router is not None and router.active else None
         self.desk = ExpertDesk(self.router, self.checkins) if self.router else None
         self.relay = PersonRelay(self.router, self.logic) if self.router else None
@@ -125,7 +127,7 @@ class TurnRunner:
         if self._routing is None:
             raise RuntimeError("this runner has no router")
         self._routing.use_roster(roster)
-        self._use_router(self._routing)
+        self._use_router()
         self._roster_changed = True
         self._next_escalation_check = 0.0
 
