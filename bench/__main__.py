@@ -125,13 +125,19 @@ def run(quick: bool) -> None:
                   f"{result.percentile(99):.0f} |")
     idle = 10_000 if quick else IDLE_CONVERSATIONS
     print(f"\nMemory of the running bot (fresh process, {CONVERSATIONS} people chatting):\n")
-    print("| database | stored idle conversations | resident memory MiB |")
-    print("|---|---:|---:|")
+    print("| database | stored idle conversations | resident memory MiB | on disk MiB |")
+    print("|---|---:|---:|---:|")
+    per_conversation = {}
     for name, database in DATABASES.items():
         with database() as empty_url, database() as full_url:
             results = compare({0: empty_url, idle: full_url}, key)
             for count, measured in results.items():
-                print(f"| {name} | {count:,} | {measured['rss_kib'] / 1024:.1f} |")
+                print(f"| {name} | {count:,} | {measured['rss_kib'] / 1024:.1f} | "
+                      f"{measured['database_bytes'] / 2**20:.1f} |")
+            memory = (results[idle]["rss_kib"] - results[0]["rss_kib"]) * 1024 / idle
+            disk = (results[idle]["database_bytes"] - results[0]["database_bytes"]) / idle
+            per_conversation[name] = f"{name} {memory:,.0f} B in memory, {disk:,.0f} B on disk"
+    print("\nPer stored idle conversation: " + "; ".join(per_conversation.values()) + ".")
     checkins(quick, key)
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from bench.engine import closed_loop
 from storage import crypto
@@ -71,14 +71,37 @@ def measure_in_fresh_process(url: str, key: str) -> dict[str, float]:
     return measured
 
 
+_POSTGRES_BYTES = text(
+    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relkind = 'r'")
+
+
+def database_bytes(url: str) -> int:
+    """What the database takes on disk: SQLite's pages (with those still in the WAL), or the
+    tables of the current schema on PostgreSQL with their indexes and TOAST."""
+    db = create_db_engine(url)
+    try:
+        with db.connect() as connection:
+            if db.dialect.name == "sqlite":
+                return int(connection.exec_driver_sql(
+                    "SELECT page_count * page_size FROM pragma_page_count(), "
+                    "pragma_page_size()").scalar_one())
+            return int(connection.execute(_POSTGRES_BYTES).scalar_one())
+    finally:
+        db.dispose()
+
+
 def compare(url_for: dict[int, str], key: str) -> dict[int, dict[str, float]]:
     """``url_for`` maps a number of stored idle conversations to an empty database; ``key`` is
-    the encryption key configured in this process."""
+    the encryption key configured in this process. Also reports the database's size on disk
+    once they are stored, before the traffic."""
     results = {}
     for count, url in url_for.items():
         upgrade_database(url)
         store_idle_conversations(url, count)
-        results[count] = measure_in_fresh_process(url, key)
+        stored = database_bytes(url)
+        results[count] = {**measure_in_fresh_process(url, key), "database_bytes": stored}
     return results
 
 

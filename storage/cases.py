@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from storage.models import AuditEntry, CaseNote, ExpertSession, Handoff
 from storage.repository import ABANDONED, CASES, CONVERSATIONS, INTAKE, MESSAGES, PEOPLE, SUBMITTED
@@ -105,13 +105,17 @@ def assigned_case_of_person(connection: Connection, person_id: int) -> CaseInfo 
     return _case(row) if row is not None else None
 
 
+_PEOPLE_WITH_ASSIGNED_CASE = select(CASES.c.person_id).distinct().where(
+    CASES.c.person_id.in_(bindparam("ids", expanding=True)), CASES.c.status == ASSIGNED)
+
+
 def people_with_assigned_case(connection: Connection, person_ids: Iterable[int]) -> set[int]:
-    """Which of these people have a case an expert has taken (one query for a batch)."""
+    """Which of these people have a case an expert has taken (one query for a batch, built
+    once: it runs for every batch)."""
     ids = list(person_ids)
     if not ids:
         return set()
-    return set(connection.execute(select(CASES.c.person_id).distinct().where(
-        CASES.c.person_id.in_(ids), CASES.c.status == ASSIGNED)).scalars())
+    return set(connection.execute(_PEOPLE_WITH_ASSIGNED_CASE, {"ids": ids}).scalars())
 
 
 def open_cases_of_person(connection: Connection, person_id: int) -> list[CaseInfo]:

@@ -1,6 +1,7 @@
 """Data access for the engine, in SQLAlchemy Core on the caller's connection and transaction.
 Nothing here commits. Statements that the engine runs for every turn are written to be sent
-once per batch (executemany) where they can."""
+once per batch (executemany) where they can, and are built once at import (``_UPPER_CASE``):
+building a statement and its cache key costs more than running it on SQLite."""
 
 from __future__ import annotations
 
@@ -92,15 +93,17 @@ def already_processed(connection: Connection,
     return found
 
 
+_INSERT_PROCESSED = insert(PROCESSED)
+
+
 def insert_processed(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        connection.execute(insert(PROCESSED), list(rows))
+        connection.execute(_INSERT_PROCESSED, list(rows))
 
 
 # -- people and conversations ----------------------------------------------------------------
 
 def _load_people_statement() -> Select[Any]:
-    """Built once: constructing a statement costs more than running it on SQLite."""
     others = CONVERSATIONS.alias("latest")
     latest = (select(others.c.id).where(others.c.person_id == PEOPLE.c.id)
               .order_by(others.c.id.desc()).limit(1).correlate(PEOPLE).scalar_subquery())
@@ -138,11 +141,14 @@ def insert_person(connection: Connection, channel: str, address: str, language: 
     return person_id
 
 
+_UPDATE_PEOPLE = (update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
+                  .values(language=bindparam("lang"), last_seen_at=bindparam("seen")))
+
+
 def update_people(connection: Connection, languages: dict[int, str], now: datetime) -> None:
     if languages:
         connection.execute(
-            update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
-            .values(language=bindparam("lang"), last_seen_at=bindparam("seen")),
+            _UPDATE_PEOPLE,
             [{"person_id": pid, "lang": lang, "seen": now} for pid, lang in languages.items()])
 
 
@@ -162,25 +168,32 @@ def insert_conversation(connection: Connection, person_id: int, *, flow: str, st
     return conversation_id
 
 
+_UPDATE_CONVERSATIONS = (
+    update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(flow=bindparam("flow"), state=bindparam("state"), status=bindparam("status"),
+            language=bindparam("language"), data=bindparam("data"),
+            updated_at=bindparam("now")))
+
+
 def update_conversations(connection: Connection, changes: dict[int, dict[str, Any]],
                          now: datetime) -> None:
     """Save conversations; each change holds flow, state, status, language and data."""
     if changes:
         connection.execute(
-            update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("conversation_id"))
-            .values(flow=bindparam("flow"), state=bindparam("state"),
-                    status=bindparam("status"), language=bindparam("language"),
-                    data=bindparam("data"), updated_at=bindparam("now")),
+            _UPDATE_CONVERSATIONS,
             [{"conversation_id": cid, "now": now, **values} for cid, values in changes.items()])
 
 
 # -- cases -----------------------------------------------------------------------------------
 
+_CASE_OF = (
+    select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
+    .where(CASES.c.conversation_id == bindparam("conversation_id"))
+    .order_by(CASES.c.id.desc()).limit(1))
+
+
 def case_of(connection: Connection, conversation_id: int) -> CaseRow | None:
-    row = connection.execute(
-        select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
-        .where(CASES.c.conversation_id == conversation_id)
-        .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
+    row = connection.execute(_CASE_OF, {"conversation_id": conversation_id}).one_or_none()
     return CaseRow(*row) if row is not None else None
 
 
@@ -223,13 +236,14 @@ def message_row(*, channel: str, address: str, direction: str, kind: str,
             "attempts": 0, "last_error": None}
 
 
+_INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+
+
 def insert_messages(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert messages made with :func:`message_row`; their ids, in the same order."""
     if not rows:
         return []
-    return list(connection.execute(
-        insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
-        list(rows)).scalars())
+    return list(connection.execute(_INSERT_MESSAGES, list(rows)).scalars())
 
 
 def undelivered(session: Session) -> Sequence[Message]:
@@ -241,16 +255,21 @@ def undelivered(session: Session) -> Sequence[Message]:
     ).all()
 
 
+_DELETE_PERSONLESS = delete(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)),
+                                            MESSAGES.c.person_id.is_(None))
+_MARK_DELIVERED = (update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)))
+                   .values(delivered_at=bindparam("now")))
+
+
 def mark_delivered(connection: Connection, message_ids: Sequence[int]) -> None:
     """Mark replies delivered. A reply with no person (the notice after an erasure) is
     deleted instead, so nothing about an erased person stays behind."""
     if not message_ids:
         return
-    ids = list(message_ids)
-    connection.execute(delete(MESSAGES).where(MESSAGES.c.id.in_(ids),
-                                              MESSAGES.c.person_id.is_(None)))
-    connection.execute(update(MESSAGES).where(MESSAGES.c.id.in_(ids))
-                       .values(delivered_at=utcnow()))
+    for start in range(0, len(message_ids), _KEYS_PER_QUERY):
+        ids = {"ids": list(message_ids[start:start + _KEYS_PER_QUERY])}
+        connection.execute(_DELETE_PERSONLESS, ids)
+        connection.execute(_MARK_DELIVERED, {**ids, "now": utcnow()})
 
 
 def record_failure(connection: Connection, message_id: int, reason: str, *,
