@@ -42,6 +42,8 @@ class Snapshot:
     status: str
     language: str
     data: dict[str, Any]
+    returning: bool = False
+    """Not known in this conversation, but a person who talked with the bot before."""
 
 
 @dataclass
@@ -99,9 +101,10 @@ class ConversationLogic:
         ]
         self.done = Choice(DONE, frozenset({"klaar", "done", "gereed", "ready"}))
 
-    def start(self, language: str) -> Snapshot:
+    def start(self, language: str, *, returning: bool = False) -> Snapshot:
         return Snapshot(known=False, flow=START_FLOW, state=self.flows.flows[START_FLOW].start,
-                        status=ACTIVE, language=language, data=fresh_data())
+                        status=ACTIVE, language=language, data=fresh_data(),
+                        returning=returning)
 
     def begin(self, flow: str, language: str, data: dict[str, Any]) -> Outcome:
         """A conversation the bot starts (a check-in): the new state and its first words.
@@ -119,7 +122,7 @@ class ConversationLogic:
         data["selection"] = list(data.get("selection", []))
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                       language=snapshot.language, data=data)
-        _Turn(self, out, event, known=snapshot.known).run()
+        _Turn(self, out, event, known=snapshot.known, returning=snapshot.returning).run()
         return out
 
 
@@ -127,12 +130,13 @@ class _Turn:
     """The work of one turn, writing into ``out``."""
 
     def __init__(self, logic: ConversationLogic, out: Outcome, event: InboundEvent,
-                 known: bool) -> None:
+                 known: bool, returning: bool = False) -> None:
         self.logic = logic
         self.flows = logic.flows
         self.out = out
         self.event = event
         self.known = known
+        self.returning = returning
 
     # -- texts ---------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class _Turn:
 
     def run(self) -> None:
         event, text = self.event, self.event.text
-        alarm = self.logic.signals.check(text) if text else None
+        alarm = self.logic.signals.check(text) if text and not self.menu_command(text) else None
         if alarm:
             if alarm.danger:
                 self.say(self.t("danger"))
@@ -167,9 +171,16 @@ class _Turn:
             self.out.urgent = True
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
         if not self.known:
-            if event.attachment is not None and event.attachment.kind in EVIDENCE_KINDS:
+            if event.forwarded or (event.attachment is not None
+                                   and event.attachment.kind in EVIDENCE_KINDS):
                 self.keep_evidence()
-            self.first_contact(text)
+            self.first_contact(None if event.forwarded else text)
+        elif event.edited:
+            self.edited()
+        elif event.forwarded:
+            self.keep_evidence()
+            if self.step.type != "end":
+                self.ask()
         elif event.attachment is not None:
             self.attachment()
         elif event.option is not None:
@@ -192,15 +203,20 @@ class _Turn:
         else:
             self.answer_typed(text)
 
+    def menu_command(self, text: str) -> bool:
+        """``/help`` and the like come from the chat app's command menu: never an alarm, even
+        where the bare word ("help") is one."""
+        return text.lstrip().startswith("/") and self.logic.commands.match(text) is not None
+
     def first_contact(self, text: str | None) -> None:
         command = self.logic.commands.match(text) if text else None
         if command in ("english", "dutch"):
             self.out.language = "en" if command == "english" else "nl"
-        self.say(self.t("welcome"))
+        self.say(self.t("welcome_back" if self.returning else "welcome"))
         if command == "human":
             self.enter(FLOW_PREFIX + "contact")
-        elif command == "privacy":  # someone may want to know this before telling anything
-            self.say(self.t("privacy"))
+        elif command in ("privacy", "help"):  # someone may want to know this before anything
+            self.say(self.t(command))
             self.ask()
         elif command is None and text and (ids := match_choices(text, self.choices())):
             self.answer(ids, pressed=False)
@@ -208,6 +224,14 @@ class _Turn:
             self.ask()
 
     # -- inputs other than a typed answer ------------------------------------------------
+
+    def edited(self) -> None:
+        """An earlier message changed in the chat app. It cannot change the answer it was,
+        so say so; during an intake it is kept with the case for whoever helps."""
+        if self.flow.case_kind:
+            self.out.attach_to_case = True
+        self.say(self.t("edited"))
+        self.ask()
 
     def attachment(self) -> None:
         attachment = self.event.attachment
@@ -362,6 +386,7 @@ class _Turn:
         self.ask()
 
     def answer_text(self, text: str) -> None:
+        text = text.strip()  # a trailing newline would show as a blank line in the summary
         kind = self.step.validate_as
         answer: dict[str, Any] = {"text": text}
         if kind == "phone":
@@ -374,7 +399,8 @@ class _Turn:
         else:
             value = text
         if value is None:
-            self.unclear(f"invalid_{kind}")
+            said_yes = match_choices(text, self.logic.yes_no, exact_only=True) == ["yes"]
+            self.unclear("date_which" if kind == "date" and said_yes else f"invalid_{kind}")
             return
         if kind:
             answer["value"] = value

@@ -27,10 +27,26 @@ class Attachment:
     data: bytes | None = field(default=None, repr=False, compare=False)
 
 
+_CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_INVISIBLE: dict[int, int | None] = {code: None for code in _CONTROLS
+                                     if code not in (0x09, 0x0A, 0x0D)}
+_INVISIBLE.update({0x0D: 0x0A, 0x2028: 0x0A, 0x2029: 0x0A})
+
+
+def visible_text(text: str) -> str:
+    """``text`` without control characters (a newline and a tab stay; other line breaks
+    become newlines) and without the direction overrides that can make text read otherwise
+    than it was written. They would be stored, and echoed to the person and the expert."""
+    return text.replace("\r\n", "\n").translate(_INVISIBLE)
+
+
 @dataclass(frozen=True, slots=True)
 class InboundEvent:
     """Something a person did: typed ``text``, pressed an option (``option`` holds the
-    payload of the button), or sent an ``attachment``."""
+    payload of the button), or sent an ``attachment``. ``text`` is kept as
+    :func:`visible_text`, whichever channel it came from. ``edited``: ``text`` is the new
+    version of a message sent earlier (the chat app's edit). ``forwarded``: ``text`` was passed
+    on from another chat (often the threat itself), not typed as an answer."""
 
     channel: str
     sender: str
@@ -38,6 +54,12 @@ class InboundEvent:
     text: str | None = None
     option: str | None = None
     attachment: Attachment | None = None
+    edited: bool = False
+    forwarded: bool = False
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            object.__setattr__(self, "text", visible_text(self.text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ class ExpertDesk:
             desk.payload(event.option)
         elif event.attachment is not None:
             desk.relay_file(event.attachment)
+        elif event.edited and event.text and event.text.strip():
+            desk.edited(event.text.strip())
         elif event.text and event.text.strip():
             desk.typed(event.text.strip())
         else:
@@ -109,6 +111,8 @@ class _Desk:
             return
         command = self.desk.parse(text)
         if command is None:
+            if text in ("1", "2") and self.repeated_press(active):
+                return
             self.relay_text(text, active)
             return
         needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
@@ -458,6 +462,16 @@ class _Desk:
             db.update_case(self.cx, case.id, self.box.now, first_answer_at=self.box.now)
         self.audit("relay", case.id)
 
+    def repeated_press(self, active: int | None) -> bool:
+        """A bare 1 or 2 right after taking a case, before writing to the person, is the
+        offer's answer typed twice, not a message: it is not passed on."""
+        case = db.load_case(self.cx, active) if active is not None else None
+        if case is None or case.status != db.ASSIGNED or \
+                case.assigned_expert != self.expert.id or case.first_answer_at is not None:
+            return False
+        self.say("expert_digit_held", case=case.id)
+        return True
+
     def relay_text(self, text: str, active: int | None) -> None:
         case = self.active_case(active)
         if case is None:
@@ -465,6 +479,19 @@ class _Desk:
         self.keep(case, {"text": text})
         self.router.tell_person(self.box, case, self.result, self.texts.t(
             "from_expert", case.language, name=self.expert.first_name, text=text))
+
+    def edited(self, text: str) -> None:
+        """An earlier message changed: the new version goes to the person, marked as such.
+        A command is not run again from an edit."""
+        if self.desk.parse(text) is not None:
+            self.say("expert_edited_command")
+            return
+        case = self.active_case(db.active_case(self.cx, self.expert.id))
+        if case is None:
+            return
+        self.keep(case, {"text": text})
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "from_expert_edited", case.language, name=self.expert.first_name, text=text))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:

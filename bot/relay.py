@@ -34,7 +34,8 @@ class PersonRelay:
             return None
         if event.attachment is None:
             text = (event.text or "").strip()
-            if not text or self.logic.commands.match(text) not in RELAYED_COMMANDS:
+            if not text or (not event.forwarded
+                            and self.logic.commands.match(text) not in RELAYED_COMMANDS):
                 return None
         return self.router.roster.by_id(case.assigned_expert)
 
@@ -76,12 +77,16 @@ class PersonRelay:
                 say(self.logic.flows.text("crisis").get(language).format_map(self.logic.facts))
             to_expert("expert_person_danger")
         command = self.logic.commands.match(text)
-        if command == "stop":
+        if event.forwarded:  # the words of someone else: never a command
+            to_expert("expert_from_person_forwarded", text=text)
+        elif command == "stop":
             say(self.texts.t("relay_stop", language, name=name))
             to_expert("expert_person_stopped")
         elif command == "human":
             say(self.texts.t("relay_human", language, name=name, role=role))
             to_expert("expert_person_asks_human")
+        elif event.edited:
+            to_expert("expert_from_person_edited", text=text)
         else:
             to_expert("expert_from_person", text=text)
         return out

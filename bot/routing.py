@@ -290,8 +290,9 @@ class Router:
         if flow in self.flows.flows:
             lines += describe(self.flows.flows[flow], answers, language, brief=True)
         if case.specialties:
-            lines.append("• " + ", ".join(self.texts.specialty(s, language)
-                                          for s in case.specialties))
+            named = ", ".join(self.texts.specialty(s, language) for s in case.specialties)
+            lines.append("• " + self.texts.t("expert_intake_specialties", language,
+                                             specialties=named))
         if not complete:
             lines.append(self.texts.t("expert_intake_partial", language))
         return "\n".join(lines)

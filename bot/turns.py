@@ -249,7 +249,7 @@ class TurnRunner:
             person_id = repo.insert_person(connection, event.channel, event.sender, language)
         else:
             person_id, language = row.person_id, row.language
-        snapshot = self.logic.start(language)
+        snapshot = self.logic.start(language, returning=row is not None)
         conversation_id = repo.insert_conversation(
             connection, person_id, flow=snapshot.flow, state=snapshot.state,
             status=snapshot.status, language=snapshot.language, data=snapshot.data)

@@ -30,6 +30,7 @@ class MatrixPerson:
         self.client = AsyncClient(homeserver, user_id, store_path=str(store), config=config)
         self.password = password
         self.received: list[str] = []
+        self.received_from: list[tuple[str, str]] = []  # (event id, sender) of each received
         self.room_id = ""
         self.files: list[tuple[str, bytes]] = []  # (body, the file's bytes) the bot sent
         self.client.add_event_callback(self._on_text, RoomMessageText)
@@ -40,6 +41,7 @@ class MatrixPerson:
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender != self.client.user_id and room.room_id == self.room_id:
             self.received.append(event.body)
+            self.received_from.append((event.event_id, event.sender))
 
     async def _on_file(self, room: MatrixRoom, event: RoomMessageMedia | RoomEncryptedMedia
                        ) -> None:
@@ -100,13 +102,32 @@ class MatrixPerson:
             await asyncio.sleep(0.05)
         raise AssertionError("the bot did not join")
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str) -> str:
+        """Send ``text``; returns its event id."""
+        return await self._send({"msgtype": "m.text", "body": text})
+
+    async def edit(self, event_id: str, text: str) -> None:
+        """Change an earlier message, as Element does."""
+        await self._send({"msgtype": "m.text", "body": f"* {text}",
+                          "m.new_content": {"msgtype": "m.text", "body": text},
+                          "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
+
+    async def reply(self, text: str) -> None:
+        """Answer the latest message with Matrix's reply, with the quote that older clients
+        put in front of the text."""
+        event_id, sender = self.received_from[-1]
+        quoted = "\n".join(f"> {line}" for line in f"<{sender}> {self.received[-1]}".split("\n"))
+        await self._send({"msgtype": "m.text", "body": f"{quoted}\n\n{text}",
+                          "m.relates_to": {"m.in_reply_to": {"event_id": event_id}}})
+
+    async def _send(self, content: dict[str, object]) -> str:
         if self.client.olm is not None and self.client.should_query_keys:
             await self.client.keys_query()
-        response = await self.client.room_send(
-            self.room_id, "m.room.message", {"msgtype": "m.text", "body": text},
-            ignore_unverified_devices=True)
+        response = await self.client.room_send(self.room_id, "m.room.message", content,
+                                               ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
+        event_id: str = response.event_id
+        return event_id
 
     async def wait_for(self, count: int, within: float = 20.0) -> list[str]:
         """Wait until the bot has sent ``count`` messages in all."""

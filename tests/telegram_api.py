@@ -9,7 +9,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,8 @@ class FakeTelegram:
         self.polls: list[tuple[int, float]] = []  # (offset asked, when)
         self.epoch = 0
         self.files: dict[str, bytes] = {}  # file id -> what a person sent, for getFile
+        self.allowed_updates = ["message", "edited_message", "callback_query", "channel_post"]
+        self.latest_from: dict[int, dict[str, Any]] = {}  # user id -> their latest message
         self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -135,13 +137,22 @@ class FakeTelegram:
             return web.json_response(body, status=status)
         offset = int(data.get("offset", 0) or 0)
         timeout = float(data.get("timeout", 0) or 0)
+        if data.get("allowed_updates"):  # as Telegram: kept until changed, others dropped
+            self.allowed_updates = json.loads(data["allowed_updates"])
         self.polls.append((offset, time.monotonic()))
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        self._drop_unasked()
         if not self.updates and timeout:
             self.new_update.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.new_update.wait(), timeout=min(timeout, 1.0))
+            self._drop_unasked()
         return self.updates[:100]
+
+    def _drop_unasked(self) -> None:
+        """As Telegram: the kinds of update the bot did not ask for never reach it."""
+        self.updates = [u for u in self.updates
+                        if any(kind in self.allowed_updates for kind in u)]
 
     async def api_sendMessage(self, data: dict[str, Any]) -> Any:
         chat_id = int(data["chat_id"])
@@ -223,9 +234,11 @@ class FakeTelegram:
         return {"id": user_id, "is_bot": False, "first_name": "Raadslid", "language_code": "nl"}
 
     def _incoming(self, user_id: int, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": user_id, "type": "private", "first_name": "Raadslid"},
-                "from": self._user(user_id), **content}
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": user_id, "type": "private", "first_name": "Raadslid"},
+                   "from": self._user(user_id), **content}
+        self.latest_from[user_id] = message
+        return message
 
     def user_says(self, user_id: int, text: str) -> None:
         content: dict[str, Any] = {"text": text}
@@ -233,6 +246,36 @@ class FakeTelegram:
             content["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]
         self._push({"message": self._incoming(user_id, **content)})
+
+    async def user_types(self, user_id: int, lines: Iterable[str | tuple[str, int]]) -> None:
+        """Say each line once the bot has answered the one before; a line is a text, or a
+        text and the number of messages the bot answers it with (one if not given)."""
+        for line in lines:
+            text, replies = (line, 1) if isinstance(line, str) else line
+            count = len(self.to(user_id))
+            self.user_says(user_id, text)
+            await self.wait_for(user_id, count + replies)
+
+    def user_forwards(self, user_id: int, text: str) -> None:
+        """The user forwards a message someone else sent them."""
+        origin = {"type": "hidden_user", "sender_user_name": "Anoniem",
+                  "date": int(time.time()) - 3600}
+        self._push({"message": self._incoming(user_id, text=text, forward_origin=origin)})
+
+    def user_shares_live_location(self, user_id: int, moves: int) -> None:
+        """A live location: one message, then an edit of it each time the user moves."""
+        message = self._incoming(user_id, location={"latitude": 52.09, "longitude": 5.12,
+                                                    "live_period": 900})
+        self._push({"message": message})
+        for step in range(1, moves + 1):
+            moved = {"latitude": 52.09 + step / 1000, "longitude": 5.12, "live_period": 900}
+            self._push({"edited_message": {**message, "location": moved,
+                                           "edit_date": message["date"] + step}})
+
+    def user_edits(self, user_id: int, text: str) -> None:
+        """The user changes the text of their latest message."""
+        edited = {**self.latest_from[user_id], "text": text, "edit_date": int(time.time()) + 1}
+        self._push({"edited_message": edited})
 
     def user_sends_photo(self, user_id: int, caption: str | None = None,
                          data: bytes | None = None) -> None:

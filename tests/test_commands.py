@@ -44,6 +44,20 @@ def test_help_works_everywhere_and_starts_with_112(word: str) -> None:
         assert "112" in said
 
 
+def test_help_from_the_command_menu_raises_no_alarm() -> None:
+    """Telegram's menu lists /help; choosing it must not mark anything urgent."""
+    for snapshot in STATES:
+        said, outcome = _say(snapshot, "/help")
+        assert _text("danger") not in said, (snapshot.flow, snapshot.state)
+        assert not outcome.urgent  # type: ignore[attr-defined]
+
+
+def test_typed_help_is_still_taken_as_a_cry_for_help() -> None:
+    said, outcome = _say(STATES[0], "help")
+    assert _text("danger") in said
+    assert outcome.urgent  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("word", ["stop", "/stop", "Stop!", "pauze"])
 def test_stop_pauses_everywhere_and_keeps_the_question(word: str) -> None:
     for snapshot in STATES:

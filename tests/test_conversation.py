@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.events import InboundEvent
 from tests.harness import INCIDENT_TO_SUMMARY, Bot, labels, texts
 
 
@@ -15,6 +16,18 @@ async def test_first_contact_welcomes_says_it_is_a_program_and_offers_the_menu(
                                    "Tips om uzelf te beschermen", "Met een mens praten"]
 
 
+async def test_help_from_the_menu_as_the_first_message_explains_the_chat_calmly(
+        sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        replies = await bot.say("/help")
+        said = texts(replies)
+        assert "computerprogramma, geen mens" in replies[0].text
+        assert "Deze woorden werken altijd" in said
+        assert "spoed" not in said
+        assert labels(replies[-1])[0] == "Een incident melden"
+        assert [case.urgent for case in bot.cases()] == []
+
+
 async def test_a_choice_by_number_word_sentence_or_button(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1", "nee"])
@@ -26,6 +39,42 @@ async def test_a_choice_by_number_word_sentence_or_button(sqlite_url: str) -> No
         await bot.say("Waterschap De Dommel")
         await bot.say("9")
         assert bot.conversation().data["answers"]["incident.what"] == {"option": "other"}
+
+
+async def test_control_characters_are_neither_stored_nor_echoed(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee", "raadslid", "gemeente"])
+        await bot.say("Gemeente\x00 Ergens\x1b[2J\u202ehuizen\r\n")
+        replies = await bot.say("terug")
+        assert "Gemeente Ergens[2Jhuizen" in texts(replies)
+        assert bot.conversation().data["answers"]["incident.org_name"] == {
+            "text": "Gemeente Ergens[2Jhuizen"}
+        assert not any("\x00" in (m.body.get("text") or "") for m in bot.messages())
+
+
+async def test_a_forwarded_threat_as_the_first_message_is_kept_and_welcomed(
+        sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        replies = await bot.send(InboundEvent("test", "alice", "fw-1", text="1",
+                                              forwarded=True))
+        said = texts(replies)
+        assert "Ik heb dit bewaard bij uw melding" in said and "Welkom." in said
+        assert bot.conversation().flow == "menu", "a forwarded '1' is not a choice"
+        (case,) = bot.cases()
+        kept = [m.body["text"] for m in bot.messages() if m.case_id == case.id]
+        assert kept == ["1"]
+
+
+async def test_an_edit_before_any_report_opens_no_case(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.say("hallo")
+        replies = await bot.send(InboundEvent("test", "alice", "edit-1", text="hoi",
+                                              edited=True))
+        assert replies[0].text.startswith("U heeft een eerder bericht aangepast.")
+        assert labels(replies[-1])[0] == "Een incident melden"
+        assert bot.cases() == []
+        assert [m.body["text"] for m in bot.messages() if m.direction == "in"] == [
+            "hallo", "hoi"]
 
 
 async def test_doubt_about_danger_gets_112_and_an_urgent_case(sqlite_url: str) -> None:
@@ -290,6 +339,8 @@ async def test_the_unrest_intake_with_a_key_date(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "onrust", "nee", "bestuurder", "gemeente", "Gemeente Oost",
                           "onrust over een besluit", "Er is veel boosheid over de opvang."])
+        yes = await bot.say("ja")
+        assert yes[0].text.startswith("Welke datum is dat?")
         unclear = await bot.say("in maart")
         assert "Die datum kan ik niet lezen" in unclear[0].text
         await bot.script(["15-03-2027", "groot", "ja", "nee", "1 2", "via deze chat"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -24,6 +25,8 @@ from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
 from tests.walker import LEFTOVER_PLACEHOLDER
 
 LOGIC = make_logic()
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What must never reach a person or an expert: control characters and direction overrides."""
 WORDS = sorted({w for words in FLOWS.system.commands.values() for w in words}
                | {w for f in FLOWS.flows.values() for s in f.steps.values()
                   for o in s.option_list for w in (*o.words, o.label.nl, o.label.en)})
@@ -38,12 +41,16 @@ texts = st.one_of(
                      "15-03-2027", "06 12345678", "naam@voorbeeld.nl", "ik wil dood"]),
     st.text(max_size=60),
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=10),
+    st.text(alphabet=st.sampled_from(["\x7f", "\x85", "\u202e", "\u2066", "\r", "a", "1"]),
+            max_size=10),
     st.just(""),
     st.just("x" * 10_000),
     st.builds(lambda w: f"/{w}", st.sampled_from(WORDS)),
 )
 events = st.one_of(
     texts.map(lambda t: {"text": t}),
+    texts.map(lambda t: {"text": t, "edited": True}),  # an earlier message changed
+    texts.map(lambda t: {"text": t, "forwarded": True}),  # passed on from another chat
     st.sampled_from(PAYLOADS).map(lambda p: {"option": p}),
     st.text(max_size=30).map(lambda p: {"option": p}),
     st.sampled_from(["photo", "document", "voice", "video", "audio", "sticker", "other"])
@@ -72,6 +79,7 @@ def test_the_logic_answers_everything_and_stays_consistent(actions: list[dict[st
         assert outcome.replies, f"no reply to {content!r:.80}"
         for reply in outcome.replies:
             assert reply.text.strip()
+            assert not INVISIBLE.search(reply.text), f"echoed {content!r:.80}"
             assert not LEFTOVER_PLACEHOLDER.search(reply.text)
             assert len({o.payload for o in reply.options}) == len(reply.options)
         if outcome.erase:
@@ -155,6 +163,7 @@ async def _routed(url: str, actions: list[tuple[str, dict[str, Any]]]) -> None:
                          and (m.recipient in ROSTER) != (who in ROSTER)]
             assert replies or passed_on, f"{who} got no reply to {content!r:.80}"
             assert all(r.text.strip() for r in replies)
+            assert not any(INVISIBLE.search(m.text) for m in bot.channel.sent[before:])
     with bot.session() as session:
         for case in session.scalars(select(Case)):
             assert case.status in STATUSES

@@ -103,6 +103,42 @@ async def test_a_whole_intake_in_a_direct_message_room(
     assert case.intake["answers"]["what"] == {"option": "stalking"}
 
 
+async def test_an_edited_message_is_not_taken_as_the_next_answer(
+        bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
+    await person.open_chat_with(accounts.bot_id)
+    await person.exchange("hallo", replies=2)
+    await person.exchange("1")
+    answered = await person.say("nee")
+    await person.wait_for(4)
+    before = len(person.received)
+    await person.edit(answered, "raadslid")
+    replies = await person.wait_for(before + 2)
+    assert replies[before].startswith("U heeft een eerder bericht aangepast.")
+    assert "Wat is uw functie?" in replies[-1], "the same question, not the next"
+    assert bot_on_matrix.bot is not None
+    conversation = bot_on_matrix.bot.conversation(accounts.person_id)
+    assert "incident.role" not in conversation.data["answers"]
+    inbound = [m.body["text"] for m in bot_on_matrix.bot.messages(accounts.person_id)
+               if m.direction == "in"]
+    assert inbound[-1] == "raadslid", "kept as written, without the '* ' of the fallback"
+
+
+async def test_a_reply_with_a_quote_is_answered_as_what_the_person_wrote(
+        bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
+    await person.open_chat_with(accounts.bot_id)
+    await person.exchange("hallo", replies=2)
+    await person.exchange("1")
+    assert "1. Ja\n2. Nee" in person.received[-1]
+    before = len(person.received)
+    await person.reply("nee")  # the quote holds "Ja" too
+    replies = await person.wait_for(before + 1)
+    assert "Wat is uw functie?" in replies[before]
+    assert bot_on_matrix.bot is not None
+    inbound = [m.body["text"] for m in bot_on_matrix.bot.messages(accounts.person_id)
+               if m.direction == "in"]
+    assert inbound[-1] == "nee"
+
+
 async def test_a_restart_keeps_the_device_and_does_not_replay(
         bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
     await person.open_chat_with(accounts.bot_id)

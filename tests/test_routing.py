@@ -53,7 +53,8 @@ async def test_a_confirmed_intake_asks_the_least_busy_on_call_expert(db_url: str
         assert [o.label for o in offer[0].options] == ["Aannemen", "Afwijzen"]
         # Before accepting, the expert sees no free text and no name of a municipality.
         assert "kinderen" not in offer[0].text and "Ergenshuizen" not in offer[0].text
-        assert "Bedreiging" in offer[0].text and "juridische hulp" in offer[0].text
+        assert "Bedreiging" in offer[0].text and \
+            "• Gevraagd specialisme: juridische hulp" in offer[0].text
         assert bot.channel.to("bert") == [] and bot.channel.to("carla") == []
         (case,) = bot.cases()
         assert case.status == "asking" and case.specialties == ["rechtshulp"]
@@ -174,9 +175,11 @@ async def test_close_note_and_a_fresh_start_afterwards(db_url: str) -> None:
         with bot.session() as s:
             assert [n.body for n in s.scalars(select(CaseNote))] == [
                 {"text": "belt morgen terug"}]
-        # The person's next message starts afresh, with a welcome.
-        assert "Welkom" in texts(await bot.say("hallo")) or "welkom" in texts(
-            await bot.say("hallo"))
+        # The person's next message starts afresh, welcomed as someone who was here before.
+        again = await bot.say("hallo")
+        assert again[0].text.startswith("Welkom terug bij het Ondersteuningsteam")
+        assert "Bel direct 112" in again[0].text
+        assert "Waarmee kan ik u helpen?" in again[-1].text
         # Anna's plain text no longer goes anywhere.
         assert "geen open zaak" in texts(await bot.say("nog iets?", who="anna"))
 
@@ -270,6 +273,43 @@ async def test_experts_may_type_instead_of_pressing(sqlite_url: str, typed: str)
     async with routed_bot(sqlite_url, router=make_router()) as bot:
         await submit(bot)
         assert "U heeft zaak #1 aangenomen" in texts(await bot.say(typed, who="anna"))
+
+
+async def test_a_one_typed_twice_after_accepting_is_not_passed_on(sqlite_url: str) -> None:
+    async with routed_bot(sqlite_url, router=make_router()) as bot:
+        await submit(bot)
+        await bot.say("1", who="anna")
+        heard = len(bot.channel.to("alice"))
+        again = texts(await bot.say("1", who="anna"))
+        assert "U heeft zaak #1 al aangenomen" in again
+        assert len(bot.channel.to("alice")) == heard, "the person is not sent a bare '1'"
+        await bot.say("Goedemiddag, ik ben Anna.", who="anna")
+        await bot.say("2", who="anna")  # once the expert writes, a digit is an answer
+        assert bot.channel.to("alice")[-1].text == "Anna:\n2"
+
+
+async def test_edits_and_forwards_between_a_person_and_an_expert_are_passed_on_marked(
+        sqlite_url: str) -> None:
+    def edit(who: str, text: str) -> InboundEvent:
+        return InboundEvent("console", who, uuid.uuid4().hex, text=text, edited=True)
+
+    async with routed_bot(sqlite_url, router=make_router()) as bot:
+        await submit(bot)
+        await bot.say("aannemen 1", who="anna")
+        await bot.say("Goedemiddag, ik ben Anna.", who="anna")
+        await bot.say("Ik slaap slecht.")
+        assert await bot.send(edit("alice", "Ik slaap heel slecht.")) == []
+        assert bot.channel.to("anna")[-1].text == "[#1] (bericht aangepast) Ik slaap heel slecht."
+        await bot.send(edit("anna", "Goedemiddag, ik ben Anna, jurist."))
+        assert bot.channel.to("alice")[-1].text == (
+            "Anna (bericht aangepast):\nGoedemiddag, ik ben Anna, jurist.")
+        forwarded = InboundEvent("console", "alice", uuid.uuid4().hex, text="stop",
+                                 forwarded=True)
+        assert await bot.send(forwarded) == [], "a forwarded 'stop' is not a command"
+        assert bot.channel.to("anna")[-1].text == "[#1] (doorgestuurd bericht) stop"
+        refused = texts(await bot.send(edit("anna", "sluit 1 advies")))
+        assert "Een aangepast bericht voer ik niet uit" in refused
+        assert bot.cases()[0].status == "assigned", "an edited command is not carried out"
 
 
 async def test_a_coordinator_reads_the_audit_log_of_a_case_in_the_chat(db_url: str) -> None:

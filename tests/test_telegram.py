@@ -126,6 +126,54 @@ async def test_a_photo_is_kept_as_evidence_and_a_sticker_is_answered(running: Ru
     assert evidence[0].body["text"] == "screenshot van het bericht"
 
 
+async def test_an_edited_message_is_answered_kept_and_checked_for_danger(
+        running: Running) -> None:
+    tg = running.telegram
+    await tg.user_types(USER, [("hallo", 2), "1", "nee", "raadslid", "gemeente", "Gemeente Oost"])
+    assert "Wat is er gebeurd?" in tg.to(USER)[-1].text
+    count = len(tg.to(USER))
+    tg.user_edits(USER, "Gemeente Oost. Hij staat nu voor mijn deur")
+    sent = await tg.wait_for(USER, count + 3)
+    assert sent[count].text.startswith("Bent u nu in gevaar? Bel direct 112.")
+    assert sent[count + 1].text.startswith("U heeft een eerder bericht aangepast.")
+    assert "Wat is er gebeurd?" in sent[count + 2].text, "the question is asked again"
+    (case,) = running.bot.cases(str(USER))
+    assert case.urgent
+    kept = [m.body["text"] for m in running.bot.messages(str(USER)) if m.case_id == case.id]
+    assert kept == ["Gemeente Oost. Hij staat nu voor mijn deur"]
+    conversation = running.bot.conversation(str(USER))
+    assert conversation.data["answers"]["incident.org_name"] == {"text": "Gemeente Oost"}
+
+
+async def test_a_live_location_that_moves_is_answered_once(running: Running) -> None:
+    tg = running.telegram
+    await tg.user_types(USER, [("hallo", 2), "1"])
+    count = len(tg.to(USER))
+    tg.user_shares_live_location(USER, moves=5)
+    tg.user_says(USER, "nee")  # after the location and its moves
+    sent = await tg.wait_for(USER, count + 3)
+    assert "Dit soort bericht kan ik niet lezen" in sent[count].text
+    assert "Wat is uw functie?" in sent[-1].text
+    assert not any("aangepast" in m.text for m in tg.to(USER)), "a move is not an edit"
+    assert len(tg.to(USER)) == count + 3
+
+
+async def test_a_forwarded_threat_is_kept_as_evidence_not_taken_as_an_answer(
+        running: Running) -> None:
+    tg = running.telegram
+    await tg.user_types(USER, [("hallo", 2), "1", "nee"])
+    assert "Wat is uw functie?" in tg.to(USER)[-1].text
+    count = len(tg.to(USER))
+    tg.user_forwards(USER, "Wij weten waar je woont. Stop met dat besluit.")
+    sent = await tg.wait_for(USER, count + 2)
+    assert sent[count].text.startswith("Dank u. Ik heb dit bewaard bij uw melding.")
+    assert "Wat is uw functie?" in sent[count + 1].text, "the question is asked again"
+    (case,) = running.bot.cases(str(USER))
+    kept = [m.body["text"] for m in running.bot.messages(str(USER)) if m.case_id == case.id]
+    assert kept == ["Wij weten waar je woont. Stop met dat besluit."]
+    assert "incident.role" not in running.bot.conversation(str(USER)).data["answers"]
+
+
 async def test_a_stale_button_is_handled_kindly(running: Running) -> None:
     tg = running.telegram
     tg.user_says(USER, "hallo")

@@ -275,7 +275,10 @@ class MatrixChannel:
             self._rooms[event.sender] = room.room_id
             self._save_json("rooms.json", self._rooms)
         if isinstance(event, RoomMessageText):
-            inbound = InboundEvent(self.name, event.sender, event.event_id, text=event.body)
+            edited = _edited_text(event)
+            inbound = InboundEvent(self.name, event.sender, event.event_id,
+                                   text=_without_quote(event) if edited is None else edited,
+                                   edited=edited is not None)
         else:
             inbound = InboundEvent(self.name, event.sender, event.event_id,
                                    attachment=_attachment(event))
@@ -359,6 +362,31 @@ def _file_content(attachment: Attachment, caption: str) -> dict[str, Any]:
     else:
         content["url"] = attachment.ref
     return content
+
+
+def _without_quote(event: RoomMessageText) -> str:
+    """The body of a reply without the quote of the message replied to, which older clients
+    put in front ("> <@bot:server> Wat is uw functie?" and a blank line): only what the person
+    wrote is their answer."""
+    relation = event.source.get("content", {}).get("m.relates_to")
+    body: str = event.body
+    if not isinstance(relation, dict) or "m.in_reply_to" not in relation:
+        return body
+    lines = body.split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    if lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def _edited_text(event: RoomMessageText) -> str | None:
+    """The new text when ``event`` edits an earlier message (its body is then "* " and the
+    text, as a fallback for clients that do not know edits)."""
+    new_content = event.source.get("content", {}).get("m.new_content")
+    if not isinstance(new_content, dict):
+        return None
+    return str(new_content.get("body", ""))
 
 
 def _attachment(event: Any) -> Attachment:

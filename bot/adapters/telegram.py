@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 MAX_TRACKED_KEYBOARDS = 10_000
+UPDATE_TYPES = ["message", "edited_message", "callback_query"]
+"""What the bot asks Telegram for; an edit is not lost (it is answered, and passed on)."""
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 
 
@@ -108,7 +110,7 @@ class TelegramChannel:
             await updater.start_webhook(
                 listen=self._webhook.listen, port=self._webhook.port,
                 webhook_url=self._webhook.url, secret_token=self._webhook.secret,
-                url_path="telegram")
+                url_path="telegram", allowed_updates=UPDATE_TYPES)
         else:
             await self._app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
@@ -206,7 +208,7 @@ class TelegramChannel:
             try:
                 updates = await self._app.bot.get_updates(
                     offset=self._next_offset, timeout=self._poll_timeout,
-                    allowed_updates=["message", "callback_query"])
+                    allowed_updates=UPDATE_TYPES)
             except TelegramError as exc:
                 self._polling_ok = False
                 log.warning("telegram.polling_error error=%s", type(exc).__name__)
@@ -250,6 +252,15 @@ class TelegramChannel:
                 return None
             return InboundEvent(self.name, str(query.message.chat.id), f"cb:{query.id}",
                                 option=query.data)
+        edit = update.edited_message
+        if edit is not None:
+            if edit.chat.type != ChatType.PRIVATE or (edit.text is None and edit.caption is None):
+                return None  # not a changed text: e.g. a live location that moved
+            # The text or caption changed; a file that came with it was received before.
+            edited_at = int(edit.edit_date.timestamp()) if edit.edit_date else 0
+            return InboundEvent(self.name, str(edit.chat.id),
+                                f"edit:{edit.chat.id}:{edit.message_id}:{edited_at}",
+                                text=edit.text or edit.caption, edited=True)
         message = update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
@@ -257,7 +268,8 @@ class TelegramChannel:
         text = message.text if attachment is None else message.caption
         return InboundEvent(self.name, str(message.chat.id),
                             f"msg:{message.chat.id}:{message.message_id}", text=text,
-                            attachment=attachment)
+                            attachment=attachment,
+                            forwarded=message.forward_origin is not None)
 
     async def _answer_button(self, query: CallbackQuery) -> None:
         """Answer the press, remove the keyboard and show what was chosen under the question."""
