@@ -171,10 +171,16 @@ class _Turn:
             self.out.urgent = True
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
         if not self.known:
-            if event.forwarded or (event.attachment is not None
-                                   and event.attachment.kind in EVIDENCE_KINDS):
+            if event.location is not None:
+                self.keep_evidence("location_saved")
+            elif event.forwarded or (event.attachment is not None
+                                     and event.attachment.kind in EVIDENCE_KINDS):
                 self.keep_evidence()
             self.first_contact(None if event.forwarded else text)
+        elif event.location is not None:
+            self.keep_evidence("location_saved")
+            if self.step.type != "end":
+                self.ask()
         elif event.edited:
             self.edited()
         elif event.forwarded:
@@ -245,10 +251,10 @@ class _Turn:
         if self.step.type != "end":
             self.ask()
 
-    def keep_evidence(self) -> None:
+    def keep_evidence(self, thanks: str = "attachment_saved") -> None:
         self.out.attach_to_case = True
         self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
-        self.say(self.t("attachment_saved"))
+        self.say(self.t(thanks))
 
     def button(self, payload: str) -> None:
         if payload.startswith(CONFIRM_PREFIX):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 AttachmentKind = Literal["photo", "document", "voice", "video", "audio", "sticker", "other",
                          "unreadable"]
@@ -27,6 +27,58 @@ class Attachment:
     data: bytes | None = field(default=None, repr=False, compare=False)
 
 
+class PlaceFields(TypedDict):
+    latitude: str
+    longitude: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place on the map the person shared (a pin, or the start of a live location)."""
+
+    latitude: float
+    longitude: float
+
+    @property
+    def map_link(self) -> str:
+        """A link any expert can open; the bot itself never calls it."""
+        lat, lon = f"{self.latitude:.6f}", f"{self.longitude:.6f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+    def text_fields(self) -> PlaceFields:
+        """``{latitude}``, ``{longitude}`` and ``{link}`` for a text that shows the place."""
+        return {"latitude": f"{self.latitude:.6f}", "longitude": f"{self.longitude:.6f}",
+                "link": self.map_link}
+
+    def as_body(self) -> dict[str, float]:
+        return {"latitude": self.latitude, "longitude": self.longitude}
+
+    @classmethod
+    def from_body(cls, body: object) -> Location | None:
+        if not isinstance(body, dict):
+            return None
+        try:
+            return cls(float(body["latitude"]), float(body["longitude"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @classmethod
+    def from_geo_uri(cls, uri: str) -> Location | None:
+        """``geo:52.37,4.89`` or ``geo:52.37,4.89;u=35`` (RFC 5870), as Matrix sends it."""
+        scheme, _, rest = uri.strip().partition(":")
+        if scheme.lower() != "geo":
+            return None
+        parts = rest.split(";", 1)[0].split(",")
+        try:
+            latitude, longitude = float(parts[0]), float(parts[1])
+        except (IndexError, ValueError):
+            return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return None
+        return cls(latitude, longitude)
+
+
 _CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _INVISIBLE: dict[int, int | None] = {code: None for code in _CONTROLS
                                      if code not in (0x09, 0x0A, 0x0D)}
@@ -43,7 +95,7 @@ def visible_text(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class InboundEvent:
     """Something a person did: typed ``text``, pressed an option (``option`` holds the
-    payload of the button), or sent an ``attachment``. ``text`` is kept as
+    payload of the button), sent an ``attachment`` or shared a ``location``. ``text`` is kept as
     :func:`visible_text`, whichever channel it came from. ``edited``: ``text`` is the new
     version of a message sent earlier (the chat app's edit). ``forwarded``: ``text`` was passed
     on from another chat (often the threat itself), not typed as an answer."""
@@ -54,6 +106,7 @@ class InboundEvent:
     text: str | None = None
     option: str | None = None
     attachment: Attachment | None = None
+    location: Location | None = None
     edited: bool = False
     forwarded: bool = False
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from bot.checkins import CheckinDesk, due_time
-from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
+from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location
 from bot.outbox import Outbox, TurnResult, attachment_body, carried
 from bot.quiet_hours import TIMEZONE
 from bot.routing import HANDOFF_PREFIX, Router
@@ -58,6 +58,8 @@ class ExpertDesk:
             desk.payload(event.option)
         elif event.attachment is not None:
             desk.relay_file(event.attachment)
+        elif event.location is not None:
+            desk.relay_location(event.location)
         elif event.edited and event.text and event.text.strip():
             desk.edited(event.text.strip())
         elif event.text and event.text.strip():
@@ -229,7 +231,7 @@ class _Desk:
         router = self.router
         text = self.texts.t("expert_accepted", self.language, case=case.id,
                             intake=router.full_intake(self.cx, case, self.language))
-        additions, files = router.evidence(self.cx, case)
+        additions, files = router.evidence(self.cx, case, self.language)
         if additions:
             person = self.texts.t("expert_addition", self.language)
             colleague = self.texts.t("expert_colleague_wrote", self.language)
@@ -492,6 +494,15 @@ class _Desk:
         self.keep(case, {"text": text})
         self.router.tell_person(self.box, case, self.result, self.texts.t(
             "from_expert_edited", case.language, name=self.expert.first_name, text=text))
+
+    def relay_location(self, place: Location) -> None:
+        case = self.active_case(db.active_case(self.cx, self.expert.id))
+        if case is None:
+            return
+        self.keep(case, {"location": place.as_body()})
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "from_expert_location", case.language, name=self.expert.first_name,
+            **place.text_fields()))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:

@@ -32,7 +32,7 @@ class PersonRelay:
             return None
         if data.get("confirm") or event.option is not None:
             return None
-        if event.attachment is None:
+        if event.attachment is None and event.location is None:
             text = (event.text or "").strip()
             if not text or (not event.forwarded
                             and self.logic.commands.match(text) not in RELAYED_COMMANDS):
@@ -47,7 +47,7 @@ class PersonRelay:
         role = expert.role.get(language) if expert.role else self.texts.t("default_role",
                                                                            language)
 
-        def to_expert(key: str, attachment: Attachment | None = None, **fields: Any) -> None:
+        def to_expert(key: str, *, attachment: Attachment | None = None, **fields: Any) -> None:
             self.router.tell_expert(cx, box, case, expert, result,
                                     self.texts.t(key, expert.language, case=case.id, **fields),
                                     attachment=attachment)
@@ -55,6 +55,10 @@ class PersonRelay:
         def say(text: str) -> None:
             out.replies.append(Reply(text))
 
+        if event.location is not None:
+            to_expert("expert_person_location", **event.location.text_fields())
+            say(self.texts.t("relay_location", language, name=name))
+            return out
         if event.attachment is not None:
             attachment = event.attachment
             if attachment.kind == "unreadable":

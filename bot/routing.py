@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.events import Attachment, OutboundOption
+from bot.events import Attachment, Location, OutboundOption
 from bot.metrics import Metrics
 from bot.outbox import Outbox, TurnResult, attachment_from
 from config.experts import COORDINATOR, Expert, Roster
@@ -308,7 +308,7 @@ class Router:
             lines.append(self.texts.t("expert_intake_partial", language))
         return "\n".join(lines)
 
-    def evidence(self, cx: Connection, case: db.CaseInfo
+    def evidence(self, cx: Connection, case: db.CaseInfo, language: str
                  ) -> tuple[list[tuple[bool, str]], list[Attachment]]:
         """What was written in the case, in order, as (by an expert, text), and the person's
         files. An expert who takes over a case from a colleague reads the conversation so far."""
@@ -319,6 +319,9 @@ class Router:
             if (attachment := attachment_from(body.get("attachment"))) is not None:
                 if not by_expert:
                     files.append(attachment)
+            elif (place := Location.from_body(body.get("location"))) is not None:
+                texts.append((by_expert, self.texts.t("location_line", language,
+                                                      **place.text_fields())))
             elif body.get("text"):
                 texts.append((by_expert, str(body["text"])))
         return texts, files

@@ -535,6 +535,8 @@ def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[st
     if event.attachment is not None:
         body["attachment"] = attachment_body(event.attachment)
         kind = "attachment"
+    if event.location is not None:
+        body["location"], kind = event.location.as_body(), "location"
     return repo.message_row(channel=event.channel, address=event.sender,
                             direction=repo.INBOUND, kind=kind, body=body,
                             person_id=state.person_id, conversation_id=state.conversation_id,

@@ -19,7 +19,7 @@ from bot.channel import DeliveryError, InboundHandler
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
-from bot.events import Attachment, InboundEvent, OutboundMessage
+from bot.events import Attachment, InboundEvent, Location, OutboundMessage
 from bot.routing import Router
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import FlowSet, load_flows
@@ -118,6 +118,11 @@ class Bot:
         attachment = Attachment(kind=kind, ref=f"file-{uuid.uuid4().hex}")
         return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
                                             attachment=attachment))
+
+    async def share_location(self, latitude: float, longitude: float,
+                             who: str = "alice") -> list[OutboundMessage]:
+        return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
+                                            location=Location(latitude, longitude)))
 
     async def script(self, lines: list[str], who: str = "alice") -> list[OutboundMessage]:
         replies: list[OutboundMessage] = []

@@ -104,11 +104,11 @@ class MatrixPerson:
 
     async def say(self, text: str) -> str:
         """Send ``text``; returns its event id."""
-        return await self._send({"msgtype": "m.text", "body": text})
+        return await self.send_content({"msgtype": "m.text", "body": text})
 
     async def edit(self, event_id: str, text: str) -> None:
         """Change an earlier message, as Element does."""
-        await self._send({"msgtype": "m.text", "body": f"* {text}",
+        await self.send_content({"msgtype": "m.text", "body": f"* {text}",
                           "m.new_content": {"msgtype": "m.text", "body": text},
                           "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
 
@@ -117,13 +117,15 @@ class MatrixPerson:
         put in front of the text."""
         event_id, sender = self.received_from[-1]
         quoted = "\n".join(f"> {line}" for line in f"<{sender}> {self.received[-1]}".split("\n"))
-        await self._send({"msgtype": "m.text", "body": f"{quoted}\n\n{text}",
+        await self.send_content({"msgtype": "m.text", "body": f"{quoted}\n\n{text}",
                           "m.relates_to": {"m.in_reply_to": {"event_id": event_id}}})
 
-    async def _send(self, content: dict[str, object]) -> str:
+    async def send_content(self, content: dict[str, object],
+                           event_type: str = "m.room.message") -> str:
+        """Send any event to the chat with the bot (a location, a sticker, ...)."""
         if self.client.olm is not None and self.client.should_query_keys:
             await self.client.keys_query()
-        response = await self.client.room_send(self.room_id, "m.room.message", content,
+        response = await self.client.room_send(self.room_id, event_type, content,
                                                ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
         event_id: str = response.event_id

@@ -262,6 +262,11 @@ class FakeTelegram:
                   "date": int(time.time()) - 3600}
         self._push({"message": self._incoming(user_id, text=text, forward_origin=origin)})
 
+    def user_shares_location(self, user_id: int, latitude: float, longitude: float) -> None:
+        """A pin dropped on the map (sent once)."""
+        self._push({"message": self._incoming(user_id, location={"latitude": latitude,
+                                                                 "longitude": longitude})})
+
     def user_shares_live_location(self, user_id: int, moves: int) -> None:
         """A live location: one message, then an edit of it each time the user moves."""
         message = self._incoming(user_id, location={"latitude": 52.09, "longitude": 5.12,

@@ -254,6 +254,26 @@ async def test_a_photo_is_kept_as_evidence_and_a_sticker_gets_a_kind_reply(
     assert [m.body["attachment"]["kind"] for m in evidence] == ["photo"]
 
 
+async def test_a_shared_location_is_kept_and_the_bot_says_it_sends_nobody(
+        sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        first = await bot.share_location(52.0907, 5.1214)
+        assert first[0].text.startswith("Dank u. Ik heb uw locatie bewaard bij uw melding.")
+        assert "Ik stuur niemand naar deze plek" in first[0].text
+        assert "Bel direct 112" in first[0].text
+        assert "Waarmee kan ik u helpen?" in first[-1].text
+        await bot.script(["1", "nee"])
+        again = await bot.share_location(52.1, 5.2)
+        assert "Ik heb uw locatie bewaard" in again[0].text
+        assert "Wat is uw functie?" in again[-1].text, "the same question, not the next"
+        assert bot.conversation().state == "role"
+    (case,) = bot.cases()
+    kept = [m for m in bot.messages() if m.case_id == case.id]
+    assert [(m.kind, m.body["location"]) for m in kept] == [
+        ("location", {"latitude": 52.0907, "longitude": 5.1214}),
+        ("location", {"latitude": 52.1, "longitude": 5.2})]
+
+
 async def test_an_unreadable_encrypted_message_is_asked_again(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1"])

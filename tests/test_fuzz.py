@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.conversation import COMPLETED, PAUSED, Snapshot
-from bot.events import Attachment, InboundEvent
+from bot.events import Attachment, InboundEvent, Location
 from storage.cases import ACCEPTED, ASSIGNED, CLOSED, STATUSES
 from storage.database import upgrade_database
 from storage.models import Case, Handoff, Message, Person
@@ -47,6 +47,8 @@ texts = st.one_of(
     st.just("x" * 10_000),
     st.builds(lambda w: f"/{w}", st.sampled_from(WORDS)),
 )
+LOCATIONS = st.builds(Location, st.floats(-90, 90), st.floats(-180, 180)).map(
+    lambda place: {"location": place})
 events = st.one_of(
     texts.map(lambda t: {"text": t}),
     texts.map(lambda t: {"text": t, "edited": True}),  # an earlier message changed
@@ -55,6 +57,7 @@ events = st.one_of(
     st.text(max_size=30).map(lambda p: {"option": p}),
     st.sampled_from(["photo", "document", "voice", "video", "audio", "sticker", "other"])
     .map(lambda k: {"attachment": Attachment(k, "ref")}),  # type: ignore[arg-type]
+    LOCATIONS,
 )
 
 
@@ -134,7 +137,7 @@ HANDOFF_PAYLOADS = st.builds(lambda n, what: f"ho:{n}:{what}", st.integers(0, 6)
 person_actions = st.tuples(st.sampled_from(PEOPLE), st.one_of(
     events, st.just({"intake": True}), HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
 expert_actions = st.tuples(st.sampled_from(["anna", "carla"]), st.one_of(
-    EXPERT_COMMANDS.map(lambda t: {"text": t}), texts.map(lambda t: {"text": t}),
+    EXPERT_COMMANDS.map(lambda t: {"text": t}), texts.map(lambda t: {"text": t}), LOCATIONS,
     HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
 
 

@@ -123,6 +123,43 @@ async def test_an_edited_message_is_not_taken_as_the_next_answer(
     assert inbound[-1] == "raadslid", "kept as written, without the '* ' of the fallback"
 
 
+async def test_every_kind_of_message_gets_an_answer_and_a_location_is_kept(
+        bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
+    await person.open_chat_with(accounts.bot_id)
+    await person.exchange("hallo", replies=2)
+    await person.exchange("1")
+    # A client asking to verify the bot is not answered; /me is read as text.
+    await person.send_content({"msgtype": "m.key.verification.request", "body": "verify",
+                               "from_device": "X", "methods": ["m.sas.v1"],
+                               "to": accounts.bot_id})
+    await person.send_content({"msgtype": "m.emote", "body": "nee"})
+    received = await person.wait_for(4)
+    assert "Wat is uw functie?" in received[3], "the emote was the answer, nothing else said"
+    await person.send_content({"msgtype": "m.location", "body": "Locatie",
+                               "geo_uri": "geo:52.0907,5.1214;u=20"})
+    received = await person.wait_for(6)
+    assert received[4].startswith("Dank u. Ik heb uw locatie bewaard bij uw melding.")
+    assert "Wat is uw functie?" in received[5]
+    await person.send_content({"body": "duim", "url": "mxc://localhost/sticker", "info": {}},
+                              event_type="m.sticker")
+    received = await person.wait_for(8)
+    assert "Dit soort bericht kan ik niet lezen" in received[6]
+    await person.send_content({"msgtype": "org.example.poll", "body": "Wat vindt u?"})
+    received = await person.wait_for(10)
+    assert "Dit soort bericht kan ik niet lezen" in received[8]
+    assert "Wat is uw functie?" in received[9]
+    await person.send_content({"msgtype": "m.notice", "body": "raadslid"})
+    received = await person.wait_for(11)
+    assert "Wat is uw functie?" not in received[10]
+    assert bot_on_matrix.bot is not None
+    conversation = bot_on_matrix.bot.conversation(accounts.person_id)
+    assert conversation.data["answers"]["incident.role"] == {"option": "raadslid"}
+    (case,) = bot_on_matrix.bot.cases(accounts.person_id)
+    kept = [m.body for m in bot_on_matrix.bot.messages(accounts.person_id)
+            if m.case_id == case.id]
+    assert kept == [{"location": {"latitude": 52.0907, "longitude": 5.1214}}]
+
+
 async def test_a_reply_with_a_quote_is_answered_as_what_the_person_wrote(
         bot_on_matrix: BotOnMatrix, person: MatrixPerson, accounts: Accounts) -> None:
     await person.open_chat_with(accounts.bot_id)

@@ -114,6 +114,35 @@ async def test_two_accepts_at_once_one_wins(db_url: str) -> None:
         assert "U hoeft mijn vragen niet meer te beantwoorden" in to(bot, "alice")
 
 
+async def test_a_shared_location_is_kept_with_the_case_and_passed_on(db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router()) as bot:
+        await submit(bot)
+        thanks = texts(await bot.share_location(52.0907, 5.1214))
+        assert "Ik heb uw locatie bewaard bij uw melding" in thanks
+        assert "Ik stuur niemand naar deze plek" in thanks and "Bel direct 112" in thanks
+        assert "52.09" not in to(bot, "anna"), "not before the case is taken"
+
+        await bot.say("aannemen 1", who="anna")
+        link = "https://www.openstreetmap.org/?mlat=52.090700&mlon=5.121400#map=17/52.090700/5.121400"
+        assert f"Aanvulling: locatie 52.090700, 5.121400 {link}" in to(bot, "anna")
+
+        replies = texts(await bot.share_location(52.1, 5.2))
+        assert "Ik heb uw locatie doorgegeven aan Anna" in replies and "112" in replies
+        assert bot.channel.to("anna")[-1].text.startswith(
+            "[#1] De persoon deelt een locatie: 52.100000, 5.200000\nhttps://www.openstreetmap.org/")
+
+        await bot.share_location(52.37, 4.89, who="anna")
+        assert bot.channel.to("alice")[-1].text.startswith(
+            "Anna deelt een plek op de kaart met u: 52.370000, 4.890000\n")
+        (case,) = bot.cases()
+        with bot.session() as s:
+            kept = [m.body for m in s.scalars(select(Message).where(
+                Message.case_id == case.id, Message.direction == "in").order_by(Message.id))]
+        assert [b["location"] for b in kept if "location" in b] == [
+            {"latitude": 52.0907, "longitude": 5.1214}, {"latitude": 52.1, "longitude": 5.2},
+            {"latitude": 52.37, "longitude": 4.89}]
+
+
 async def test_relay_both_ways_with_files_and_the_persons_words(db_url: str) -> None:
     async with routed_bot(db_url, router=make_router()) as bot:
         await submit(bot)

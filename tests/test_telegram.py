@@ -145,17 +145,35 @@ async def test_an_edited_message_is_answered_kept_and_checked_for_danger(
     assert conversation.data["answers"]["incident.org_name"] == {"text": "Gemeente Oost"}
 
 
-async def test_a_live_location_that_moves_is_answered_once(running: Running) -> None:
+async def test_a_live_location_that_moves_is_kept_and_answered_once(running: Running) -> None:
     tg = running.telegram
     await tg.user_types(USER, [("hallo", 2), "1"])
     count = len(tg.to(USER))
     tg.user_shares_live_location(USER, moves=5)
     tg.user_says(USER, "nee")  # after the location and its moves
     sent = await tg.wait_for(USER, count + 3)
-    assert "Dit soort bericht kan ik niet lezen" in sent[count].text
-    assert "Wat is uw functie?" in sent[-1].text
+    assert sent[count].text.startswith("Dank u. Ik heb uw locatie bewaard bij uw melding.")
+    assert "Ik stuur niemand naar deze plek" in sent[count].text
+    assert "bent u nu in gevaar?" in sent[count + 1].text, "the same question again"
+    assert "Wat is uw functie?" in sent[count + 2].text
     assert not any("aangepast" in m.text for m in tg.to(USER)), "a move is not an edit"
     assert len(tg.to(USER)) == count + 3
+    (case,) = running.bot.cases(str(USER))
+    kept = [m.body for m in running.bot.messages(str(USER)) if m.case_id == case.id]
+    assert kept == [{"location": {"latitude": 52.09, "longitude": 5.12}}], "where it started"
+
+
+async def test_a_pin_on_the_map_is_kept_with_the_report(running: Running) -> None:
+    tg = running.telegram
+    await tg.user_types(USER, [("hallo", 2), "1", "nee"])
+    count = len(tg.to(USER))
+    tg.user_shares_location(USER, 52.3676, 4.9041)
+    sent = await tg.wait_for(USER, count + 2)
+    assert sent[count].text.startswith("Dank u. Ik heb uw locatie bewaard bij uw melding.")
+    assert "Wat is uw functie?" in sent[count + 1].text
+    (case,) = running.bot.cases(str(USER))
+    kept = [m.body for m in running.bot.messages(str(USER)) if m.case_id == case.id]
+    assert kept == [{"location": {"latitude": 52.3676, "longitude": 4.9041}}]
 
 
 async def test_a_forwarded_threat_is_kept_as_evidence_not_taken_as_an_answer(

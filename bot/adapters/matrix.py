@@ -34,9 +34,14 @@ from nio import (
     MemoryDownloadResponse,
     RoomCreateResponse,
     RoomEncryptedMedia,
+    RoomMessageEmote,
+    RoomMessageFormatted,
     RoomMessageMedia,
+    RoomMessageNotice,
     RoomMessageText,
+    RoomMessageUnknown,
     RoomSendResponse,
+    StickerEvent,
     SyncError,
     SyncResponse,
     UploadResponse,
@@ -46,7 +51,7 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
-from bot.events import Attachment, AttachmentKind, InboundEvent, OutboundMessage
+from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,11 @@ SYNC_TIMEOUT_MS = 30_000
 MAX_SEEN_EVENTS = 10_000
 _MEDIA_KINDS: dict[str, AttachmentKind] = {
     "m.image": "photo", "m.file": "document", "m.audio": "voice", "m.video": "video"}
+
+# Everything a person can send in a chat gets an answer: text (also /me and notices), files,
+# stickers, a location, and kinds this bot does not know (RoomMessageUnknown).
+_PERSON_MESSAGES = (RoomMessageText, RoomMessageEmote, RoomMessageNotice, RoomMessageMedia,
+                    RoomEncryptedMedia, RoomMessageUnknown, StickerEvent)
 
 
 class MatrixChannel:
@@ -72,8 +82,7 @@ class MatrixChannel:
         self._device_name = device_name
         config = AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False)
         self._client = AsyncClient(homeserver, user_id, store_path=str(store_dir), config=config)
-        self._client.add_event_callback(self._on_message,
-                                        (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia))
+        self._client.add_event_callback(self._on_message, _PERSON_MESSAGES)
         self._client.add_event_callback(self._on_undecryptable, MegolmEvent)
         self._client.add_event_callback(self._on_invite, InviteMemberEvent)
         self._handler: InboundHandler | None = None
@@ -274,15 +283,9 @@ class MatrixChannel:
         if self._rooms.get(event.sender) != room.room_id:
             self._rooms[event.sender] = room.room_id
             self._save_json("rooms.json", self._rooms)
-        if isinstance(event, RoomMessageText):
-            edited = _edited_text(event)
-            inbound = InboundEvent(self.name, event.sender, event.event_id,
-                                   text=_without_quote(event) if edited is None else edited,
-                                   edited=edited is not None)
-        else:
-            inbound = InboundEvent(self.name, event.sender, event.event_id,
-                                   attachment=_attachment(event))
-        self._dispatch(inbound)
+        inbound = _inbound(self.name, event)
+        if inbound is not None:
+            self._dispatch(inbound)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message the bot cannot decrypt still gets an answer, and the keys are asked for."""
@@ -364,7 +367,26 @@ def _file_content(attachment: Attachment, caption: str) -> dict[str, Any]:
     return content
 
 
-def _without_quote(event: RoomMessageText) -> str:
+def _inbound(channel: str, event: Any) -> InboundEvent | None:
+    if isinstance(event, RoomMessageFormatted):
+        edited = _edited_text(event)
+        return InboundEvent(channel, event.sender, event.event_id,
+                            text=_without_quote(event) if edited is None else edited,
+                            edited=edited is not None)
+    if isinstance(event, RoomMessageUnknown) and event.msgtype.startswith("m.key.verification"):
+        return None  # a client asking to verify the bot's device: not something to answer
+    if isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":
+        place = Location.from_geo_uri(str(event.content.get("geo_uri", "")))
+        if place is not None:
+            return InboundEvent(channel, event.sender, event.event_id, location=place)
+    if isinstance(event, (RoomMessageUnknown, StickerEvent)):
+        kind: AttachmentKind = "sticker" if isinstance(event, StickerEvent) else "other"
+        return InboundEvent(channel, event.sender, event.event_id,
+                            attachment=Attachment(kind, event.event_id))
+    return InboundEvent(channel, event.sender, event.event_id, attachment=_attachment(event))
+
+
+def _without_quote(event: RoomMessageFormatted) -> str:
     """The body of a reply without the quote of the message replied to, which older clients
     put in front ("> <@bot:server> Wat is uw functie?" and a blank line): only what the person
     wrote is their answer."""
@@ -380,7 +402,7 @@ def _without_quote(event: RoomMessageText) -> str:
     return "\n".join(lines)
 
 
-def _edited_text(event: RoomMessageText) -> str | None:
+def _edited_text(event: RoomMessageFormatted) -> str | None:
     """The new text when ``event`` edits an earlier message (its body is then "* " and the
     text, as a fallback for clients that do not know edits)."""
     new_content = event.source.get("content", {}).get("m.new_content")

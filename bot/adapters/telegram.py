@@ -38,7 +38,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
-from bot.events import Attachment, AttachmentKind, InboundEvent, OutboundMessage
+from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
 
 log = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); handled below.
@@ -264,10 +264,14 @@ class TelegramChannel:
         message = update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
+        message_id = f"msg:{message.chat.id}:{message.message_id}"
+        if message.location is not None:  # a pin, a venue, or the start of a live location
+            place = Location(message.location.latitude, message.location.longitude)
+            return InboundEvent(self.name, str(message.chat.id), message_id, location=place,
+                                forwarded=message.forward_origin is not None)
         attachment = _attachment(message)
         text = message.text if attachment is None else message.caption
-        return InboundEvent(self.name, str(message.chat.id),
-                            f"msg:{message.chat.id}:{message.message_id}", text=text,
+        return InboundEvent(self.name, str(message.chat.id), message_id, text=text,
                             attachment=attachment,
                             forwarded=message.forward_origin is not None)
 
@@ -347,7 +351,7 @@ _SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
 _KINDS: tuple[tuple[str, AttachmentKind], ...] = (
     ("photo", "photo"), ("document", "document"), ("voice", "voice"), ("video", "video"),
     ("video_note", "video"), ("audio", "audio"), ("sticker", "sticker"), ("animation", "other"),
-    ("location", "other"), ("contact", "other"), ("poll", "other"),
+    ("contact", "other"), ("poll", "other"),
 )
 
 
