@@ -148,9 +148,21 @@ async def test_every_kind_of_message_gets_an_answer_and_a_location_is_kept(
     received = await person.wait_for(10)
     assert "Dit soort bericht kan ik niet lezen" in received[8]
     assert "Wat is uw functie?" in received[9]
+    # A reaction or another app's signal is not answered; a poll is (its own event type).
+    await person.send_content({"m.relates_to": {"rel_type": "m.annotation", "key": "👍",
+                                                "event_id": person.received_from[-1][0]}},
+                              event_type="m.reaction")
+    await person.send_content({"state": "ringing"}, event_type="org.example.call.signal")
+    await person.send_content({"org.matrix.msc3381.poll.start": {"question": {"body": "?"}},
+                               "body": "Wat vindt u?"},
+                              event_type="org.matrix.msc3381.poll.start")
+    received = await person.wait_for(12)
+    assert "Dit soort bericht kan ik niet lezen" in received[10], "the poll, not the reaction"
+    assert "Dit soort bericht kan ik niet lezen" in received[8]
+    assert "Wat is uw functie?" in received[9]
     await person.send_content({"msgtype": "m.notice", "body": "raadslid"})
-    received = await person.wait_for(11)
-    assert "Wat is uw functie?" not in received[10]
+    received = await person.wait_for(13)
+    assert "Voor welke overheid doet u dit werk?" in received[12]
     assert bot_on_matrix.bot is not None
     conversation = bot_on_matrix.bot.conversation(accounts.person_id)
     assert conversation.data["answers"]["incident.role"] == {"option": "raadslid"}

@@ -44,6 +44,7 @@ from nio import (
     StickerEvent,
     SyncError,
     SyncResponse,
+    UnknownEvent,
     UploadResponse,
     WhoamiResponse,
 )
@@ -63,7 +64,9 @@ _MEDIA_KINDS: dict[str, AttachmentKind] = {
 # Everything a person can send in a chat gets an answer: text (also /me and notices), files,
 # stickers, a location, and kinds this bot does not know (RoomMessageUnknown).
 _PERSON_MESSAGES = (RoomMessageText, RoomMessageEmote, RoomMessageNotice, RoomMessageMedia,
-                    RoomEncryptedMedia, RoomMessageUnknown, StickerEvent)
+                    RoomEncryptedMedia, RoomMessageUnknown, StickerEvent, UnknownEvent)
+_POLLS = frozenset({"m.poll.start", "org.matrix.msc3381.poll.start"})
+"""Of the event types nio does not know, the ones a person sends as a message."""
 
 
 class MatrixChannel:
@@ -280,12 +283,13 @@ class MatrixChannel:
     async def _on_message(self, room: MatrixRoom, event: Any) -> None:
         if not self._fresh(event.event_id, event.sender) or room.member_count > 2:
             return
+        inbound = _inbound(self.name, event)
+        if inbound is None:
+            return
         if self._rooms.get(event.sender) != room.room_id:
             self._rooms[event.sender] = room.room_id
             self._save_json("rooms.json", self._rooms)
-        inbound = _inbound(self.name, event)
-        if inbound is not None:
-            self._dispatch(inbound)
+        self._dispatch(inbound)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message the bot cannot decrypt still gets an answer, and the keys are asked for."""
@@ -379,7 +383,9 @@ def _inbound(channel: str, event: Any) -> InboundEvent | None:
         place = Location.from_geo_uri(str(event.content.get("geo_uri", "")))
         if place is not None:
             return InboundEvent(channel, event.sender, event.event_id, location=place)
-    if isinstance(event, (RoomMessageUnknown, StickerEvent)):
+    if isinstance(event, UnknownEvent) and event.type not in _POLLS:
+        return None  # a reaction, a poll vote, a call signal, ...: nothing to answer
+    if isinstance(event, (RoomMessageUnknown, StickerEvent, UnknownEvent)):
         kind: AttachmentKind = "sticker" if isinstance(event, StickerEvent) else "other"
         return InboundEvent(channel, event.sender, event.event_id,
                             attachment=Attachment(kind, event.event_id))
