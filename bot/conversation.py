@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.events import EVIDENCE_KINDS, InboundEvent, OutboundOption
+from bot.events import EVIDENCE_KINDS, InboundEvent, OutboundOption, SharedContact
 from bot.matching import Choice, CommandWords, match_choices
 from bot.signals import SignalDetector
 from bot.validation import parse_date, parse_email, parse_phone
@@ -173,6 +173,8 @@ class _Turn:
         if not self.known:
             if event.location is not None:
                 self.keep_evidence("location_saved")
+            elif event.contact is not None:
+                self.keep_evidence("contact_saved")
             elif event.forwarded or (event.attachment is not None
                                      and event.attachment.kind in EVIDENCE_KINDS):
                 self.keep_evidence()
@@ -181,6 +183,8 @@ class _Turn:
             self.keep_evidence("location_saved")
             if self.step.type != "end":
                 self.ask()
+        elif event.contact is not None:
+            self.contact(event.contact)
         elif event.edited:
             self.edited()
         elif event.forwarded:
@@ -238,6 +242,16 @@ class _Turn:
             self.out.attach_to_case = True
         self.say(self.t("edited"))
         self.ask()
+
+    def contact(self, card: SharedContact) -> None:
+        """Their own card where a phone number is asked is the answer; any other card (often
+        the number that threatens them) is kept with the report."""
+        if card.own and self.step.validate_as == "phone" and not self.data.get("confirm"):
+            self.answer_typed(card.phone)
+            return
+        self.keep_evidence("contact_saved")
+        if self.step.type != "end":
+            self.ask()
 
     def attachment(self) -> None:
         attachment = self.event.attachment

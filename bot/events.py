@@ -33,6 +33,11 @@ class PlaceFields(TypedDict):
     link: str
 
 
+class ContactFields(TypedDict):
+    contact_name: str
+    phone: str
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """A place on the map the person shared (a pin, or the start of a live location)."""
@@ -93,9 +98,36 @@ def visible_text(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A contact card (a name and a phone number). ``own``: the sender's own card, as a chat
+    app sends it when someone shares their own number."""
+
+    name: str
+    phone: str
+    own: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", visible_text(self.name).strip())
+        object.__setattr__(self, "phone", visible_text(self.phone).strip())
+
+    def text_fields(self) -> ContactFields:
+        return {"contact_name": self.name or "-", "phone": self.phone}
+
+    def as_body(self) -> dict[str, str]:
+        return {"name": self.name, "phone": self.phone}
+
+    @classmethod
+    def from_body(cls, body: object) -> SharedContact | None:
+        if not isinstance(body, dict) or not isinstance(body.get("phone"), str):
+            return None
+        return cls(str(body.get("name") or ""), body["phone"])
+
+
+@dataclass(frozen=True, slots=True)
 class InboundEvent:
     """Something a person did: typed ``text``, pressed an option (``option`` holds the
-    payload of the button), sent an ``attachment`` or shared a ``location``. ``text`` is kept as
+    payload of the button), sent an ``attachment``, shared a ``location`` or a ``contact``
+    card. ``text`` is kept as
     :func:`visible_text`, whichever channel it came from. ``edited``: ``text`` is the new
     version of a message sent earlier (the chat app's edit). ``forwarded``: ``text`` was passed
     on from another chat (often the threat itself), not typed as an answer."""
@@ -107,6 +139,7 @@ class InboundEvent:
     option: str | None = None
     attachment: Attachment | None = None
     location: Location | None = None
+    contact: SharedContact | None = None
     edited: bool = False
     forwarded: bool = False
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from bot.checkins import CheckinDesk, due_time
-from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location
+from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location, SharedContact
 from bot.outbox import Outbox, TurnResult, attachment_body, carried
 from bot.quiet_hours import TIMEZONE
 from bot.routing import HANDOFF_PREFIX, Router
@@ -60,6 +60,8 @@ class ExpertDesk:
             desk.relay_file(event.attachment)
         elif event.location is not None:
             desk.relay_location(event.location)
+        elif event.contact is not None:
+            desk.relay_contact(event.contact)
         elif event.edited and event.text and event.text.strip():
             desk.edited(event.text.strip())
         elif event.text and event.text.strip():
@@ -503,6 +505,15 @@ class _Desk:
         self.router.tell_person(self.box, case, self.result, self.texts.t(
             "from_expert_location", case.language, name=self.expert.first_name,
             **place.text_fields()))
+
+    def relay_contact(self, card: SharedContact) -> None:
+        case = self.active_case(db.active_case(self.cx, self.expert.id))
+        if case is None:
+            return
+        self.keep(case, {"contact": card.as_body()})
+        self.router.tell_person(self.box, case, self.result, self.texts.t(
+            "from_expert_contact", case.language, name=self.expert.first_name,
+            **card.text_fields()))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:

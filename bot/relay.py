@@ -32,7 +32,7 @@ class PersonRelay:
             return None
         if data.get("confirm") or event.option is not None:
             return None
-        if event.attachment is None and event.location is None:
+        if event.attachment is None and event.location is None and event.contact is None:
             text = (event.text or "").strip()
             if not text or (not event.forwarded
                             and self.logic.commands.match(text) not in RELAYED_COMMANDS):
@@ -58,6 +58,9 @@ class PersonRelay:
         if event.location is not None:
             to_expert("expert_person_location", **event.location.text_fields())
             say(self.texts.t("relay_location", language, name=name))
+            return out
+        if event.contact is not None:
+            to_expert("expert_person_contact", **event.contact.text_fields())
             return out
         if event.attachment is not None:
             attachment = event.attachment

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.events import Attachment, Location, OutboundOption
+from bot.events import Attachment, Location, OutboundOption, SharedContact
 from bot.metrics import Metrics
 from bot.outbox import Outbox, TurnResult, attachment_from
 from config.experts import COORDINATOR, Expert, Roster
@@ -322,6 +322,9 @@ class Router:
             elif (place := Location.from_body(body.get("location"))) is not None:
                 texts.append((by_expert, self.texts.t("location_line", language,
                                                       **place.text_fields())))
+            elif (card := SharedContact.from_body(body.get("contact"))) is not None:
+                texts.append((by_expert, self.texts.t("contact_line", language,
+                                                      **card.text_fields())))
             elif body.get("text"):
                 texts.append((by_expert, str(body["text"])))
         return texts, files

@@ -537,6 +537,8 @@ def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[st
         kind = "attachment"
     if event.location is not None:
         body["location"], kind = event.location.as_body(), "location"
+    if event.contact is not None:
+        body["contact"], kind = event.contact.as_body(), "contact"
     return repo.message_row(channel=event.channel, address=event.sender,
                             direction=repo.INBOUND, kind=kind, body=body,
                             person_id=state.person_id, conversation_id=state.conversation_id,

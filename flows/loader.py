@@ -49,7 +49,8 @@ ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "c
 # Fields the routing texts fill in, besides the facts.
 ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
-                  "flow", "lang", "dates", "entries", "latitude", "longitude", "link"}
+                  "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
+                  "contact_name", "phone"}
 START_FLOW = "menu"
 _Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
 

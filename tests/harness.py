@@ -19,7 +19,7 @@ from bot.channel import DeliveryError, InboundHandler
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
-from bot.events import Attachment, InboundEvent, Location, OutboundMessage
+from bot.events import Attachment, InboundEvent, Location, OutboundMessage, SharedContact
 from bot.routing import Router
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import FlowSet, load_flows
@@ -123,6 +123,11 @@ class Bot:
                              who: str = "alice") -> list[OutboundMessage]:
         return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
                                             location=Location(latitude, longitude)))
+
+    async def share_contact(self, name: str, phone: str, own: bool = False,
+                            who: str = "alice") -> list[OutboundMessage]:
+        return await self.send(InboundEvent(self.channel_name, who, uuid.uuid4().hex,
+                                            contact=SharedContact(name, phone, own=own)))
 
     async def script(self, lines: list[str], who: str = "alice") -> list[OutboundMessage]:
         replies: list[OutboundMessage] = []

@@ -267,6 +267,14 @@ class FakeTelegram:
         self._push({"message": self._incoming(user_id, location={"latitude": latitude,
                                                                  "longitude": longitude})})
 
+    def user_shares_contact(self, user_id: int, phone: str, first_name: str,
+                            own: bool = False) -> None:
+        """A contact card; ``own``: the user's own (Telegram sends its number without "+")."""
+        card: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
+        if own:
+            card["user_id"] = user_id
+        self._push({"message": self._incoming(user_id, contact=card)})
+
     def user_shares_live_location(self, user_id: int, moves: int) -> None:
         """A live location: one message, then an edit of it each time the user moves."""
         message = self._incoming(user_id, location={"latitude": 52.09, "longitude": 5.12,

@@ -214,6 +214,28 @@ async def test_talk_to_a_person_from_the_menu(sqlite_url: str) -> None:
     assert case.intake["answers"]["contact_phone"]["value"] == "+31 6 12345678"
 
 
+async def test_a_contact_card_is_evidence_unless_it_is_their_own_number_when_asked(
+        sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "4", "Ik word gebeld door een onbekend nummer"])
+        kept = await bot.share_contact("Onbekend", "+31 6 98765432")
+        assert kept[0].text.startswith("Dank u. Ik heb dit contact bewaard bij uw melding.")
+        assert "Hoe wilt u dat wij contact met u opnemen?" in kept[-1].text
+        await bot.say("bel mij")
+        other = await bot.share_contact("Buurman", "06 11112222")
+        assert "Ik heb dit contact bewaard" in other[0].text, "not her number: evidence"
+        assert "Op welk telefoonnummer kunnen wij u bellen?" in other[-1].text
+        own = await bot.share_contact("Alice de Vries", "+31612345678", own=True)
+        assert "Telefoonnummer: +31 6 12345678" in own[-1].text, "taken as the answer"
+        assert bot.conversation().state == "summary"
+        await bot.say("ja")
+    (case,) = bot.cases()
+    assert case.intake["answers"]["contact_phone"]["value"] == "+31 6 12345678"
+    evidence = [m.body for m in bot.messages() if m.case_id == case.id]
+    assert evidence == [{"contact": {"name": "Onbekend", "phone": "+31 6 98765432"}},
+                        {"contact": {"name": "Buurman", "phone": "06 11112222"}}]
+
+
 async def test_a_stale_or_twice_pressed_button_is_handled_kindly(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1"])

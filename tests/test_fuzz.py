@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.conversation import COMPLETED, PAUSED, Snapshot
-from bot.events import Attachment, InboundEvent, Location
+from bot.events import Attachment, InboundEvent, Location, SharedContact
 from storage.cases import ACCEPTED, ASSIGNED, CLOSED, STATUSES
 from storage.database import upgrade_database
 from storage.models import Case, Handoff, Message, Person
@@ -47,8 +47,12 @@ texts = st.one_of(
     st.just("x" * 10_000),
     st.builds(lambda w: f"/{w}", st.sampled_from(WORDS)),
 )
-LOCATIONS = st.builds(Location, st.floats(-90, 90), st.floats(-180, 180)).map(
-    lambda place: {"location": place})
+SHARED = st.one_of(
+    st.builds(Location, st.floats(-90, 90), st.floats(-180, 180)).map(
+        lambda place: {"location": place}),
+    st.builds(SharedContact, st.text(max_size=20), st.one_of(st.text(max_size=20),
+              st.sampled_from(["+31612345678", "06 12345678"])), st.booleans()).map(
+        lambda card: {"contact": card}))
 events = st.one_of(
     texts.map(lambda t: {"text": t}),
     texts.map(lambda t: {"text": t, "edited": True}),  # an earlier message changed
@@ -57,7 +61,7 @@ events = st.one_of(
     st.text(max_size=30).map(lambda p: {"option": p}),
     st.sampled_from(["photo", "document", "voice", "video", "audio", "sticker", "other"])
     .map(lambda k: {"attachment": Attachment(k, "ref")}),  # type: ignore[arg-type]
-    LOCATIONS,
+    SHARED,
 )
 
 
@@ -137,7 +141,7 @@ HANDOFF_PAYLOADS = st.builds(lambda n, what: f"ho:{n}:{what}", st.integers(0, 6)
 person_actions = st.tuples(st.sampled_from(PEOPLE), st.one_of(
     events, st.just({"intake": True}), HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
 expert_actions = st.tuples(st.sampled_from(["anna", "carla"]), st.one_of(
-    EXPERT_COMMANDS.map(lambda t: {"text": t}), texts.map(lambda t: {"text": t}), LOCATIONS,
+    EXPERT_COMMANDS.map(lambda t: {"text": t}), texts.map(lambda t: {"text": t}), SHARED,
     HANDOFF_PAYLOADS.map(lambda p: {"option": p})))
 
 

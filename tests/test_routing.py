@@ -143,6 +143,22 @@ async def test_a_shared_location_is_kept_with_the_case_and_passed_on(db_url: str
             {"latitude": 52.37, "longitude": 4.89}]
 
 
+async def test_a_contact_card_goes_with_the_case_and_both_ways(db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router()) as bot:
+        await submit(bot)
+        await bot.share_contact("Onbekende beller", "+31 6 98765432")
+        assert "98765432" not in to(bot, "anna"), "not before the case is taken"
+        await bot.say("aannemen 1", who="anna")
+        assert "Aanvulling: contact Onbekende beller, +31 6 98765432" in to(bot, "anna")
+
+        assert await bot.share_contact("Buurman", "06 11112222") == []
+        assert bot.channel.to("anna")[-1].text == (
+            "[#1] De persoon deelt een contact: Buurman, 06 11112222")
+        await bot.share_contact("Slachtofferhulp", "0900 0101", who="anna")
+        assert bot.channel.to("alice")[-1].text == (
+            "Anna deelt een contact met u: Slachtofferhulp, 0900 0101")
+
+
 async def test_relay_both_ways_with_files_and_the_persons_words(db_url: str) -> None:
     async with routed_bot(db_url, router=make_router()) as bot:
         await submit(bot)

@@ -163,6 +163,22 @@ async def test_a_live_location_that_moves_is_kept_and_answered_once(running: Run
     assert kept == [{"location": {"latitude": 52.09, "longitude": 5.12}}], "where it started"
 
 
+async def test_their_own_contact_card_answers_the_phone_question(running: Running) -> None:
+    tg = running.telegram
+    await tg.user_types(USER, [("hallo", 2), ("4", 2), "Ik word steeds gebeld", "bel mij"])
+    assert "Op welk telefoonnummer" in tg.to(USER)[-1].text
+    count = len(tg.to(USER))
+    tg.user_shares_contact(USER, "0612345678", "Onbekende beller")
+    sent = await tg.wait_for(USER, count + 2)
+    assert sent[count].text.startswith("Dank u. Ik heb dit contact bewaard bij uw melding.")
+    assert "Op welk telefoonnummer" in sent[count + 1].text
+    tg.user_shares_contact(USER, "31612345678", "Raadslid", own=True)
+    sent = await tg.wait_for(USER, count + 3)
+    assert "Telefoonnummer: +31 6 12345678" in sent[count + 2].text
+    conversation = running.bot.conversation(str(USER))
+    assert conversation.data["answers"]["contact.contact_phone"]["value"] == "+31 6 12345678"
+
+
 async def test_a_pin_on_the_map_is_kept_with_the_report(running: Running) -> None:
     tg = running.telegram
     await tg.user_types(USER, [("hallo", 2), "1", "nee"])

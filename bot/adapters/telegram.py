@@ -38,7 +38,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
-from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
+from bot.events import (
+    Attachment,
+    AttachmentKind,
+    InboundEvent,
+    Location,
+    OutboundMessage,
+    SharedContact,
+)
 
 log = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); handled below.
@@ -269,6 +276,17 @@ class TelegramChannel:
             place = Location(message.location.latitude, message.location.longitude)
             return InboundEvent(self.name, str(message.chat.id), message_id, location=place,
                                 forwarded=message.forward_origin is not None)
+        if message.contact is not None:
+            card = message.contact
+            name = " ".join(part for part in (card.first_name, card.last_name) if part)
+            own = card.user_id is not None and message.from_user is not None \
+                and card.user_id == message.from_user.id
+            phone = card.phone_number
+            if own and phone.isdigit():  # the account's own number: international, no "+"
+                phone = "+" + phone
+            return InboundEvent(self.name, str(message.chat.id), message_id,
+                                contact=SharedContact(name, phone, own=own),
+                                forwarded=message.forward_origin is not None)
         attachment = _attachment(message)
         text = message.text if attachment is None else message.caption
         return InboundEvent(self.name, str(message.chat.id), message_id, text=text,
@@ -351,7 +369,7 @@ _SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
 _KINDS: tuple[tuple[str, AttachmentKind], ...] = (
     ("photo", "photo"), ("document", "document"), ("voice", "voice"), ("video", "video"),
     ("video_note", "video"), ("audio", "audio"), ("sticker", "sticker"), ("animation", "other"),
-    ("contact", "other"), ("poll", "other"),
+    ("poll", "other"),
 )
 
 
