@@ -180,17 +180,13 @@ class _Turn:
                 self.keep_evidence()
             self.first_contact(None if event.forwarded else text)
         elif event.location is not None:
-            self.keep_evidence("location_saved")
-            if self.step.type != "end":
-                self.ask()
+            self.keep_evidence("location_saved", ask=True)
         elif event.contact is not None:
             self.contact(event.contact)
         elif event.edited:
             self.edited()
         elif event.forwarded:
-            self.keep_evidence()
-            if self.step.type != "end":
-                self.ask()
+            self.keep_evidence(ask=True)
         elif event.attachment is not None:
             self.attachment()
         elif event.option is not None:
@@ -249,9 +245,7 @@ class _Turn:
         if card.own and self.step.validate_as == "phone" and not self.data.get("confirm"):
             self.answer_typed(card.phone)
             return
-        self.keep_evidence("contact_saved")
-        if self.step.type != "end":
-            self.ask()
+        self.keep_evidence("contact_saved", ask=True)
 
     def attachment(self) -> None:
         attachment = self.event.attachment
@@ -265,10 +259,13 @@ class _Turn:
         if self.step.type != "end":
             self.ask()
 
-    def keep_evidence(self, thanks: str = "attachment_saved") -> None:
+    def keep_evidence(self, thanks: str = "attachment_saved", ask: bool = False) -> None:
+        """Keep the message with the case and say so; ``ask``: then the question again."""
         self.out.attach_to_case = True
         self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
         self.say(self.t(thanks))
+        if ask and self.step.type != "end":
+            self.ask()
 
     def button(self, payload: str) -> None:
         if payload.startswith(CONFIRM_PREFIX):

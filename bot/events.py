@@ -127,10 +127,10 @@ class SharedContact:
 class InboundEvent:
     """Something a person did: typed ``text``, pressed an option (``option`` holds the
     payload of the button), sent an ``attachment``, shared a ``location`` or a ``contact``
-    card. ``text`` is kept as
-    :func:`visible_text`, whichever channel it came from. ``edited``: ``text`` is the new
-    version of a message sent earlier (the chat app's edit). ``forwarded``: ``text`` was passed
-    on from another chat (often the threat itself), not typed as an answer."""
+    card. ``text`` is kept as :func:`visible_text`, whichever channel it came from.
+    ``edited``: ``text`` is the new version of a message sent earlier (the chat app's edit).
+    ``forwarded``: ``text`` was passed on from another chat (often the threat itself), not
+    typed as an answer."""
 
     channel: str
     sender: str

@@ -498,22 +498,21 @@ class _Desk:
             "from_expert_edited", case.language, name=self.expert.first_name, text=text))
 
     def relay_location(self, place: Location) -> None:
-        case = self.active_case(db.active_case(self.cx, self.expert.id))
-        if case is None:
-            return
-        self.keep(case, {"location": place.as_body()})
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
-            "from_expert_location", case.language, name=self.expert.first_name,
-            **place.text_fields()))
+        self.relay_shared({"location": place.as_body()}, "from_expert_location",
+                          **place.text_fields())
 
     def relay_contact(self, card: SharedContact) -> None:
+        self.relay_shared({"contact": card.as_body()}, "from_expert_contact",
+                          **card.text_fields())
+
+    def relay_shared(self, body: dict[str, object], text: str, **fields: str) -> None:
+        """A place or a contact card the expert shares, kept and passed on as text."""
         case = self.active_case(db.active_case(self.cx, self.expert.id))
         if case is None:
             return
-        self.keep(case, {"contact": card.as_body()})
+        self.keep(case, body)
         self.router.tell_person(self.box, case, self.result, self.texts.t(
-            "from_expert_contact", case.language, name=self.expert.first_name,
-            **card.text_fields()))
+            text, case.language, name=self.expert.first_name, **fields))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:
