@@ -9,7 +9,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ class FakeTelegram:
         self._callback_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.settle: Callable[[], Awaitable[None]] | None = None  # wait until the bot is idle
 
     # -- server ----------------------------------------------------------------------------
 
@@ -336,13 +337,20 @@ class FakeTelegram:
         return [m for m in self.sent if m.chat_id == chat_id]
 
     async def wait_for(self, chat_id: int, count: int, within: float = 10.0) -> list[Sent]:
-        """Wait until the bot sent ``count`` messages in all to ``chat_id``."""
+        """Wait until the bot sent ``count`` messages in all to ``chat_id``. With ``settle``
+        (the engine's drain) exactly ``count``: a test that expects too few fails every
+        time, not only when the last message happens to be late."""
         deadline = asyncio.get_running_loop().time() + within
         while len(self.to(chat_id)) < count:
             if asyncio.get_running_loop().time() > deadline:
                 texts = [m.text[:60] for m in self.to(chat_id)]
                 raise AssertionError(f"expected {count} messages, got {len(texts)}: {texts}")
             await asyncio.sleep(0.02)
+        if self.settle is not None:
+            await self.settle()
+            if len(self.to(chat_id)) != count:
+                texts = [m.text[:60] for m in self.to(chat_id)[count - 1:]]
+                raise AssertionError(f"expected {count} messages, got more: ...{texts}")
         return self.to(chat_id)
 
     async def wait_until(self, condition: Any, within: float = 10.0) -> None:

@@ -40,6 +40,7 @@ async def running(sqlite_url: str) -> AsyncIterator[Running]:
     bot.engine = Engine(create_db_engine(sqlite_url), make_logic(), max_backoff_seconds=0.2)
     await bot.engine.start({"telegram": channel})
     await channel.start(bot.engine.handle)
+    telegram.settle = bot.engine.drain
     try:
         yield Running(telegram, channel, bot)
     finally:
