@@ -477,12 +477,7 @@ class _Desk:
         return True
 
     def relay_text(self, text: str, active: int | None) -> None:
-        case = self.active_case(active)
-        if case is None:
-            return
-        self.keep(case, {"text": text})
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
-            "from_expert", case.language, name=self.expert.first_name, text=text))
+        self.pass_on(active, {"text": text}, "from_expert", text=text)
 
     def edited(self, text: str) -> None:
         """An earlier message changed: the new version goes to the person, marked as such.
@@ -490,29 +485,27 @@ class _Desk:
         if self.desk.parse(text) is not None:
             self.say("expert_edited_command")
             return
-        case = self.active_case(db.active_case(self.cx, self.expert.id))
-        if case is None:
-            return
-        self.keep(case, {"text": text})
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
-            "from_expert_edited", case.language, name=self.expert.first_name, text=text))
+        self.pass_on(db.active_case(self.cx, self.expert.id), {"text": text},
+                     "from_expert_edited", text=text)
 
     def relay_location(self, place: Location) -> None:
-        self.relay_shared({"location": place.as_body()}, "from_expert_location",
-                          **place.text_fields())
+        self.pass_on(db.active_case(self.cx, self.expert.id), {"location": place.as_body()},
+                     "from_expert_location", **place.text_fields())
 
     def relay_contact(self, card: SharedContact) -> None:
-        self.relay_shared({"contact": card.as_body()}, "from_expert_contact",
-                          **card.text_fields())
+        self.pass_on(db.active_case(self.cx, self.expert.id), {"contact": card.as_body()},
+                     "from_expert_contact", **card.text_fields())
 
-    def relay_shared(self, body: dict[str, object], text: str, **fields: str) -> None:
-        """A place or a contact card the expert shares, kept and passed on as text."""
-        case = self.active_case(db.active_case(self.cx, self.expert.id))
+    def pass_on(self, active: int | None, body: dict[str, object], key: str,
+                **fields: str) -> None:
+        """Keep what the expert sent with their active case and tell the person (``key``:
+        the text, filled with ``fields``)."""
+        case = self.active_case(active)
         if case is None:
             return
         self.keep(case, body)
         self.router.tell_person(self.box, case, self.result, self.texts.t(
-            text, case.language, name=self.expert.first_name, **fields))
+            key, case.language, name=self.expert.first_name, **fields))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:
