@@ -68,10 +68,13 @@ def test_oncall_show_and_override(experts: Path) -> None:
 async def test_cases_show_is_audited(experts: Path, sqlite_url: str) -> None:
     async with routed_bot(sqlite_url, make_router()) as bot:
         await bot.script(INCIDENT_SUBMITTED)
+        await bot.attach("photo")
+        await bot.share_location(52.09, 5.12)
         await bot.say("aannemen 1", who="anna")
         await bot.say("notitie 1 terugbellen", who="anna")
     shown = RUNNER.invoke(app, ["cases", "show", "1", "--as", "coordinator-jan"])
     assert shown.exit_code == 0, shown.output
+    assert "files kept: 1, locations: 1, contact cards: 0" in shown.output
     assert "Gemeente Ergenshuizen" in shown.output
     assert "handoff: anna accepted" in shown.output
     assert "note by anna: terugbellen" in shown.output

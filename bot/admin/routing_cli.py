@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.experts import TIMEZONE, Override, Roster, RosterError, load_roster, save_roster
@@ -191,9 +191,11 @@ def show_case(settings: Settings, case_id: int, reader: str) -> None:
             for n in session.scalars(select(CaseNote).where(CaseNote.case_id == case_id)
                                      .order_by(CaseNote.id)):
                 typer.echo(f"note by {n.author}: {n.body.get('text', '')}")
-            files = session.scalars(select(Message).where(
-                Message.case_id == case_id, Message.kind == "attachment")).all()
-            typer.echo(f"files kept: {len(files)}")
+            kept = dict(session.execute(
+                select(Message.kind, func.count()).where(Message.case_id == case_id)
+                .group_by(Message.kind)).all())
+            typer.echo(f"files kept: {kept.get('attachment', 0)}, locations: "
+                       f"{kept.get('location', 0)}, contact cards: {kept.get('contact', 0)}")
     finally:
         engine.dispose()
 
