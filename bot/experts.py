@@ -183,10 +183,14 @@ class _Desk:
         return mine[-1] if mine else None
 
     def accept(self, case_id: int, handoff: db.HandoffRow | None) -> None:
+        """Take a case: valid only for an open offer to this expert (a button pressed after
+        declining, or after the case was transferred away, is not), or for a coordinator
+        taking any case that is still waiting."""
         case = db.load_case(self.cx, case_id)
         handoff = handoff or self._my_handoff(case_id)
-        if case is None or (handoff is None and not (
-                self.expert.coordinator and case.status == db.ASKING)):
+        coordinator_may = self.expert.coordinator and case is not None \
+            and case.status == db.ASKING
+        if case is None or (handoff is None and not coordinator_may):
             self.refuse(case_id)
             return
         if case.status == db.ASSIGNED and case.assigned_expert == self.expert.id:
@@ -197,6 +201,13 @@ class _Desk:
             key = "expert_taken" if case.status == db.ASSIGNED else "expert_already_answered"
             self.say(key, case=case.id)
             return
+        if handoff is not None and handoff.status != db.ASKED and not coordinator_may:
+            self.audit("denied", case.id, "stale_offer")
+            log.info("expert.stale_accept expert=%s case=%s", self.expert.id, case.id)
+            self.say("expert_already_answered", case=case.id)
+            return
+        if handoff is not None and handoff.status != db.ASKED:
+            handoff = None  # a coordinator taking it anew, not through the old offer
         if handoff is None:
             handoff_id = db.insert_handoff(self.cx, case.id, self.expert.id, 0, self.box.now)
         else:

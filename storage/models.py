@@ -30,6 +30,11 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+"""SQLite gives out the highest id again after it was deleted, unless told not to: a new
+person's case would get an erased case's number (and its audit trail), a new reply an old
+outbox id (which Matrix drops as a resend). PostgreSQL's sequences never go back."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -48,7 +53,7 @@ class Person(Base):
     """One identity on one channel (a Telegram user, a Matrix user, the console)."""
 
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    __table_args__ = (UniqueConstraint("channel", "address"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -65,7 +70,8 @@ class Conversation(Base):
     """
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_person_current", "person_id", "id"),)
+    __table_args__ = (Index("ix_conversations_person_current", "person_id", "id"),
+                      NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
@@ -82,6 +88,7 @@ class Case(Base):
     """What the network acts on: the intake result, its status and urgency."""
 
     __tablename__ = "cases"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(
@@ -116,6 +123,7 @@ class Handoff(Base):
     """One expert asked to take one case. The first accept wins; the others are told."""
 
     __tablename__ = "handoffs"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -131,7 +139,7 @@ class Checkin(Base):
     message, so it is never sent twice."""
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("ix_checkins_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_checkins_status_due", "status", "due_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
@@ -148,6 +156,7 @@ class CaseNote(Base):
     """An expert's internal note on a case; the person never sees it."""
 
     __tablename__ = "case_notes"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -171,6 +180,7 @@ class AuditEntry(Base):
     it stays when a case or person is deleted (the case id then points nowhere)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -187,6 +197,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_outbox", "direction", "delivered_at", "id"),
         Index("ix_messages_person", "person_id", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,6 +225,7 @@ class CaseFact(Base):
     No link to a person, no free text."""
 
     __tablename__ = "case_facts"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
@@ -231,6 +243,7 @@ class AcceptFact(Base):
     deleted. No link to the case or the person."""
 
     __tablename__ = "accept_facts"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
@@ -251,3 +264,13 @@ class ProcessedInbound(Base):
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyCheck(Base):
+    """One value encrypted with the current key. A start with keys that cannot read it is
+    refused before anything is stored (see :func:`storage.keycheck.verify_keys`)."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
