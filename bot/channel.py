@@ -15,25 +15,34 @@ from bot.events import Attachment, InboundEvent, OutboundMessage
 
 class InboundHandler(Protocol):
     """What a channel hands events to (the engine). Returns when the replies were delivered;
-    ``on_committed`` is called earlier, as soon as the event is stored (or refused as a
-    duplicate or flood), so a channel can confirm it to its platform without waiting for
-    delivery."""
+    ``on_committed(stored)`` is called earlier, as soon as the event is stored or needs no
+    storing (a duplicate, a flood) with ``True``, so a channel can confirm it to its platform
+    without waiting for delivery; with ``False`` when it could not be stored, so the channel
+    does not confirm it and gets it again later."""
 
-    def __call__(self, event: InboundEvent, on_committed: Callable[[], None] | None = None,
+    def __call__(self, event: InboundEvent, on_committed: Callable[[bool], None] | None = None,
                  ) -> Coroutine[Any, Any, None]: ...
 
 
 class DeliveryError(Exception):
     """Sending failed for a reason that may pass (network, rate limit): try again later."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None,
+                 answered: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.answered = answered
+        """The platform answered (with an error): it is up, so trying again soon is right."""
 
 
 class PermanentDeliveryError(DeliveryError):
     """Sending can never succeed (the person blocked the bot, the chat is gone)."""
+
+
+class ChannelStartError(Exception):
+    """A channel cannot start (its platform refused the credentials, ...). The message says
+    what happened in words an operator can act on, never the secret itself."""
 
 
 @runtime_checkable

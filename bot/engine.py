@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -29,6 +29,7 @@ from bot.channel import Channel, DeliveryError, FileSource, PermanentDeliveryErr
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
+from bot.logsafe import describe
 from bot.metrics import Metrics
 from bot.outbox import TurnResult
 from bot.routing import Router
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 0.5
 CHECKIN_RETRY_SECONDS = 30.0
+MAX_REMEMBERED_FAILURES = 10_000
 _T = TypeVar("_T")
 
 
@@ -97,6 +99,8 @@ class Engine:
         self._flood = FloodGuard(flood_limit) if flood_limit else None
         self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
+        self._turns_failing = 0
+        self._told_not_stored: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Start the writer and re-send replies a previous run committed but never sent."""
@@ -175,15 +179,19 @@ class Engine:
         task.add_done_callback(self._deliveries.discard)
 
     async def handle(self, event: InboundEvent,
-                     on_committed: Callable[[], None] | None = None) -> None:
+                     on_committed: Callable[[bool], None] | None = None) -> None:
         """Handle one inbound event; returns when its replies were delivered or given up.
-        ``on_committed`` is called once the event is stored (or refused: a duplicate, a
-        flood, or a database failure that was answered anyway)."""
-        committed = on_committed or (lambda: None)
+
+        ``on_committed(stored)`` is called once the event's fate is known: ``True`` when it is
+        stored, or needs no storing (a duplicate, or held back by the flood limit, which the
+        person is told); ``False`` when it could not be stored (the database failed), so the
+        channel does not confirm it to its platform and gets it again later. The person is
+        then told that it was *not* saved, once per message."""
+        committed = on_committed or (lambda stored: None)
         started = time.perf_counter()
         self._metrics.messages.labels(event.channel, "in").inc()
         if self._held_back(event):
-            committed()
+            committed(True)
             log.info("inbound.flood channel=%s", event.channel)
             self._metrics.floods.labels(event.channel).inc()
             assert self._flood is not None
@@ -194,12 +202,16 @@ class Engine:
         self._queue.put_nowait(_Job(event, future))
         try:
             result = await future
-        except Exception:
-            log.exception("batch.failed channel=%s", event.channel)
-            committed()
-            await self._send_fallback(event)
+        except Exception as exc:
+            log.error("batch.failed channel=%s error=%s", event.channel, describe(exc))
+            result = TurnResult(stored=False)
+        if not result.stored:
+            self._note_failure()
+            committed(False)
+            await self._tell_not_stored(event)
             return
-        committed()
+        self._note_success()
+        committed(True)
         sender = (event.channel, event.sender)
         own = [m for m in result.replies if (m.channel, m.recipient) == sender]
         # Messages to others (an expert, or the person an expert writes to) go out on their
@@ -208,6 +220,27 @@ class Engine:
                                      if (m.channel, m.recipient) != sender])
         await self._deliver(own)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
+
+    def healthy(self) -> bool:
+        """Whether turns are being stored: false after the latest event could not be."""
+        return self._turns_failing == 0
+
+    def _note_failure(self) -> None:
+        self._turns_failing += 1
+        self._metrics.turns_not_stored.inc()
+
+    def _note_success(self) -> None:
+        self._turns_failing = 0
+
+    async def _tell_not_stored(self, event: InboundEvent) -> None:
+        """Tell the person, once per message (a channel may hand the same one in again)."""
+        key = (event.channel, event.message_id)
+        if key in self._told_not_stored:
+            return
+        self._told_not_stored[key] = None
+        while len(self._told_not_stored) > MAX_REMEMBERED_FAILURES:
+            self._told_not_stored.popitem(last=False)
+        await self._send_bilingual(event, "error_not_saved")
 
     def _held_back(self, event: InboundEvent) -> bool:
         """Past the flood limit, and not a message with danger or crisis words, nor a request
@@ -371,10 +404,6 @@ class Engine:
             note = self._logic.flows.text("file_not_passed_on").get(message.language)
             return replace(message, text=f"{message.text}\n{note}", attachment=None)
         return replace(message, attachment=replace(attachment, data=data))
-
-    async def _send_fallback(self, event: InboundEvent) -> None:
-        """The database failed: answer anyway, in both languages, without storing."""
-        await self._send_bilingual(event, "error")
 
     async def _send_bilingual(self, event: InboundEvent, key: str) -> None:
         """A reply that is not stored: in Dutch and English, as the language is not looked up."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
@@ -25,6 +26,12 @@ class Attachment:
     mime_type: str | None = None
     channel: str | None = None
     data: bytes | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("name", "mime_type"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, visible_text(str(value)))
 
 
 class PlaceFields(TypedDict):
@@ -90,10 +97,15 @@ _INVISIBLE: dict[int, int | None] = {code: None for code in _CONTROLS
 _INVISIBLE.update({0x0D: 0x0A, 0x2028: 0x0A, 0x2029: 0x0A})
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def visible_text(text: str) -> str:
     """``text`` without control characters (a newline and a tab stay; other line breaks
     become newlines) and without the direction overrides that can make text read otherwise
-    than it was written. They would be stored, and echoed to the person and the expert."""
+    than it was written. They would be stored, and echoed to the person and the expert.
+    A lone surrogate (invalid in UTF-8, so it could not be stored) becomes U+FFFD."""
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     return text.replace("\r\n", "\n").translate(_INVISIBLE)
 
 

@@ -1,11 +1,12 @@
-"""The HTTP endpoint for operators: ``/healthz`` (database and each channel) and ``/metrics``
-(Prometheus). It binds to 127.0.0.1 unless configured otherwise."""
+"""The HTTP endpoint for operators: ``/healthz`` (the database, whether messages are being
+stored, and each channel) and ``/metrics`` (Prometheus). It binds to 127.0.0.1 unless
+configured otherwise."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 
 class HealthServer:
     def __init__(self, db: Engine, channels: Mapping[str, Channel], metrics: Metrics,
-                 listen: str, port: int) -> None:
+                 listen: str, port: int, turns_ok: Callable[[], bool] = lambda: True) -> None:
         self._db = read_only(db)
+        self._turns_ok = turns_ok
         self._channels = channels
         self._metrics = metrics
         self._listen, self._port = listen, port
@@ -53,9 +55,11 @@ class HealthServer:
         database = await asyncio.to_thread(self._database_ok)
         channels = {name: bool(getattr(channel, "healthy", lambda: True)())
                     for name, channel in self._channels.items()}
-        healthy = database and all(channels.values())
+        turns = self._turns_ok()
+        healthy = database and turns and all(channels.values())
         body = {"status": "ok" if healthy else "failing",
                 "database": "ok" if database else "failing",
+                "turns": "ok" if turns else "failing",
                 "channels": {name: "ok" if ok else "failing" for name, ok in channels.items()}}
         return web.json_response(body, status=200 if healthy else 503)
 

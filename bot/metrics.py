@@ -39,6 +39,13 @@ class Metrics:
         self.escalations = Counter(
             "weerbaar_escalations", "Cases moved on because nobody accepted in time, by step",
             ["to"], registry=self.registry)
+        self.unreadable_updates = Counter(
+            "weerbaar_inbound_unreadable", "Updates from a platform that could not be read "
+            "(skipped and confirmed, so they do not come back)", ["channel"],
+            registry=self.registry)
+        self.turns_not_stored = Counter(
+            "weerbaar_turns_not_stored", "Messages that could not be stored (the person was "
+            "told; the channel hands them in again)", registry=self.registry)
         self.checkins = Counter(
             "weerbaar_checkins", "Due check-ins by outcome: sent, postponed (quiet hours, person "
             "busy, expert on the case), skipped (later than the grace), failed (not handled; "

@@ -15,10 +15,11 @@ from storage import repository as repo
 @dataclass
 class TurnResult:
     """What one inbound event led to: the replies to deliver (to the sender, and to others
-    such as an expert), or that it was a duplicate."""
+    such as an expert). ``stored``: the event is in the database (False only when even
+    keeping the message alone failed; then nothing of the turn was written)."""
 
     replies: list[OutboundMessage] = field(default_factory=list)
-    duplicate: bool = False
+    stored: bool = True
 
 
 @dataclass

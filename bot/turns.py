@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.checkins import CHECKIN_FLOWS, CheckinDesk
 from bot.conversation import ACTIVE, COMPLETED, ConversationLogic, Outcome, Reply, Snapshot
@@ -35,7 +34,7 @@ from flows.summary import answers_of
 from storage import cases
 from storage import checkins as checkins_db
 from storage import repository as repo
-from storage.database import begin_without_flush_to_disk
+from storage.database import begin_without_flush_to_disk, forget_deleted
 from storage.models import Message, utcnow
 from storage.retention import record_facts
 
@@ -73,6 +72,8 @@ class BatchResult:
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
     checkins_done: bool = False
     """The due check-ins given to the batch were handled (sent, moved or skipped)."""
+    erased: bool = False
+    """Someone was erased in the batch."""
 
 
 @dataclass
@@ -85,6 +86,7 @@ class _Batch(Outbox):
     processed: list[dict[str, Any]] = field(default_factory=list)
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)
+    erased: bool = False
     with_assigned_case: set[int] | None = None
     """People who had a case with an expert when the batch began; ``None`` once an expert
     acted in the batch (cases may have changed: ask the database again)."""
@@ -151,36 +153,57 @@ class TurnRunner:
         escalate = self._escalation_check_due()
         if not events and not escalate and not due_checkins:
             with begin_without_flush_to_disk(self.db) as connection:
-                self._write_report(connection, report)
+                forgot = self._write_report(connection, report)
+            if forgot:
+                forget_deleted(self.db)
             return BatchResult([])
         try:
             with self.db.begin() as connection:
-                self._write_report(connection, report)
+                forgot = self._write_report(connection, report)
                 result = self._run(connection, events, escalate=escalate,
                                    due_checkins=due_checkins)
             if escalate:
                 self._roster_changed = False
+            if result.erased or forgot:
+                forget_deleted(self.db)
             return result
-        except SQLAlchemyError:
-            log.exception("batch.failed turns=%d; retrying one by one", len(events))
-        with self.db.begin() as connection:
-            self._write_report(connection, report)
+        except Exception as exc:
+            # Any failure, not only the database's (a value that cannot be encoded, a bug):
+            # one bad turn must not cost the others in its batch their turn.
+            log.warning("batch.failed turns=%d error=%s; retrying one by one", len(events),
+                        type(exc).__name__)
+        with self.db.begin() as connection:  # the database itself is down: raises
+            forgot = self._write_report(connection, report)
+        if forgot:
+            forget_deleted(self.db)
         return BatchResult([self._run_alone(event) for event in events])
 
     def _run_alone(self, event: InboundEvent) -> TurnResult:
         try:
             with self.db.begin() as connection:
-                return self._run(connection, [event], escalate=False).results[0]
-        except SQLAlchemyError:
-            log.exception("turn.failed channel=%s", event.channel)
-        with self.db.begin() as connection:
-            return self._failed_turn(connection, event)
+                outcome = self._run(connection, [event], escalate=False)
+            if outcome.erased:
+                forget_deleted(self.db)
+            return outcome.results[0]
+        except Exception as exc:
+            log.warning("turn.failed channel=%s error=%s", event.channel, type(exc).__name__)
+        try:
+            with self.db.begin() as connection:
+                return self._failed_turn(connection, event)
+        except Exception as exc:
+            # Not even the message alone could be stored: say so, never "saved".
+            log.error("turn.not_stored channel=%s error=%s", event.channel, type(exc).__name__)
+            return TurnResult(stored=False)
 
     @staticmethod
-    def _write_report(connection: Connection, report: DeliveryReport) -> None:
-        repo.mark_delivered(connection, report.delivered)
+    def _write_report(connection: Connection, report: DeliveryReport) -> bool:
+        """Returns whether messages of an erased person were deleted with it (their last
+        notices, now delivered or given up): then the log must forget them too."""
+        forgot = repo.mark_delivered(connection, report.delivered)
         for message_id, reason, permanent in report.failed:
-            repo.record_failure(connection, message_id, reason, permanent=permanent)
+            forgot = repo.record_failure(connection, message_id, reason,
+                                         permanent=permanent) or forgot
+        return forgot
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -199,7 +222,6 @@ class TurnRunner:
             batch.results.append(result)
             if (event.channel, event.message_id) in seen:
                 log.info("inbound.duplicate channel=%s", event.channel)
-                result.duplicate = True
                 continue
             seen.add((event.channel, event.message_id))
             expert = self.router.expert_at(event.channel, event.sender) \
@@ -234,7 +256,8 @@ class TurnRunner:
             self.checkins.send_due(connection, batch, due_checkins, batch.extra)
             done = True
         batch.flush(connection)
-        return BatchResult(batch.results, batch.extra, batch.planned_checkins, done)
+        return BatchResult(batch.results, batch.extra, batch.planned_checkins, done,
+                           erased=batch.erased)
 
     def _load(self, connection: Connection, event: InboundEvent,
               row: repo.PersonRow | None) -> _Current:
@@ -280,6 +303,7 @@ class TurnRunner:
             if self.checkins is not None:
                 self.checkins.cancel(connection, person_id=state.person_id)
             repo.erase_person(connection, state.person_id)
+            batch.erased = True
             log.info("person.erased")
             batch.processed.append(_processed(batch.now, event, None))
             self._add_replies(batch, event, None, None, outcome, result)

@@ -9,6 +9,9 @@ is used (:func:`configure`).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -21,6 +24,12 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.types import TypeDecorator
 
 _cipher: MultiFernet | None = None
+_id_keys: list[bytes] = []
+MIN_DISTINCT_KEY_BYTES = 16
+"""A random 32-byte key has about 30 different byte values; one with fewer than 16 was not
+made by a random generator (all zeros, a repeated pattern, a word typed as a key)."""
+_MAKE_ONE = ('make one with: python3 -c "from cryptography.fernet import Fernet; '
+             'print(Fernet.generate_key().decode())"')
 
 
 class EncryptionKeyError(Exception):
@@ -29,13 +38,30 @@ class EncryptionKeyError(Exception):
 
 def configure(keys: Sequence[str | bytes]) -> None:
     """Use these keys from now on; the first one encrypts, every one decrypts."""
-    global _cipher
+    global _cipher, _id_keys
     if not keys:
         raise EncryptionKeyError("at least one encryption key is needed")
     try:
-        _cipher = MultiFernet([Fernet(key) for key in keys])
-    except ValueError as exc:
-        raise EncryptionKeyError("an encryption key is not a valid Fernet key") from exc
+        raw = [base64.urlsafe_b64decode(key) for key in keys]
+        cipher = MultiFernet([Fernet(key) for key in keys])
+    except ValueError:
+        raise EncryptionKeyError(f"an encryption key is not a valid Fernet key; {_MAKE_ONE}"
+                                 ) from None
+    if any(len(set(key)) < MIN_DISTINCT_KEY_BYTES for key in raw):
+        raise EncryptionKeyError(f"an encryption key is too weak (not random); {_MAKE_ONE}")
+    _cipher = cipher
+    _id_keys = [hashlib.sha256(b"weerbaar platform ids\0" + key).digest() for key in raw]
+
+
+def fingerprints(value: str) -> list[str]:
+    """``value`` (a platform's message id, which may hold a chat id) as keyed hashes, one per
+    key, the current key's first: stored instead of the id, it still recognises a message
+    that comes again, but tells nobody whose it was, not even with the database in hand."""
+    if not _id_keys:
+        raise EncryptionKeyError("encryption keys are not configured")
+    data = value.encode("utf-8", "surrogatepass")
+    return ["h:" + base64.urlsafe_b64encode(
+        hmac.new(key, data, hashlib.sha256).digest()[:24]).decode("ascii") for key in _id_keys]
 
 
 def cipher() -> MultiFernet:

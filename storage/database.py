@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,12 +28,15 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine. For SQLite the pysqlite transaction handling is replaced by
     ``BEGIN IMMEDIATE`` (the default loses concurrent updates silently), and every
     connection gets WAL, durable commits and foreign keys."""
+    # Statement parameters (encrypted tokens, chat ids) are kept out of error messages, so a
+    # logged or printed error never carries them.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private
+        make_private(Path(database))
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         **kwargs,
@@ -45,6 +49,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, not just marked free (see forget_deleted).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -53,6 +59,31 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def make_private(database: Path) -> None:
+    """The database file and SQLite's -wal and -shm files beside it readable by the owner only
+    (SQLite gives those two the database file's mode), in a private directory."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, database.with_name(database.name + "-wal"),
+                 database.with_name(database.name + "-shm")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
+def forget_deleted(engine: Engine) -> None:
+    """After an erasure: on SQLite, move every change into the database file and empty the
+    write-ahead log, whose older page images still hold the deleted rows (with
+    ``secure_delete`` the database file itself keeps zeros where they were). PostgreSQL keeps
+    deleted rows until VACUUM reuses their space, and in its WAL and backups: see SECURITY.md."""
+    if not is_sqlite(str(engine.url)):
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 @contextmanager

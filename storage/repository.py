@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage import crypto
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound, utcnow
 
 INTAKE = "intake"
@@ -85,11 +86,17 @@ _PROCESSED_LOOKUP = (
 
 def already_processed(connection: Connection,
                       keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which (channel, platform message id) pairs were handled before."""
+    """Which (channel, platform message id) pairs were handled before. The ids are stored as
+    keyed hashes (:func:`crypto.fingerprints`; every configured key's, for a key rotation),
+    as a Telegram id holds the person's chat id."""
+    by_hash: dict[tuple[str, str], tuple[str, str]] = {}
+    for channel, message_id in keys:
+        for digest in crypto.fingerprints(message_id):
+            by_hash[(channel, digest)] = (channel, message_id)
     found: set[tuple[str, str]] = set()
-    for channel, ids in _by_channel(keys):
-        rows = connection.execute(_PROCESSED_LOOKUP, {"channel": channel, "ids": ids})
-        found.update((channel, message_id) for (message_id,) in rows)
+    for channel, digests in _by_channel(by_hash):
+        rows = connection.execute(_PROCESSED_LOOKUP, {"channel": channel, "ids": digests})
+        found.update(by_hash[(channel, digest)] for (digest,) in rows)
     return found
 
 
@@ -97,8 +104,11 @@ _INSERT_PROCESSED = insert(PROCESSED)
 
 
 def insert_processed(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows with ``platform_message_id`` as the platform gave it; stored as its hash."""
     if rows:
-        connection.execute(_INSERT_PROCESSED, list(rows))
+        connection.execute(_INSERT_PROCESSED, [
+            {**row, "platform_message_id": crypto.fingerprints(row["platform_message_id"])[0]}
+            for row in rows])
 
 
 # -- people and conversations ----------------------------------------------------------------
@@ -261,20 +271,27 @@ _MARK_DELIVERED = (update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", exp
                    .values(delivered_at=bindparam("now")))
 
 
-def mark_delivered(connection: Connection, message_ids: Sequence[int]) -> None:
+def mark_delivered(connection: Connection, message_ids: Sequence[int]) -> bool:
     """Mark replies delivered. A reply with no person (the notice after an erasure) is
-    deleted instead, so nothing about an erased person stays behind."""
-    if not message_ids:
-        return
+    deleted instead, so nothing about an erased person stays behind; returns whether one
+    was."""
+    deleted = 0
     for start in range(0, len(message_ids), _KEYS_PER_QUERY):
         ids = {"ids": list(message_ids[start:start + _KEYS_PER_QUERY])}
-        connection.execute(_DELETE_PERSONLESS, ids)
+        deleted += connection.execute(_DELETE_PERSONLESS, ids).rowcount or 0
         connection.execute(_MARK_DELIVERED, {**ids, "now": utcnow()})
+    return deleted > 0
 
 
 def record_failure(connection: Connection, message_id: int, reason: str, *,
-                   permanent: bool) -> None:
+                   permanent: bool) -> bool:
+    """Count a failed attempt; a permanent failure ends the message's delivery. One with no
+    person (the notice after an erasure) is then deleted, like a delivered one; returns
+    whether it was."""
     values: dict[str, Any] = {"attempts": MESSAGES.c.attempts + 1, "last_error": reason[:64]}
+    deleted = 0
     if permanent:
         values["failed_at"] = utcnow()
+        deleted = connection.execute(_DELETE_PERSONLESS, {"ids": [message_id]}).rowcount or 0
     connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(**values))
+    return deleted > 0

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select
 
+from storage.database import forget_deleted
 from storage.models import (
     AcceptFact,
     AuditEntry,
@@ -87,6 +88,8 @@ def purge(engine: Engine, older_than: datetime) -> PurgeReport:
         # entry is older than the period, it goes too.
         case_exists = exists().where(Case.id == AuditEntry.case_id)
         connection.execute(delete(AuditEntry).where(AuditEntry.at < older_than, ~case_exists))
+    if case_ids or people:
+        forget_deleted(engine)
     report = PurgeReport(cases=len(case_ids), people=people or 0)
     log.info("retention.purged cases=%d people=%d", report.cases, report.people)
     return report

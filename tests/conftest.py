@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
+from bot.adapters.telegram import TelegramChannel
+from bot.engine import Engine
+from bot.metrics import Metrics
 from storage import crypto
 from storage.database import upgrade_database
+from tests.harness import FLOWS, Bot, make_logic
 from tests.synapse import Synapse, start_synapse
 from tests.telegram_api import FakeTelegram
 
@@ -77,3 +82,37 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield server
     finally:
         await server.stop()
+
+
+@dataclass
+class Running:
+    telegram: FakeTelegram
+    channel: TelegramChannel
+    bot: Bot
+    metrics: Metrics
+
+
+@pytest.fixture
+async def running(sqlite_url: str) -> AsyncIterator[Running]:
+    """The real Telegram adapter and engine on SQLite, polling a local Bot API server."""
+    telegram = FakeTelegram()
+    await telegram.start()
+    menus = {str(lang): [(c.command, c.description) for c in commands]
+             for lang, commands in FLOWS.system.command_menu.items()}
+    metrics = Metrics()
+    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1,
+                              menus=menus,
+                              on_unreadable=metrics.unreadable_updates.labels("telegram").inc)
+    bot = Bot(sqlite_url)
+    bot.engine = Engine(bot.db, make_logic(), max_backoff_seconds=0.2, metrics=metrics)
+    await bot.engine.start({"telegram": channel})
+    await channel.start(bot.engine.handle)
+    telegram.settle = bot.engine.drain
+    try:
+        yield Running(telegram, channel, bot, metrics)
+    finally:
+        await channel.stop()
+        await bot.engine.stop()
+        await telegram.stop()
+
+

@@ -225,6 +225,17 @@ class FakeTelegram:
         self.updates.append(update)
         self.new_update.set()
 
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue any update as it is (a malformed one, say); returns its update id."""
+        update = {"update_id": next(self._update_ids), **update}
+        self.updates.append(update)
+        self.new_update.set()
+        return int(update["update_id"]) if isinstance(update["update_id"], int) else -1
+
+    def confirmed_up_to(self) -> int:
+        """The highest offset the bot has asked for: updates below it are confirmed."""
+        return max((offset for offset, _ in self.polls), default=0)
+
     def text_update(self, user_id: int, text: str) -> dict[str, Any]:
         """An update as Telegram would POST it to a webhook."""
         return {"update_id": next(self._update_ids),

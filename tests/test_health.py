@@ -40,7 +40,7 @@ async def test_health_and_metrics(sqlite_url: str) -> None:
                 health = await http.get(f"http://127.0.0.1:{port}/healthz")
                 assert health.status == 200
                 assert await health.json() == {"status": "ok", "database": "ok",
-                                               "channels": {"test": "ok"}}
+                                               "turns": "ok", "channels": {"test": "ok"}}
                 page = await (await http.get(f"http://127.0.0.1:{port}/metrics")).text()
         finally:
             await server.stop()

@@ -5,48 +5,16 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
-import pytest
 
 from bot.adapters.telegram import TelegramChannel, Webhook, split_text
-from bot.engine import Engine
-from storage.database import create_db_engine
 from storage.models import Message
+from tests.conftest import Running
 from tests.harness import FLOWS, Bot, make_logic
 from tests.telegram_api import FakeTelegram
 
 USER = 5551234
-
-
-@dataclass
-class Running:
-    telegram: FakeTelegram
-    channel: TelegramChannel
-    bot: Bot
-
-
-@pytest.fixture
-async def running(sqlite_url: str) -> AsyncIterator[Running]:
-    telegram = FakeTelegram()
-    await telegram.start()
-    menus = {str(lang): [(c.command, c.description) for c in commands]
-             for lang, commands in FLOWS.system.command_menu.items()}
-    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1,
-                              menus=menus)
-    bot = Bot(sqlite_url)
-    bot.engine = Engine(create_db_engine(sqlite_url), make_logic(), max_backoff_seconds=0.2)
-    await bot.engine.start({"telegram": channel})
-    await channel.start(bot.engine.handle)
-    telegram.settle = bot.engine.drain
-    try:
-        yield Running(telegram, channel, bot)
-    finally:
-        await channel.stop()
-        await bot.engine.stop()
-        await telegram.stop()
 
 
 async def test_commands_are_registered_in_dutch_and_english(running: Running) -> None:

@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -31,38 +32,44 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
-    Update,
 )
-from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.constants import MessageLimit
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
-from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
-from bot.events import (
-    Attachment,
-    AttachmentKind,
-    InboundEvent,
-    Location,
-    OutboundMessage,
-    SharedContact,
+from bot.adapters.telegram_updates import (
+    UnreadableUpdate,
+    button_event,
+    message_event,
+    parse_update,
+    update_id_of,
 )
+from bot.adapters.telegram_webhook import Webhook, WebhookServer
+from bot.channel import ChannelStartError, DeliveryError, InboundHandler, PermanentDeliveryError
+from bot.events import Attachment, InboundEvent, OutboundMessage
 
 log = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); handled below.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+# getUpdates is called through do_api_request, so that each update is parsed on its own.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
+
+__all__ = ["TelegramChannel", "Webhook", "split_text"]
 
 MAX_TRACKED_KEYBOARDS = 10_000
 UPDATE_TYPES = ["message", "edited_message", "callback_query"]
 """What the bot asks Telegram for; an edit is not lost (it is answered, and passed on)."""
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
-
-
-@dataclass(frozen=True)
-class Webhook:
-    url: str
-    listen: str = "127.0.0.1"
-    port: int = 8443
-    secret: str | None = None
+MAX_POLL_BACKOFF_SECONDS = 30.0
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -85,16 +92,18 @@ class TelegramChannel:
     def __init__(self, token: str, *, base_url: str | None = None,
                  base_file_url: str | None = None, poll_timeout: int = 30,
                  webhook: Webhook | None = None,
-                 menus: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
-        builder = Application.builder().token(token)
+                 menus: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                 on_unreadable: Callable[[], None] | None = None) -> None:
+        builder = Application.builder().token(token).updater(None)
         if base_url:
             builder = builder.base_url(base_url).base_file_url(
                 base_file_url or base_url.replace("/bot", "/file/bot"))
         self._app = builder.build()
-        self._app.add_handler(TypeHandler(Update, self._on_update))
         self._poll_timeout = poll_timeout
         self._webhook = webhook
+        self._webhook_server = WebhookServer(webhook, self._receive) if webhook else None
         self._menus = menus or {}
+        self._on_unreadable = on_unreadable or (lambda: None)
         self._handler: InboundHandler | None = None
         self._keyboards: OrderedDict[int, int] = OrderedDict()  # chat -> message with buttons
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent
@@ -108,16 +117,16 @@ class TelegramChannel:
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
-        await self._app.initialize()
+        try:
+            await self._app.initialize()
+        except InvalidToken:
+            raise ChannelStartError("Telegram refused the bot token") from None
         await self._register_commands()
         if self._webhook is not None:
-            await self._app.start()
-            updater = self._app.updater
-            assert updater is not None
-            await updater.start_webhook(
-                listen=self._webhook.listen, port=self._webhook.port,
-                webhook_url=self._webhook.url, secret_token=self._webhook.secret,
-                url_path="telegram", allowed_updates=UPDATE_TYPES)
+            assert self._webhook_server is not None
+            await self._webhook_server.start()
+            await self._app.bot.set_webhook(self._webhook.url, secret_token=self._webhook.secret,
+                                            allowed_updates=UPDATE_TYPES)
         else:
             await self._app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
@@ -127,9 +136,8 @@ class TelegramChannel:
         await self._closed.wait()
 
     async def stop(self) -> None:
-        updater = self._app.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._webhook_server is not None:
+            await self._webhook_server.stop()
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
@@ -138,16 +146,13 @@ class TelegramChannel:
         if self._next_offset is not None:  # confirm what was stored, as a courtesy
             with contextlib.suppress(TelegramError):
                 await self._app.bot.get_updates(offset=self._next_offset, timeout=0)
-        if self._app.running:
-            await self._app.stop()
         await self._app.shutdown()
         self._closed.set()
 
     def healthy(self) -> bool:
-        if self._webhook is not None:
-            updater = self._app.updater
-            return updater is not None and updater.running
-        return self._polling_ok
+        if self._webhook_server is not None:
+            return self._webhook_server.running
+        return self._polling_ok and self._poller is not None and not self._poller.done()
 
     async def send(self, message: OutboundMessage) -> None:
         chat_id = int(message.recipient)
@@ -210,88 +215,99 @@ class TelegramChannel:
     # -- inbound -----------------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        """Long polling. An update is confirmed (by asking for a later offset) only once it is
+        stored; one that could not be stored is fetched again after a pause. An update that
+        cannot be read is skipped and confirmed, so it never makes the bot deaf."""
         backoff = 1.0
         while True:
             try:
-                updates = await self._app.bot.get_updates(
-                    offset=self._next_offset, timeout=self._poll_timeout,
-                    allowed_updates=UPDATE_TYPES)
-            except TelegramError as exc:
+                raw = await self._app.bot.do_api_request(
+                    "getUpdates", api_kwargs={"offset": self._next_offset,
+                                              "timeout": self._poll_timeout,
+                                              "allowed_updates": UPDATE_TYPES},
+                    read_timeout=self._poll_timeout + 10)
+                if not isinstance(raw, list):
+                    raise UnreadableUpdate("getUpdates did not answer a list")
+            except (TelegramError, UnreadableUpdate) as exc:
                 self._polling_ok = False
                 log.warning("telegram.polling_error error=%s", type(exc).__name__)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = min(backoff * 2, MAX_POLL_BACKOFF_SECONDS)
                 continue
-            self._polling_ok, backoff = True, 1.0
-            stored: list[asyncio.Event] = []
-            for update in updates:
-                event = await self._to_event(update)
-                if event is None or self._handler is None:
-                    continue
-                done = asyncio.Event()
-                stored.append(done)
-                self._spawn(self._handler(event, on_committed=done.set))
-            # Asking for the next offset confirms these updates: only once they are stored.
-            await asyncio.gather(*(done.wait() for done in stored))
-            if updates:
-                self._next_offset = updates[-1].update_id + 1
+            self._polling_ok = True
+            if await self._handle_batch(raw):
+                backoff = 1.0
+            else:  # the database failed: the rest comes again after a pause
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_POLL_BACKOFF_SECONDS)
+
+    async def _handle_batch(self, raw: list[object]) -> bool:
+        """Hand each update in; move the offset past those stored (up to the first that was
+        not). Returns whether all were stored."""
+        outcomes: list[tuple[int, asyncio.Future[bool] | None]] = []
+        for item in raw:
+            update_id = update_id_of(item)
+            if update_id is None:
+                self._unreadable(None, "no update id")
+                continue
+            outcomes.append((update_id, await self._hand_in(item)))
+        all_stored = True
+        for update_id, stored in outcomes:
+            ok = True if stored is None else await stored
+            if not ok and all_stored:
+                all_stored = False
+                self._next_offset = update_id  # fetched again from here
+            elif all_stored:
+                self._next_offset = update_id + 1
+        return all_stored
+
+    async def _hand_in(self, raw: object) -> asyncio.Future[bool] | None:
+        """Read one raw update and hand it to the engine; the future says whether it was
+        stored (``None``: nothing to store). Updates are read one after the other and reach
+        the engine in that order; their handling goes on in tasks."""
+        try:
+            event = await self._to_event(raw)
+        except UnreadableUpdate as exc:
+            self._unreadable(update_id_of(raw), str(exc))
+            return None
+        if event is None or self._handler is None:
+            return None
+        handler = self._handler
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def committed(ok: bool) -> None:
+            if not stored.done():
+                stored.set_result(ok)
+
+        async def work() -> None:
+            try:
+                await handler(event, on_committed=committed)
+            finally:
+                committed(False)  # only if the handler failed before it said
+
+        self._spawn(work())
+        return stored
+
+    async def _receive(self, raw: object) -> bool:
+        """One update from the webhook: whether it is stored (or needs no storing)."""
+        stored = await self._hand_in(raw)
+        return True if stored is None else await stored
+
+    def _unreadable(self, update_id: int | None, reason: str) -> None:
+        log.warning("telegram.update_unreadable update_id=%s reason=%s", update_id, reason)
+        self._on_unreadable()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        event = await self._to_event(update)
-        if event is None or self._handler is None:
-            return
-        # Webhook mode: handled in a task; tasks start in arrival order, and the engine takes
-        # events in the order they reach it.
-        self._spawn(self._handler(event))
-
-    async def _to_event(self, update: Update) -> InboundEvent | None:
-        # Ids that Telegram never reuses: a button press has its own id, a message is unique
-        # within its chat. (update_id is not: it restarts at random after a quiet week.)
-        query = update.callback_query
-        if query is not None:
-            await self._answer_button(query)
-            if query.message is None or query.data is None:
-                return None
-            return InboundEvent(self.name, str(query.message.chat.id), f"cb:{query.id}",
-                                option=query.data)
-        edit = update.edited_message
-        if edit is not None:
-            if edit.chat.type != ChatType.PRIVATE or (edit.text is None and edit.caption is None):
-                return None  # not a changed text: e.g. a live location that moved
-            # The text or caption changed; a file that came with it was received before.
-            edited_at = int(edit.edit_date.timestamp()) if edit.edit_date else 0
-            return InboundEvent(self.name, str(edit.chat.id),
-                                f"edit:{edit.chat.id}:{edit.message_id}:{edited_at}",
-                                text=edit.text or edit.caption, edited=True)
-        message = update.message
-        if message is None or message.chat.type != ChatType.PRIVATE:
-            return None
-        message_id = f"msg:{message.chat.id}:{message.message_id}"
-        if message.location is not None:  # a pin, a venue, or the start of a live location
-            place = Location(message.location.latitude, message.location.longitude)
-            return InboundEvent(self.name, str(message.chat.id), message_id, location=place,
-                                forwarded=message.forward_origin is not None)
-        if message.contact is not None:
-            card = message.contact
-            name = " ".join(part for part in (card.first_name, card.last_name) if part)
-            own = card.user_id is not None and message.from_user is not None \
-                and card.user_id == message.from_user.id
-            phone = card.phone_number
-            if own and phone.isdigit():  # the account's own number: international, no "+"
-                phone = "+" + phone
-            return InboundEvent(self.name, str(message.chat.id), message_id,
-                                contact=SharedContact(name, phone, own=own),
-                                forwarded=message.forward_origin is not None)
-        attachment = _attachment(message)
-        text = message.text if attachment is None else message.caption
-        return InboundEvent(self.name, str(message.chat.id), message_id, text=text,
-                            attachment=attachment,
-                            forwarded=message.forward_origin is not None)
+    async def _to_event(self, raw: object) -> InboundEvent | None:
+        update = parse_update(raw, self._app.bot)
+        if update.callback_query is not None:
+            await self._answer_button(update.callback_query)
+            return button_event(update)
+        return message_event(update)
 
     async def _answer_button(self, query: CallbackQuery) -> None:
         """Answer the press, remove the keyboard and show what was chosen under the question."""
@@ -358,32 +374,17 @@ class TelegramChannel:
             if any(reason in exc.message.lower() for reason in _GONE):
                 raise PermanentDeliveryError("chat_gone") from exc
             raise DeliveryError("bad_request") from exc
+        except TimedOut as exc:
+            raise DeliveryError("TimedOut") from exc
         except NetworkError as exc:
-            raise DeliveryError(type(exc).__name__) from exc
+            # An error status (500, 502, ...) means the Bot API answered; a broken connection
+            # comes with the HTTP library's error as its cause.
+            answered = not isinstance(exc.__cause__, httpx.HTTPError) \
+                and not str(exc).startswith("Unknown error in HTTP implementation")
+            raise DeliveryError(type(exc).__name__, answered=answered) from exc
         assert isinstance(result, Message)
         return result
 
 
 
 _SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
-_KINDS: tuple[tuple[str, AttachmentKind], ...] = (
-    ("photo", "photo"), ("document", "document"), ("voice", "voice"), ("video", "video"),
-    ("video_note", "video"), ("audio", "audio"), ("sticker", "sticker"), ("animation", "other"),
-    ("poll", "other"),
-)
-
-
-def _attachment(message: Message) -> Attachment | None:
-    """What the person sent besides text, or ``None`` for a plain text message."""
-    if message.photo:
-        largest = max(message.photo, key=lambda size: size.width * size.height)
-        return Attachment("photo", largest.file_id, mime_type="image/jpeg")
-    for field, kind in _KINDS[1:]:
-        value = getattr(message, field, None)
-        if value:
-            file_id = getattr(value, "file_id", None) or f"{field}:{message.message_id}"
-            return Attachment(kind, file_id, name=getattr(value, "file_name", None),
-                              mime_type=getattr(value, "mime_type", None))
-    if message.text is None:
-        return Attachment("other", f"message:{message.message_id}")
-    return None
