@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.app import configure_logging, run
+from bot.app import run
+from bot.channel import ChannelStartError
+from bot.logging_setup import configure_logging
+from bot.logsafe import describe as describe_error
 from config.experts import RosterError
 from config.settings import ConfigFileError, load_settings
 from flows import FlowError
@@ -47,9 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     except RosterError as exc:
         print(f"weerbaar-bot: invalid experts file: {exc}", file=sys.stderr)
         return 2
-    except EncryptionKeyError as exc:
+    except (EncryptionKeyError, ChannelStartError) as exc:
         print(f"weerbaar-bot: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # Not printed as a traceback: its message may hold a secret or a person's words.
+        logging.getLogger("run_bot").critical("bot.crashed error=%s", describe_error(exc))
+        print(f"weerbaar-bot: stopped by an error ({type(exc).__name__}); see the log",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
-import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy.engine import make_url
 
 from bot.adapters.console import ConsoleChannel
-from bot.channel import Channel
+from bot.channel import Channel, ChannelStartError
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
@@ -35,56 +35,30 @@ from config import TEXT_PLACEHOLDERS, Settings
 from config.experts import Roster, RosterError, load_roster
 from flows import FlowSet, load_flows
 from storage import crypto
-from storage.database import create_db_engine, read_only, upgrade_database
+from storage.database import create_db_engine, is_sqlite, read_only, upgrade_database
+from storage.keycheck import verify_keys
 
 log = logging.getLogger(__name__)
 
 # The console is the operator's own terminal (or a script): no flood limit there.
 TRUSTED_CHANNELS = frozenset({"console"})
+# What an operator checks when a channel's platform refuses to start it.
+CREDENTIAL_SETTINGS = {
+    "telegram": "WEERBAAR_TELEGRAM_TOKEN",
+    "matrix": "WEERBAAR_MATRIX_USER_ID and WEERBAAR_MATRIX_PASSWORD or "
+              "WEERBAAR_MATRIX_ACCESS_TOKEN",
+}
 
 
-def log_destination(settings: Settings) -> Path | None:
-    """Where logs go: the configured file; else a file in the data dir when a person chats on
-    the console in a terminal; else stderr (``None``)."""
-    if settings.log_file is not None:
-        return settings.log_file
-    if "console" in settings.enabled_channels and sys.stderr.isatty():
-        return settings.data_dir / "weerbaar.log"
-    return None
-
-
-def configure_logging(settings: Settings) -> None:
-    """Logs carry ids and events only, never what a person wrote. structlog renders every
-    record, as readable lines or, with ``log_format: json``, one JSON object a line."""
-    destination = log_destination(settings)
-    if destination is not None:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    renderer: Any = (structlog.processors.JSONRenderer() if settings.log_format == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
-                           structlog.processors.TimeStamper(fmt="iso", utc=True)],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer],
-    )
-    handler: logging.Handler = (logging.FileHandler(destination, encoding="utf-8")
-                                if destination is not None else logging.StreamHandler())
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
-    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
-    for noisy in ("alembic", "httpx", "sqlalchemy", "apscheduler", "nio", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(quiet)
-
-
-def build_channels(settings: Settings, flows: FlowSet) -> dict[str, Channel]:
+def build_channels(settings: Settings, flows: FlowSet,
+                   metrics: Metrics | None = None) -> dict[str, Channel]:
+    metrics = metrics or Metrics()
     channels: dict[str, Channel] = {}
     for name in settings.enabled_channels:
         if name == "console":
             channels[name] = ConsoleChannel(user=settings.console_user)
         elif name == "telegram":
-            channels[name] = telegram_channel(settings, flows)
+            channels[name] = telegram_channel(settings, flows, metrics)
         elif name == "matrix":
             channels[name] = matrix_channel(settings)
     return channels
@@ -103,30 +77,45 @@ def matrix_channel(settings: Settings) -> Channel:
                          encryption=settings.matrix_encryption)
 
 
-def telegram_channel(settings: Settings, flows: FlowSet) -> Channel:
+def telegram_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
     from bot.adapters.telegram import TelegramChannel, Webhook
 
     assert settings.telegram_token is not None
     webhook = None
     if settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret
+        assert secret is not None, "the settings refuse a webhook without a secret"
         webhook = Webhook(url=settings.telegram_webhook_url,
                           listen=settings.telegram_webhook_listen,
                           port=settings.telegram_webhook_port,
-                          secret=secret.get_secret_value() if secret else None)
+                          secret=secret.get_secret_value())
     menus = {str(language): [(c.command, c.description) for c in commands]
              for language, commands in flows.system.command_menu.items()}
     return TelegramChannel(settings.telegram_token.get_secret_value(),
                            base_url=settings.telegram_base_url,
                            base_file_url=settings.telegram_base_file_url,
                            poll_timeout=settings.telegram_poll_timeout_seconds,
-                           webhook=webhook, menus=menus)
+                           webhook=webhook, menus=menus,
+                           on_unreadable=metrics.unreadable_updates.labels("telegram").inc)
 
 
 def configure_encryption(settings: Settings) -> None:
     crypto.configure(crypto.resolve_keys(
         [key.get_secret_value() for key in settings.encryption_keys],
         settings.encryption_key_file, settings.data_dir))
+    if key_beside_database(settings) and set(settings.enabled_channels) - TRUSTED_CHANNELS:
+        log.warning("encryption.key_beside_database: whoever copies the data directory (a "
+                    "backup) can read it; give the key in WEERBAAR_ENCRYPTION_KEYS or a key "
+                    "file elsewhere (docs/DEPLOYMENT.md)")
+
+
+def key_beside_database(settings: Settings) -> bool:
+    """Whether the key file is in the same directory as the SQLite database file."""
+    if settings.encryption_keys or not is_sqlite(settings.database_url):
+        return False
+    database = make_url(settings.database_url).database
+    key_file = settings.encryption_key_file or settings.data_dir / "encryption.key"
+    return bool(database) and Path(str(database)).resolve().parent == key_file.resolve().parent
 
 
 def load_experts(settings: Settings) -> Roster:
@@ -154,14 +143,18 @@ def watch_roster(settings: Settings, engine: Engine,
     return asyncio.create_task(watcher.run(), name="weerbaar-roster")
 
 
-def start_scheduler(engine: Engine, db: DbEngine) -> AsyncIOScheduler:
+def start_scheduler(engine: Engine, db: DbEngine, settings: Settings | None = None,
+                    ) -> AsyncIOScheduler:
     """Start APScheduler with its jobs in ``db`` and connect it to the running engine: it
-    wakes the engine when the next check-in falls due (at once for overdue ones)."""
+    wakes the engine when the next check-in falls due (at once for overdue ones). With
+    ``settings``, the nightly purge is scheduled too (and run now if one was missed)."""
     scheduler = build_scheduler(db)
     timer = CheckinTimer(scheduler)
     engine.on_schedule(timer.wake_at)
     set_checkin_sink(engine.checkins_due)
     scheduler.start()
+    if settings is not None:
+        schedule_retention(scheduler, settings.database_url, settings.retention_days)
     timer.reconcile(db)
     return scheduler
 
@@ -171,17 +164,25 @@ def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
     set_checkin_sink(None)
 
 
-async def run(settings: Settings) -> int:
-    roster = load_experts(settings)
+def open_database(settings: Settings) -> DbEngine:
+    """Keys, schema and the check that the keys read this database; refuses to go on
+    otherwise (:class:`crypto.EncryptionKeyError`), before anything is stored."""
     configure_encryption(settings)
     if settings.auto_migrate:
         upgrade_database(settings.database_url)
     db = create_db_engine(settings.database_url)
-    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
+    try:
+        verify_keys(db)
+    except Exception:
+        db.dispose()
+        raise
+    return db
+
+
+def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roster,
+                 metrics: Metrics) -> Engine:
     facts = settings.text_facts()
     logic = ConversationLogic(flows, facts)
-    metrics = Metrics()
-    metrics.watch_cases(read_only(db))
     router = Router(roster, flows, facts, RoutingSettings(
         urgent_seconds=settings.escalation_urgent_seconds,
         normal_seconds=settings.escalation_seconds,
@@ -191,48 +192,71 @@ async def run(settings: Settings) -> int:
         plans=settings.checkin_plans,
         hours=SendingHours.parse(settings.checkin_hours, settings.checkin_days),
         grace=timedelta(seconds=settings.checkin_grace_seconds)), logic, metrics)
-    engine = Engine(db, logic, default_language=settings.default_language,
-                    batch_max_turns=settings.batch_max_turns,
-                    max_backoff_seconds=settings.delivery_max_backoff_seconds,
-                    flood_limit=settings.flood_limit or None, metrics=metrics,
-                    flood_exempt=TRUSTED_CHANNELS, router=router, checkins=checkins,
-                    checkin_rate_per_second=settings.checkin_rate_per_second)
-    channels = build_channels(settings, flows)
+    return Engine(db, logic, default_language=settings.default_language,
+                  batch_max_turns=settings.batch_max_turns,
+                  max_backoff_seconds=settings.delivery_max_backoff_seconds,
+                  flood_limit=settings.flood_limit or None, metrics=metrics,
+                  flood_exempt=TRUSTED_CHANNELS, router=router, checkins=checkins,
+                  checkin_rate_per_second=settings.checkin_rate_per_second)
+
+
+async def start_channels(channels: Mapping[str, Channel], engine: Engine) -> None:
+    for name, channel in channels.items():
+        try:
+            await channel.start(engine.handle)
+        except ChannelStartError as exc:
+            hint = CREDENTIAL_SETTINGS.get(name, "its settings")
+            raise ChannelStartError(f"{exc} (check {hint})") from None
+
+
+async def run(settings: Settings) -> int:
+    roster = load_experts(settings)
+    db = open_database(settings)
+    flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
+    metrics = Metrics()
+    metrics.watch_cases(read_only(db))
+    engine = build_engine(settings, db, flows, roster, metrics)
+    channels = build_channels(settings, flows, metrics)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_requested.set)
     health = None
     if settings.health_port is not None:
-        health = HealthServer(db, channels, metrics, settings.health_listen, settings.health_port)
+        health = HealthServer(db, channels, metrics, settings.health_listen, settings.health_port,
+                              turns_ok=engine.healthy)
         await health.start()
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start(channels)
-    scheduler = start_scheduler(engine, db)
-    schedule_retention(scheduler, settings.database_url, settings.retention_days)
-    for channel in channels.values():
-        await channel.start(engine.handle)
-    watcher = watch_roster(settings, engine, roster)
-    log.info("bot.started channels=%s", ",".join(channels))
-    async def all_closed() -> None:
-        await asyncio.gather(*(c.wait_closed() for c in channels.values()))
+    scheduler = start_scheduler(engine, db, settings)
+    watcher: asyncio.Task[None] | None = None
+    waiters: set[asyncio.Task[None]] = set()
+    try:
+        await start_channels(channels, engine)
+        watcher = watch_roster(settings, engine, roster)
+        log.info("bot.started channels=%s", ",".join(channels))
 
-    async def stop_signal() -> None:
-        await stop_requested.wait()
+        async def all_closed() -> None:
+            await asyncio.gather(*(c.wait_closed() for c in channels.values()))
 
-    waiters = {asyncio.create_task(all_closed()), asyncio.create_task(stop_signal())}
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    log.info("bot.stopping")
-    for channel in channels.values():
-        await channel.stop()
-    stop_scheduler(scheduler)
-    if health is not None:
-        await health.stop()
-    for waiter in waiters:
-        waiter.cancel()
-    if watcher is not None:
-        watcher.cancel()
-    await engine.stop()
-    db.dispose()
-    log.info("bot.stopped")
+        async def stop_signal() -> None:
+            await stop_requested.wait()
+
+        waiters = {asyncio.create_task(all_closed()), asyncio.create_task(stop_signal())}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        log.info("bot.stopping")
+        for channel in channels.values():
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        stop_scheduler(scheduler)
+        if health is not None:
+            await health.stop()
+        for waiter in waiters:
+            waiter.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        await engine.stop()
+        db.dispose()
+        log.info("bot.stopped")
     return 0

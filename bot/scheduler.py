@@ -2,8 +2,9 @@
 
 One scheduler per database (two would run jobs twice). Jobs are persisted, so they survive a
 restart; a job that fell due while the bot was down runs once when it is back (misfires are
-not dropped and are coalesced). Job functions are top-level and get plain arguments, because
-jobs are pickled.
+not dropped and are coalesced). Job functions are top-level and take no arguments, because
+jobs are pickled into the database: what a job needs (the database URL, which may hold a
+password) is set in this process at start, never stored with the job.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -37,6 +39,15 @@ CHECKIN_JOB_ID = "checkin-wakeup"
 _checkin_sink: Callable[[], None] | None = None
 
 
+@dataclass(frozen=True)
+class _Retention:
+    database_url: str
+    days: int
+
+
+_retention: _Retention | None = None
+
+
 def build_scheduler(db: Engine) -> AsyncIOScheduler:
     return AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db, tablename=JOBS_TABLE)},
@@ -47,21 +58,36 @@ def build_scheduler(db: Engine) -> AsyncIOScheduler:
 
 def schedule_retention(scheduler: AsyncIOScheduler, database_url: str,
                        retention_days: int) -> None:
-    """Purge every night at 03:30 Amsterdam time (0 days: never)."""
+    """Purge every night at 03:30 Amsterdam time (0 days: never). A purge that fell due while
+    the bot was down runs now: the stored job keeps its next run time."""
+    global _retention
+    existing = scheduler.get_job(PURGE_JOB_ID)
     if retention_days <= 0:
-        if scheduler.get_job(PURGE_JOB_ID) is not None:
+        _retention = None
+        if existing is not None:
             scheduler.remove_job(PURGE_JOB_ID)
         return
-    scheduler.add_job(run_retention_purge, CronTrigger(hour=3, minute=30, timezone=TIMEZONE),
-                      args=[database_url, retention_days], id=PURGE_JOB_ID,
-                      replace_existing=True)
+    _retention = _Retention(database_url, retention_days)
+    trigger = CronTrigger(hour=3, minute=30, timezone=TIMEZONE)
+    if existing is not None and not existing.args and str(existing.trigger) == str(trigger):
+        return  # as it was; APScheduler runs it once now if a run was missed
+    # New, or stored by an older version (with the database URL among its arguments):
+    # written afresh without arguments, keeping a missed run.
+    missed = existing.next_run_time if existing is not None else None
+    scheduler.add_job(run_retention_purge, trigger, id=PURGE_JOB_ID, replace_existing=True,
+                      **({"next_run_time": missed} if missed is not None else {}))
 
 
-def run_retention_purge(database_url: str, retention_days: int) -> None:
-    """The purge job (runs in the scheduler's thread pool, in its own transaction)."""
-    engine = create_db_engine(database_url)
+def run_retention_purge(*_old_arguments: object) -> None:
+    """The purge job (runs in the scheduler's thread pool, in its own transaction). Jobs
+    stored by older versions still pass the URL and the days; they are not used."""
+    retention = _retention
+    if retention is None:
+        log.warning("retention.not_configured")
+        return
+    engine = create_db_engine(retention.database_url)
     try:
-        purge(engine, utcnow() - timedelta(days=retention_days))
+        purge(engine, utcnow() - timedelta(days=retention.days))
     finally:
         engine.dispose()
 

@@ -5,7 +5,10 @@ Nested settings use ``__`` in the environment, e.g. ``WEERBAAR_FACTS__POLICE_NUM
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +25,7 @@ Language = Literal["nl", "en"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS_AND_SATURDAY: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
 KNOWN_CHANNELS = ("console", "telegram", "matrix")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Facts(BaseModel):
@@ -178,7 +182,10 @@ class Settings(BaseSettings):
         default=None, description="Public HTTPS URL; set it to use a webhook instead of polling.")
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
-    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret token Telegram sends with every webhook call (1-256 of A-Z, a-z, "
+                    "0-9, _ and -); required with a webhook.")
 
     matrix_homeserver: str | None = Field(default=None, description="e.g. https://matrix.org")
     matrix_user_id: str | None = Field(default=None, description="e.g. @weerbaar:example.org")
@@ -257,6 +264,16 @@ class Settings(BaseSettings):
     def _channel_settings(self) -> Settings:
         if "telegram" in self.enabled_channels and self.telegram_token is None:
             raise ValueError("the telegram channel needs telegram_token (WEERBAAR_TELEGRAM_TOKEN)")
+        if self.telegram_webhook_url:
+            secret = self.telegram_webhook_secret
+            if secret is None or not secret.get_secret_value():
+                raise ValueError(
+                    "a webhook needs telegram_webhook_secret (WEERBAAR_TELEGRAM_WEBHOOK_SECRET), "
+                    "or anyone could send the bot forged messages; make one with: python3 -c "
+                    "'import secrets; print(secrets.token_urlsafe(32))'")
+            if not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+                raise ValueError("telegram_webhook_secret may only hold 1 to 256 of A-Z, a-z, "
+                                 "0-9, _ and - (Telegram's rule)")
         if "matrix" in self.enabled_channels:
             if not (self.matrix_homeserver and self.matrix_user_id):
                 raise ValueError("the matrix channel needs matrix_homeserver and matrix_user_id")
@@ -284,8 +301,49 @@ class ConfigFileError(Exception):
     """The configuration file named by the operator cannot be used."""
 
 
+class UnknownSettingError(ConfigFileError):
+    """A ``WEERBAAR_*`` variable that is no setting: most likely a typo, which would otherwise
+    be ignored silently (a misspelt key variable would make the bot use a key of its own)."""
+
+
+ENV_PREFIX = "WEERBAAR_"
+OTHER_VARIABLES = frozenset({"WEERBAAR_CONFIG", "WEERBAAR_TEST_POSTGRES_URL"})
+"""Variables that are not settings of the bot but are read: the settings file, and the
+PostgreSQL server the test suite uses."""
+
+
+def environment_names() -> tuple[set[str], tuple[str, ...]]:
+    """Every ``WEERBAAR_*`` name the settings read, and prefixes under which any name is a
+    key of a mapping setting (``WEERBAAR_CHECKIN_PLANS__INCIDENT``)."""
+    names, prefixes = set(OTHER_VARIABLES), []
+    for field, info in Settings.model_fields.items():
+        name = f"{ENV_PREFIX}{field.upper()}"
+        names.add(name)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.update(f"{name}__{sub.upper()}" for sub in annotation.model_fields)
+        elif getattr(annotation, "__origin__", None) is dict:
+            prefixes.append(f"{name}__")
+    return names, tuple(prefixes)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse ``WEERBAAR_*`` variables that are no setting, with the nearest real name."""
+    known, prefixes = environment_names()
+    for variable in sorted(environ):
+        name = variable.upper()
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(prefixes):
+            continue
+        nearest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        hint = f" (did you mean {nearest[0]}?)" if nearest else ""
+        raise UnknownSettingError(f"unknown setting {variable}{hint}; the settings are listed "
+                                  "in README.md and config/example.yaml")
+
+
 def load_settings(config_file: Path | None = None) -> Settings:
-    """Load settings; ``config_file`` falls back to ``WEERBAAR_CONFIG`` when not given."""
+    """Load settings; ``config_file`` falls back to ``WEERBAAR_CONFIG`` when not given.
+    Unknown ``WEERBAAR_*`` variables are refused (:class:`UnknownSettingError`)."""
+    check_environment(os.environ)
     if config_file is None and os.environ.get("WEERBAAR_CONFIG"):
         config_file = Path(os.environ["WEERBAAR_CONFIG"])
     if config_file is None:

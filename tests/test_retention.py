@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, insert, select, text, update
 
-from bot.scheduler import PURGE_JOB_ID, build_scheduler, schedule_retention
+from bot.scheduler import (
+    PURGE_JOB_ID,
+    TIMEZONE,
+    build_scheduler,
+    run_retention_purge,
+    schedule_retention,
+)
 from storage.database import create_db_engine
 from storage.models import AuditEntry, Case, CaseFact, Conversation, Message, Person, utcnow
 from storage.retention import PurgeReport, purge
@@ -116,3 +124,49 @@ def test_old_audit_entries_of_deleted_cases_are_purged(db_url: str) -> None:
     finally:
         engine.dispose()
     assert left == [78], "the old entry of a case that is gone is purged; a recent one stays"
+
+
+async def test_the_purge_job_stores_no_database_password(postgres_url: str) -> None:
+    with_password = postgres_url.replace("postgres@", "postgres:Wachtwoord-7788@", 1)
+    db = create_db_engine(with_password)  # the local server trusts, so any password works
+    scheduler = build_scheduler(db)
+    scheduler.start()
+    # A job as an older version stored it: with the URL among its arguments.
+    scheduler.add_job(run_retention_purge, CronTrigger(hour=3, minute=30, timezone=TIMEZONE),
+                      args=[with_password, 365], id=PURGE_JOB_ID)
+    schedule_retention(scheduler, with_password, 365)
+    scheduler.shutdown()
+    with db.connect() as connection:
+        states = connection.execute(text("SELECT job_state FROM apscheduler_jobs")).scalars()
+        stored = b"".join(bytes(s) for s in states)
+    db.dispose()
+    assert stored and b"Wachtwoord-7788" not in stored
+
+
+async def test_a_purge_missed_while_the_bot_was_down_runs_at_start(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"], who="went-quiet")
+    db = create_db_engine(sqlite_url)
+    with db.begin() as connection:
+        long_ago = utcnow() - timedelta(days=400)
+        connection.execute(update(Person).values(last_seen_at=long_ago))
+        connection.execute(update(Case).values(updated_at=long_ago))
+    scheduler = build_scheduler(db)
+    scheduler.start()
+    schedule_retention(scheduler, sqlite_url, 365)
+    # The bot was down at 03:30 last night: the run it missed is still stored.
+    scheduler.modify_job(PURGE_JOB_ID, next_run_time=utcnow() - timedelta(hours=5))
+    scheduler.shutdown()
+    assert bot.person("went-quiet") is not None
+
+    again = build_scheduler(db)
+    again.start()
+    schedule_retention(again, sqlite_url, 365)
+    deadline = asyncio.get_running_loop().time() + 10
+    while bot.person("went-quiet") is not None:
+        assert asyncio.get_running_loop().time() < deadline, "the missed purge did not run"
+        await asyncio.sleep(0.05)
+    job = again.get_job(PURGE_JOB_ID)
+    assert job is not None and job.next_run_time > utcnow(), "and then at 03:30 again"
+    again.shutdown()
+    db.dispose()

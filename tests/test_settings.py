@@ -75,3 +75,38 @@ def test_every_setting_is_documented(name: str) -> None:
     assert f"{key}:" in example, f"{name} is missing from config/example.yaml"
     env = "WEERBAAR_" + name.upper().replace(".", "__")
     assert env in readme, f"{env} is missing from README.md"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("WEERBAAR_ENCRYPTION_KEY", "WEERBAAR_ENCRYPTION_KEYS"),
+    ("WEERBAAR_TELEGRAM_TOKN", "WEERBAAR_TELEGRAM_TOKEN"),
+    ("weerbaar_retention_day", "WEERBAAR_RETENTION_DAYS"),
+    ("WEERBAAR_FACTS__POLICE_NUMBR", "WEERBAAR_FACTS__POLICE_NUMBER"),
+])
+def test_a_misspelt_setting_is_refused_with_the_name_meant(
+        monkeypatch: pytest.MonkeyPatch, typed: str, meant: str) -> None:
+    from config.settings import UnknownSettingError
+
+    monkeypatch.setenv(typed, "x")
+    with pytest.raises(UnknownSettingError, match=f"did you mean {meant}"):
+        load_settings()
+
+
+def test_every_real_setting_and_nested_name_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEERBAAR_FACTS__POLICE_NUMBER", "0900-2222")
+    monkeypatch.setenv("WEERBAAR_CHECKIN_PLANS", '{"incident": [{"after": "2d"}]}')
+    monkeypatch.setenv("WEERBAAR_TEST_POSTGRES_URL", "postgresql+psycopg://x@127.0.0.1/test")
+    assert load_settings().facts.police_number == "0900-2222"
+
+
+def test_a_webhook_needs_a_secret_of_the_kind_telegram_accepts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_TOKEN", "1:abc")
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_URL", "https://bot.example.org/telegram")
+    with pytest.raises(ValidationError, match="WEERBAAR_TELEGRAM_WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_SECRET", "not allowed: spaces")
+    with pytest.raises(ValidationError, match="Telegram's rule"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_SECRET", "a-Good_s3cret")
+    assert load_settings().telegram_webhook_secret is not None
