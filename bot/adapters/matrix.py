@@ -42,7 +42,6 @@ from nio import (
     RoomMessageUnknown,
     RoomSendResponse,
     StickerEvent,
-    SyncError,
     SyncResponse,
     UnknownEvent,
     UploadResponse,
@@ -51,7 +50,7 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, LocalProtocolError
 
-from bot.channel import DeliveryError, InboundHandler, PermanentDeliveryError
+from bot.channel import ChannelStartError, DeliveryError, InboundHandler, PermanentDeliveryError
 from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -83,21 +82,29 @@ class MatrixChannel:
         self._password = password
         self._access_token = access_token
         self._device_name = device_name
-        config = AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False)
-        self._client = AsyncClient(homeserver, user_id, store_path=str(store_dir), config=config)
-        self._client.add_event_callback(self._on_message, _PERSON_MESSAGES)
-        self._client.add_event_callback(self._on_undecryptable, MegolmEvent)
-        self._client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self._homeserver = homeserver
+        self._encryption = encryption
+        self._client = self._new_client()
         self._handler: InboundHandler | None = None
         self._rooms: dict[str, str] = self._load_json("rooms.json")  # person -> DM room
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pending: list[asyncio.Task[None]] = []
+        self._unstored: list[str] = []  # events of this sync that could not be stored
         self._sync_task: asyncio.Task[None] | None = None
         self._keys_lock = asyncio.Lock()
         self._closed = asyncio.Event()
         self._first_sync = asyncio.Event()
         self._catching_up = False
         self._sync_ok = False
+
+    def _new_client(self) -> AsyncClient:
+        config = AsyncClientConfig(encryption_enabled=self._encryption, store_sync_tokens=False)
+        client = AsyncClient(self._homeserver, self._user_id, store_path=str(self._store),
+                             config=config)
+        client.add_event_callback(self._on_message, _PERSON_MESSAGES)
+        client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        client.add_event_callback(self._on_invite, InviteMemberEvent)
+        return client
 
     # -- the Channel protocol --------------------------------------------------------------
 
@@ -206,55 +213,112 @@ class MatrixChannel:
     # -- logging in --------------------------------------------------------------------------
 
     async def _log_in(self) -> None:
+        """Restore the device kept in the store, or log in with the configured token or
+        password; raises :class:`ChannelStartError` when the homeserver refuses."""
         saved = self._load_json("credentials.json")
-        client = self._client
         if saved.get("user_id") == self._user_id:
-            client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
+            self._client.restore_login(saved["user_id"], saved["device_id"],
+                                       saved["access_token"])
         elif self._access_token is not None:
-            client.access_token = self._access_token
-            whoami = await client.whoami()
-            if not isinstance(whoami, WhoamiResponse) or whoami.device_id is None:
-                raise RuntimeError("matrix: the access token was refused")
-            client.restore_login(whoami.user_id, whoami.device_id, self._access_token)
+            await self._log_in_with_token(self._access_token)
         else:
-            assert self._password is not None
-            response = await client.login(self._password, device_name=self._device_name)
-            if not isinstance(response, LoginResponse):
-                raise RuntimeError("matrix: login failed")
+            await self._log_in_with_password()
+        await self._logged_in()
+        self._client.next_batch = (self._store / "next_batch").read_text().strip() \
+            if (self._store / "next_batch").exists() else None
+
+    async def _log_in_with_token(self, token: str) -> None:
+        client = self._client
+        client.access_token = token
+        whoami = await client.whoami()
+        if not isinstance(whoami, WhoamiResponse) or whoami.device_id is None:
+            raise ChannelStartError("the Matrix homeserver refused the access token")
+        client.restore_login(whoami.user_id, whoami.device_id, token)
+
+    async def _log_in_with_password(self) -> None:
+        assert self._password is not None
+        response = await self._client.login(self._password, device_name=self._device_name)
+        if not isinstance(response, LoginResponse):
+            raise ChannelStartError("the Matrix homeserver refused the login")
+
+    async def _logged_in(self) -> None:
+        client = self._client
         assert client.device_id is not None
         self._save_json("credentials.json", {"user_id": client.user_id,
                                              "device_id": client.device_id,
                                              "access_token": client.access_token})
         if client.olm is not None and client.should_upload_keys:
             await client.keys_upload()
-        client.next_batch = (self._store / "next_batch").read_text().strip() \
-            if (self._store / "next_batch").exists() else None
+
+    async def _recover_login(self) -> bool:
+        """The homeserver no longer knows the access token (an admin logged the device out,
+        the password changed, the server was reset). With a password: log in as a new device
+        (with a key store of its own; it cannot read messages encrypted for the old one).
+        With only an access token: a configured token other than the refused one is tried;
+        else Matrix cannot go on. Returns whether it is logged in again."""
+        refused = self._client.access_token
+        next_batch = self._client.next_batch
+        (self._store / "credentials.json").unlink(missing_ok=True)
+        await self._client.close()
+        self._client = self._new_client()
+        try:
+            if self._access_token is not None and self._access_token != refused:
+                await self._log_in_with_token(self._access_token)
+            elif self._password is not None:
+                await self._log_in_with_password()
+            else:
+                return False
+            await self._logged_in()
+        except (ChannelStartError, OSError, TimeoutError):
+            return False
+        self._client.next_batch = next_batch
+        log.warning("matrix.logged_in_again device=%s", self._client.device_id)
+        return True
 
     # -- syncing -----------------------------------------------------------------------------
 
     async def _sync_loop(self) -> None:
-        client = self._client
         backoff = 1.0
         while True:
+            client = self._client
             first = not self._first_sync.is_set()
+            since = client.next_batch
             # The very first sync of a new device only learns where "now" is: it joins rooms
             # it was invited to, but old messages are not answered.
-            self._catching_up = client.next_batch is None
+            self._catching_up = since is None
             response = await client.sync(timeout=0 if first else SYNC_TIMEOUT_MS,
-                                         since=client.next_batch, full_state=first)
+                                         since=since, full_state=first)
             self._catching_up = False
             self._sync_ok = isinstance(response, SyncResponse)
-            if isinstance(response, SyncError) or not isinstance(response, SyncResponse):
-                log.warning("matrix.sync_failed status=%s", getattr(response, "status_code", ""))
+            if not isinstance(response, SyncResponse):
+                status = getattr(response, "status_code", "")
+                log.warning("matrix.sync_failed status=%s", status)
+                if status == "M_UNKNOWN_TOKEN" and not await self._recover_login():
+                    log.error("matrix.stopped reason=the homeserver refused the access token; "
+                              "give a new WEERBAAR_MATRIX_ACCESS_TOKEN or a password")
+                    self._first_sync.set()
+                    self._closed.set()
+                    return
+                self._first_sync.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            await self._keys_housekeeping()
+            pending, self._pending = self._pending, []
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            if self._unstored:
+                # Not stored (the database failed): the same sync again after a pause, so
+                # these come back; those that were stored are recognised as handled.
+                for event_id in self._unstored:
+                    self._seen.pop(event_id, None)
+                self._unstored = []
+                client.next_batch = since
                 self._first_sync.set()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
             backoff = 1.0
-            await self._keys_housekeeping()
-            pending, self._pending = self._pending, []
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
             self._write_atomic("next_batch", response.next_batch)
             self._first_sync.set()
 
@@ -314,9 +378,14 @@ class MatrixChannel:
     def _dispatch(self, event: InboundEvent) -> None:
         if self._handler is None or self._catching_up:
             return
+
+        def committed(stored: bool) -> None:
+            if not stored:
+                self._unstored.append(event.message_id)
+
         # Handled in a task, in arrival order; the sync token is saved only after these
-        # tasks finish, so an event is never skipped by a crash.
-        self._pending.append(asyncio.create_task(self._handler(event)))
+        # tasks finish and all were stored, so an event is never skipped by a crash.
+        self._pending.append(asyncio.create_task(self._handler(event, on_committed=committed)))
 
     # -- helpers -----------------------------------------------------------------------------
 
