@@ -75,3 +75,18 @@ class FileSource(Protocol):
     :class:`PermanentDeliveryError` when it never will (gone, too large)."""
 
     async def fetch(self, attachment: Attachment) -> bytes: ...
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a text longer than a platform takes into pieces, at paragraph, line or word
+    ends where one is near."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit),
+                  text.rfind(" ", 0, limit))
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    pieces.append(text)
+    return pieces

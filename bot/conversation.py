@@ -115,6 +115,15 @@ class ConversationLogic:
         _Turn(self, out, InboundEvent("", "", ""), known=True).enter(FLOW_PREFIX + flow)
         return out
 
+    def burst(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
+        """A message of a burst (see :mod:`bot.flood`): kept with the report and marked urgent
+        when it signals danger, not taken as an answer; only the danger advice is said, and
+        only when ``event.advise``. The conversation stays where it is."""
+        out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
+                      language=snapshot.language, data=snapshot.data)
+        _Turn(self, out, event, known=snapshot.known).burst()
+        return out
+
     def turn(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
         data = dict(snapshot.data)
         data["answers"] = dict(data.get("answers", {}))
@@ -208,6 +217,23 @@ class _Turn:
             self.ask()
         else:
             self.answer_typed(text)
+
+    def burst(self) -> None:
+        text = self.event.text or ""
+        alarm = self.logic.signals.check(text) if text else None
+        self.out.attach_to_case = True
+        self.out.case_kind = self.flow.case_kind or DEFAULT_CASE_KIND
+        if alarm:
+            self.out.urgent = True
+            if self.event.advise:
+                if alarm.danger:
+                    self.say(self.t("danger"))
+                if alarm.crisis:
+                    self.say(self.t("crisis"))
+        if self.logic.commands.match(text) == "human":
+            self.out.human = True
+            if self.event.advise and not alarm:
+                self.say(self.t("human"))
 
     def menu_command(self, text: str) -> bool:
         """``/help`` and the like come from the chat app's command menu: never an alarm, even

@@ -19,9 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import sessionmaker
 
@@ -29,6 +26,7 @@ from bot.channel import Channel, DeliveryError, FileSource, PermanentDeliveryErr
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.events import InboundEvent, OutboundMessage
+from bot.flood import FloodGuard
 from bot.logsafe import describe
 from bot.metrics import Metrics
 from bot.outbox import TurnResult
@@ -41,25 +39,10 @@ from storage.database import read_only
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 0.5
+ANSWERED_RETRY_SECONDS = 2.0
 CHECKIN_RETRY_SECONDS = 30.0
 MAX_REMEMBERED_FAILURES = 10_000
 _T = TypeVar("_T")
-
-
-class FloodGuard:
-    """A moving-window limit per person. Past it, messages are not handled; the person gets
-    one calm notice per window. Others are not slowed down: nothing reaches the database."""
-
-    def __init__(self, limit: str) -> None:
-        self._item = parse_limit(limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._notice = parse_limit(f"1/{self._item.multiples} {self._item.GRANULARITY.name}")
-
-    def allows(self, event: InboundEvent) -> bool:
-        return self._limiter.hit(self._item, event.channel, event.sender)
-
-    def first_notice(self, event: InboundEvent) -> bool:
-        return self._limiter.hit(self._notice, "notice", event.channel, event.sender)
 
 
 @dataclass
@@ -96,7 +79,10 @@ class Engine:
         self._recipient_users: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._deliveries: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
-        self._flood = FloodGuard(flood_limit) if flood_limit else None
+        self._flood = FloodGuard(
+            flood_limit, is_alarm=lambda text: bool(logic.signals.check(text)),
+            asks_for_person=lambda text: logic.commands.match(text) == "human",
+        ) if flood_limit else None
         self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
         self._turns_failing = 0
@@ -190,14 +176,18 @@ class Engine:
         committed = on_committed or (lambda stored: None)
         started = time.perf_counter()
         self._metrics.messages.labels(event.channel, "in").inc()
-        if self._held_back(event):
-            committed(True)
-            log.info("inbound.flood channel=%s", event.channel)
-            self._metrics.floods.labels(event.channel).inc()
-            assert self._flood is not None
-            if self._flood.first_notice(event):
-                await self._send_bilingual(event, "flood")
-            return
+        if self._flood is not None and event.channel not in self._flood_exempt:
+            admission = self._flood.admit(event)
+            if not admission.handle:
+                committed(True)
+                log.info("inbound.flood channel=%s", event.channel)
+                self._metrics.floods.labels(event.channel).inc()
+                if admission.notice:
+                    await self._send_bilingual(event, "flood")
+                return
+            if admission.burst:
+                log.info("inbound.burst channel=%s advise=%s", event.channel, admission.advise)
+                event = replace(event, burst=True, advise=admission.advise)
         future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(event, future))
         try:
@@ -241,16 +231,6 @@ class Engine:
         while len(self._told_not_stored) > MAX_REMEMBERED_FAILURES:
             self._told_not_stored.popitem(last=False)
         await self._send_bilingual(event, "error_not_saved")
-
-    def _held_back(self, event: InboundEvent) -> bool:
-        """Past the flood limit, and not a message with danger or crisis words, nor a request
-        for a person: those always get through."""
-        if self._flood is None or event.channel in self._flood_exempt \
-                or self._flood.allows(event):
-            return False
-        text = event.text
-        return not (text and (self._logic.signals.check(text)
-                              or self._logic.commands.match(text) == "human"))
 
     async def drain(self) -> None:
         """Wait until every message handed to delivery so far was sent or given up."""
@@ -374,6 +354,10 @@ class Engine:
                 reason = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
                 retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
                 delay = retry_after or min(self._max_backoff, FIRST_RETRY_SECONDS * 2 ** attempt)
+                if retry_after is None and isinstance(exc, DeliveryError) and exc.answered:
+                    # The platform is up and answered with an error (a 502 from its proxy):
+                    # a person waiting for the next question should not wait a minute.
+                    delay = min(delay, ANSWERED_RETRY_SECONDS)
                 log.warning("delivery.retry message=%s attempt=%d reason=%s delay=%.1f",
                             message.id, attempt, reason, delay)
                 self._metrics.delivery_failures.labels(message.channel, "false").inc()

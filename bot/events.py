@@ -154,6 +154,12 @@ class InboundEvent:
     contact: SharedContact | None = None
     edited: bool = False
     forwarded: bool = False
+    burst: bool = False
+    """Set by the engine, never by a channel: the person sends faster than the flood limit
+    allows, or the same alarm again within seconds. The message is kept (with the report, or
+    passed on to their expert joined with the others of its batch) but not taken as an
+    answer, and only the danger advice is said, when ``advise``."""
+    advise: bool = True
 
     def __post_init__(self) -> None:
         if self.text is not None:

@@ -21,7 +21,7 @@ from bot.checkins import CheckinDesk, due_time
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location, SharedContact
 from bot.outbox import Outbox, TurnResult, attachment_body, carried
 from bot.quiet_hours import TIMEZONE
-from bot.routing import HANDOFF_PREFIX, Router
+from bot.routing import ADDITION_LIMIT, HANDOFF_PREFIX, RELAY_LIMIT, Router
 from config.experts import Expert
 from config.settings import CheckinStep
 from flows.schema import Text
@@ -120,7 +120,7 @@ class _Desk:
             self.relay_text(text, active)
             return
         needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
-                                      "aftercare", "audit")
+                                      "aftercare", "audit", "full")
         if needs_case and command.case_id is None:
             self.say("expert_help", **self.lists())
             return
@@ -143,6 +143,8 @@ class _Desk:
             self.list_cases()
         elif command.name == "audit":
             self.read_audit(case_id)
+        elif command.name == "full":
+            self.read_full(case_id)
         else:
             self.say("expert_help", **self.lists())
 
@@ -241,18 +243,46 @@ class _Desk:
         self.tell_person_accepted(case)
 
     def send_case_file(self, case: db.CaseInfo) -> None:
+        """The intake and what was written since, each long text shortened (the latest
+        additions first to stay); 'volledig 12' shows all of it."""
         router = self.router
         text = self.texts.t("expert_accepted", self.language, case=case.id,
                             intake=router.full_intake(self.cx, case, self.language))
         additions, files = router.evidence(self.cx, case, self.language)
-        if additions:
-            person = self.texts.t("expert_addition", self.language)
-            colleague = self.texts.t("expert_colleague_wrote", self.language)
-            text += "\n\n" + "\n".join(f"{colleague if by_expert else person}: {line}"
-                                        for by_expert, line in additions)
+        lines, size = [], 0
+        for by_expert, line in reversed(additions):
+            shown, _ = self.texts.cap(line, self.language, case.id, limit=ADDITION_LIMIT)
+            size += len(shown)
+            if size > RELAY_LIMIT:
+                lines.append(self.texts.t("expert_text_cut", self.language, case=case.id,
+                                          count=sum(len(t) for _, t in additions)))
+                break
+            lines.append(f"{self.who_wrote(by_expert)}: {shown}")
+        if lines:
+            text += "\n\n" + "\n".join(reversed(lines))
         router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
         for attachment in files:
             self.forward_to_expert(case, attachment)
+
+    def who_wrote(self, by_expert: bool) -> str:
+        return self.texts.t("expert_colleague_wrote" if by_expert else "expert_addition",
+                            self.language)
+
+    def read_full(self, case_id: int) -> None:
+        """Everything of a case, nothing shortened (the expert asked for it); audited."""
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        additions, _ = self.router.evidence(self.cx, case, self.language)
+        texts = "\n\n".join(f"{self.who_wrote(by_expert)}: {line}"
+                             for by_expert, line in additions)
+        self.audit("open", case.id, "full")
+        text = self.texts.t(
+            "expert_full", self.language, case=case.id,
+            intake=self.router.full_intake(self.cx, case, self.language, limit=None),
+            texts=texts or self.texts.t("expert_full_nothing_more", self.language))
+        # With the case's person, so an erasure takes it along if it is still waiting.
+        self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
 
     def forward_to_expert(self, case: db.CaseInfo, attachment: Attachment) -> None:
         text = self.texts.t("expert_person_file", self.language, case=case.id,

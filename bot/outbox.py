@@ -11,6 +11,9 @@ from typing import Any
 from bot.events import Attachment, OutboundMessage, OutboundOption
 from storage import repository as repo
 
+JOINED_LIMIT = 4000
+"""The longest message that messages of a burst are joined into (Telegram's own limit is 4096)."""
+
 
 @dataclass
 class TurnResult:
@@ -32,6 +35,8 @@ class Outbox:
     audits: list[dict[str, Any]] = field(default_factory=list)
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
     """Check-ins planned (or moved) in this batch: the wake-up is set once it is committed."""
+    _joinable: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
+    """Per recipient, the message a ``continued`` text may join: (index, case)."""
 
     def audit(self, actor: str, action: str, case_id: int | None,
               detail: str | None = None) -> None:
@@ -47,8 +52,23 @@ class Outbox:
     def post(self, owner: TurnResult, *, channel: str, address: str, text: str,
              language: str, person_id: int | None, conversation_id: int | None = None,
              case_id: int | None = None, options: Iterable[OutboundOption] = (),
-             attachment: Attachment | None = None, sticky: bool = False) -> None:
-        """Queue a message to send once the batch is committed."""
+             attachment: Attachment | None = None, sticky: bool = False,
+             continued: str | None = None) -> None:
+        """Queue a message to send once the batch is committed. ``continued``: this message
+        may instead join the previous one to the same recipient about the same case, if that
+        one may be joined too and stays within :data:`JOINED_LIMIT`; then ``continued`` is
+        added to it (a burst of a person's messages reaches their expert as one)."""
+        recipient = (channel, address)
+        joinable = self._joinable.pop(recipient, None)
+        if continued is not None and joinable is not None and joinable[1] == case_id:
+            row = self.messages[joinable[0]]
+            joined = f"{row['body']['text']}\n\n{continued}"
+            if len(joined) <= JOINED_LIMIT:
+                row["body"] = {**row["body"], "text": joined}
+                self._joinable[recipient] = joinable
+                return
+        if continued is not None and not options and attachment is None:
+            self._joinable[recipient] = (len(self.messages), case_id)
         body: dict[str, Any] = {"text": text, "language": language,
                                 "options": [[o.payload, o.label] for o in options]}
         if attachment is not None:

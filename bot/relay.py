@@ -32,6 +32,8 @@ class PersonRelay:
             return None
         if data.get("confirm") or event.option is not None:
             return None
+        if event.burst:
+            return self.router.roster.by_id(case.assigned_expert)
         if event.attachment is None and event.location is None and event.contact is None:
             text = (event.text or "").strip()
             if not text or (not event.forwarded
@@ -47,10 +49,17 @@ class PersonRelay:
         role = expert.role.get(language) if expert.role else self.texts.t("default_role",
                                                                            language)
 
-        def to_expert(key: str, *, attachment: Attachment | None = None, **fields: Any) -> None:
+        def to_expert(key: str, *, attachment: Attachment | None = None,
+                      joins: bool = False, **fields: Any) -> None:
+            text = fields.get("text")
+            if isinstance(text, str):
+                fields["text"], cut = self.texts.cap(text, expert.language, case.id)
+                if cut:
+                    say(self.texts.t("relay_long", language, name=name))
             self.router.tell_expert(cx, box, case, expert, result,
                                     self.texts.t(key, expert.language, case=case.id, **fields),
-                                    attachment=attachment)
+                                    attachment=attachment,
+                                    continued=fields.get("text") if joins else None)
 
         def say(text: str) -> None:
             out.replies.append(Reply(text))
@@ -78,13 +87,18 @@ class PersonRelay:
         if alarm:
             if not case.urgent:
                 db.update_case(cx, case.id, box.now, urgent=True, urgent_at=box.now)
-            if alarm.danger:
-                say(self.logic.flows.text("danger").get(language).format_map(self.logic.facts))
-            if alarm.crisis:
-                say(self.logic.flows.text("crisis").get(language).format_map(self.logic.facts))
-            to_expert("expert_person_danger")
+            if event.advise:  # in a burst, once a short while
+                if alarm.danger:
+                    say(self.logic.flows.text("danger").get(language).format_map(
+                        self.logic.facts))
+                if alarm.crisis:
+                    say(self.logic.flows.text("crisis").get(language).format_map(
+                        self.logic.facts))
+                to_expert("expert_person_danger")
         command = self.logic.commands.match(text)
-        if event.forwarded:  # the words of someone else: never a command
+        if event.burst:  # passed on, joined with the others of its batch
+            to_expert("expert_from_person", text=text, joins=True)
+        elif event.forwarded:  # the words of someone else: never a command
             to_expert("expert_from_person_forwarded", text=text)
         elif command == "stop":
             say(self.texts.t("relay_stop", language, name=name))
@@ -95,5 +109,5 @@ class PersonRelay:
         elif event.edited:
             to_expert("expert_from_person_edited", text=text)
         else:
-            to_expert("expert_from_person", text=text)
+            to_expert("expert_from_person", text=text, joins=True)
         return out

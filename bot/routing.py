@@ -32,6 +32,11 @@ COORDINATOR_LEVEL = 1000
 Answers = tuple[str, dict[str, Any], bool]
 """(flow, answers by step, complete) of a case."""
 HANDOFF_PREFIX = "ho:"
+RELAY_LIMIT = 4000
+"""The most of one text of a person that goes to an expert in one message; the whole text is
+kept with the case, and the expert reads it with 'volledig 12'."""
+ADDITION_LIMIT = 1000
+"""The most of one addition shown in the case file an expert gets on taking a case."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,15 @@ class RoutingTexts:
 
     def t(self, key: str, language: str, **fields: Any) -> str:
         return self.routing.texts[key].get(language).format_map({**self.facts, **fields})
+
+    def cap(self, text: str, language: str, case: int, limit: int = RELAY_LIMIT,
+            ) -> tuple[str, bool]:
+        """``text`` cut to ``limit`` characters, with a note on how to read all of it;
+        and whether it was cut."""
+        if len(text) <= limit:
+            return text, False
+        note = self.t("expert_text_cut", language, case=case, count=len(text) - limit)
+        return f"{text[:limit].rstrip()} …\n{note}", True
 
     def specialty(self, name: str, language: str) -> str:
         text = self.routing.specialties.get(name)
@@ -297,11 +311,14 @@ class Router:
             lines.append(self.texts.t("expert_intake_partial", language))
         return "\n".join(lines)
 
-    def full_intake(self, cx: Connection, case: db.CaseInfo, language: str) -> str:
+    def full_intake(self, cx: Connection, case: db.CaseInfo, language: str,
+                    limit: int | None = RELAY_LIMIT) -> str:
+        """Every answer of the intake; a long free text cut at ``limit`` (``None``: all)."""
         flow, answers, complete = self.answers(cx, case)
         lines = [self.texts.t("expert_intake_heading", language, flow=flow,
                               lang=case.language)]
-        described = (describe(self.flows.flows[flow], answers, language, brief=False)
+        described = (describe(self.flows.flows[flow], answers, language, brief=False,
+                              limit=limit)
                      if flow in self.flows.flows else [])
         lines += described or [self.texts.t("expert_intake_empty", language)]
         if not complete:
@@ -340,10 +357,12 @@ class Router:
     def tell_expert(self, cx: Connection, box: Outbox, case: db.CaseInfo | None,
                     expert: Expert, owner: TurnResult, text: str, *,
                     options: list[OutboundOption] | None = None,
-                    attachment: Attachment | None = None) -> None:
+                    attachment: Attachment | None = None, continued: str | None = None,
+                    ) -> None:
         """A message to an expert. It hangs off the case's person, so erasing the person
-        erases it too (``case`` None: a notice that must outlive the person)."""
+        erases it too (``case`` None: a notice that must outlive the person).
+        ``continued``: see :meth:`Outbox.post`."""
         box.post(owner, channel=expert.channel, address=expert.channel_id, text=text,
                  language=expert.language, person_id=case.person_id if case else None,
                  case_id=case.id if case else None, options=options or (),
-                 attachment=attachment, sticky=bool(options))
+                 attachment=attachment, sticky=bool(options), continued=continued)

@@ -101,6 +101,7 @@ class _Batch(Outbox):
         repo.update_people(connection, self.languages, self.now)
         cases.insert_audits(connection, self.audits)
         self.processed, self.messages, self.owners, self.audits = [], [], [], []
+        self._joinable.clear()
         self.conversations, self.languages = {}, {}
 
 
@@ -290,7 +291,8 @@ class TurnRunner:
                                           event, result)
             else:
                 relayed = None
-                outcome = self.logic.turn(state.snapshot, event)
+                outcome = (self.logic.burst(state.snapshot, event) if event.burst
+                           else self.logic.turn(state.snapshot, event))
         except Exception:
             log.exception("turn.failed channel=%s flow=%s state=%s", event.channel,
                           state.snapshot.flow, state.snapshot.state)

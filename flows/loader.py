@@ -46,12 +46,12 @@ REQUIRED_TEXTS = (
     "checkins_stopped",
 )
 ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
-                    "aftercare", "audit")
+                    "aftercare", "audit", "full")
 # Fields the routing texts fill in, besides the facts.
 ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
                   "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
-                  "contact_name", "phone"}
+                  "contact_name", "phone", "count", "texts"}
 START_FLOW = "menu"
 _Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
 

@@ -35,7 +35,7 @@ def answers_of(flow: str, answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def describe(flow: Flow, answers: dict[str, dict[str, Any]], language: str, *,
-             brief: bool) -> list[str]:
+             brief: bool, limit: int | None = None) -> list[str]:
     """One line per answer, in the order of the flow. ``brief`` keeps only answers chosen
     from options: no free text, names, phone numbers or addresses (what an expert may see
     before taking a case)."""
@@ -46,7 +46,7 @@ def describe(flow: Flow, answers: dict[str, dict[str, Any]], language: str, *,
             continue
         if brief and not ("option" in answer or "options" in answer):
             continue
-        value = format_answer(step, answer, language, limit=None)
+        value = format_answer(step, answer, language, limit=limit)
         lines.append(f"• {step.summary.get(language)}: {value}")
     return lines
 

@@ -141,3 +141,29 @@ async def test_debug_logs_over_matrix_hold_no_words_and_no_secret(
     token = json.loads((tmp_path / "matrix" / "credentials.json").read_text())["access_token"]
     for secret in (*MARKERS, "bot-pw", token):
         assert secret not in stderr
+
+
+async def test_a_text_longer_than_an_event_may_be_arrives_in_pieces(
+        synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.events import OutboundMessage
+
+    bot_id, person_id = accounts(synapse)
+    channel = MatrixChannel(synapse.url, bot_id, tmp_path / "bot-store", password="bot-pw")
+    bot = Bot(sqlite_url, channel=None)
+    await bot.engine.start({"matrix": channel})
+    await channel.start(bot.engine.handle)
+    person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
+    await person.start()
+    try:
+        await person.open_chat_with(bot_id)
+        await person.exchange("hallo", replies=2)
+        long_text = " ".join(f"woord{i}" for i in range(12_000))  # ~100,000 characters
+        await channel.send(OutboundMessage(id=999_001, channel="matrix", recipient=person_id,
+                                           text=long_text))
+        await person.wait_until(lambda: " ".join(person.received[2:]) == long_text, within=60)
+        assert len(person.received) - 2 > 1
+    finally:
+        await person.stop()
+        await channel.stop()
+        await bot.engine.stop()
+        bot.db.dispose()

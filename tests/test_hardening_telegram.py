@@ -179,3 +179,26 @@ async def test_the_webhook_answers_only_once_the_update_is_stored(
         assert failed.status == 500, "not stored: Telegram sends it again"
         with bot.db.begin() as connection:
             connection.execute(text("ALTER TABLE messages_away RENAME TO messages"))
+
+
+async def test_under_bad_gateways_a_reply_is_retried_within_seconds(sqlite_url: str) -> None:
+    telegram = FakeTelegram()
+    await telegram.start()
+    channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1)
+    bot = Bot(sqlite_url)
+    bot.engine = Engine(bot.db, make_logic(), max_backoff_seconds=60)  # as in production
+    await bot.engine.start({"telegram": channel})
+    await channel.start(bot.engine.handle)
+    try:
+        bad_gateway = (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+        telegram.fail_next_sends = [bad_gateway] * 4
+        started = time.monotonic()
+        telegram.user_says(BYSTANDERS[0], "hallo")
+        sent = await telegram.wait_for(BYSTANDERS[0], 2, within=20)
+        waited = time.monotonic() - started
+    finally:
+        await channel.stop()
+        await bot.engine.stop()
+        await telegram.stop()
+    assert sent[0].text.startswith("Welkom.")
+    assert waited < 10, f"waited {waited:.1f} s (1 + 2 + 4 + 8 s before)"

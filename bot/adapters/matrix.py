@@ -50,12 +50,21 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, LocalProtocolError
 
-from bot.channel import ChannelStartError, DeliveryError, InboundHandler, PermanentDeliveryError
+from bot.channel import (
+    ChannelStartError,
+    DeliveryError,
+    InboundHandler,
+    PermanentDeliveryError,
+    split_text,
+)
 from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
 
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+MAX_BODY_CHARS = 8_000
+"""Characters of text in one event: a Matrix event may be 64 KiB, and a character up to four
+bytes of UTF-8 (a third more once encrypted)."""
 MAX_SEEN_EVENTS = 10_000
 _MEDIA_KINDS: dict[str, AttachmentKind] = {
     "m.image": "photo", "m.file": "document", "m.audio": "voice", "m.video": "video"}
@@ -143,17 +152,24 @@ class MatrixChannel:
         if message.options:
             body += "\n\n" + "\n".join(f"{number}. {option.label}" for number, option
                                        in enumerate(message.options, start=1))
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
         if message.attachment is not None:
             attachment = message.attachment
             if attachment.data is not None:  # from another channel: upload it first
                 attachment = await self._upload(attachment, bool(room and room.encrypted))
-            content = _file_content(attachment, body)
+            await self._room_send(room_id, _file_content(attachment, body[:MAX_BODY_CHARS]),
+                                  f"weerbaar-{message.id}")
+            return
+        # An event may be 64 KiB at most: a long text goes as several, each with its own
+        # transaction id (a resend after a crash is dropped by the server, piece by piece).
+        for index, piece in enumerate(split_text(body, MAX_BODY_CHARS)):
+            tx_id = f"weerbaar-{message.id}" + (f"-{index}" if index else "")
+            await self._room_send(room_id, {"msgtype": "m.text", "body": piece}, tx_id)
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> None:
         try:
-            # The transaction id makes a resend after a crash idempotent on the server.
             response = await self._client.room_send(
-                room_id, "m.room.message", content,
-                tx_id=f"weerbaar-{message.id}", ignore_unverified_devices=True)
+                room_id, "m.room.message", content, tx_id=tx_id,
+                ignore_unverified_devices=True)
         except LocalProtocolError as exc:
             raise PermanentDeliveryError("no_room") from exc
         except (TimeoutError, OSError) as exc:
@@ -161,9 +177,10 @@ class MatrixChannel:
         if not isinstance(response, RoomSendResponse):
             status = getattr(response, "status_code", None) or "error"
             retry_ms = getattr(response, "retry_after_ms", None)
-            if status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
+            if status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_TOO_LARGE"):
                 raise PermanentDeliveryError(str(status))
-            raise DeliveryError(str(status), retry_after=retry_ms / 1000 if retry_ms else None)
+            raise DeliveryError(str(status), retry_after=retry_ms / 1000 if retry_ms else None,
+                                answered=True)
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """The bytes of a file a person sent here, decrypted when it came from an encrypted

@@ -54,7 +54,13 @@ from bot.adapters.telegram_updates import (
     update_id_of,
 )
 from bot.adapters.telegram_webhook import Webhook, WebhookServer
-from bot.channel import ChannelStartError, DeliveryError, InboundHandler, PermanentDeliveryError
+from bot.channel import (
+    ChannelStartError,
+    DeliveryError,
+    InboundHandler,
+    PermanentDeliveryError,
+)
+from bot.channel import split_text as split_long_text
 from bot.events import Attachment, InboundEvent, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -73,17 +79,8 @@ MAX_POLL_BACKOFF_SECONDS = 30.0
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut a long text into pieces Telegram accepts, at paragraph, line or word ends."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit),
-                  text.rfind(" ", 0, limit))
-        if cut <= limit // 2:
-            cut = limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    pieces.append(text)
-    return pieces
+    """Cut a long text into pieces Telegram accepts (see :func:`bot.channel.split_text`)."""
+    return split_long_text(text, limit)
 
 
 class TelegramChannel:
