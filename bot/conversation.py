@@ -12,13 +12,16 @@ from datetime import date
 from typing import Any
 
 from bot.events import EVIDENCE_KINDS, InboundEvent, OutboundOption, SharedContact
-from bot.matching import Choice, CommandWords, match_choices
-from bot.signals import SignalDetector
-from bot.validation import parse_date, parse_email, parse_phone
+from bot.matching import Choice, CommandWords, candidates, match_choices
+from bot.understanding.dates import understand_date
+from bot.understanding.language import first_language
+from bot.understanding.signals import SignalDetector
+from bot.validation import parse_email, parse_phone
 from flows.loader import START_FLOW, FlowSet
 from flows.machine import ANSWER, PROCEED, choose, edit
 from flows.schema import FLOW_PREFIX, Flow, Step
-from flows.summary import format_answer
+from flows.summary import day_in_words, format_answer, month_in_words
+from flows.text import normalize
 
 ACTIVE, PAUSED, COMPLETED = "active", "paused", "completed"
 CONFIRM_PREFIX = "confirm:"
@@ -72,6 +75,14 @@ class Outcome:
                     or self.attach_to_case)
 
 
+def option_words(flows: FlowSet) -> set[str]:
+    """Every single word people may answer an option with, as the flows name them."""
+    return {word for flow in flows.flows.values() for step in flow.steps.values()
+            for option in step.option_list
+            for name in (*option.words, option.label.nl, option.label.en)
+            for word in normalize(name).split()}
+
+
 def fresh_data() -> dict[str, Any]:
     return {"answers": {}, "history": [], "selection": [], "unclear": 0,
             "confirm": None, "correcting": False}
@@ -90,7 +101,7 @@ class ConversationLogic:
         self.facts = facts
         self.today = today
         self.commands = CommandWords(flows.system)
-        self.signals = SignalDetector(flows.signals)
+        self.signals = SignalDetector(flows.signals, ordinary=option_words(flows))
         self.step_choices: dict[tuple[str, str], list[Choice]] = {
             (f.flow, name): [Choice.of(o) for o in step.option_list]
             for f in flows.flows.values() for name, step in f.steps.items()
@@ -149,8 +160,9 @@ class _Turn:
 
     # -- texts ---------------------------------------------------------------------------
 
-    def t(self, key: str) -> str:
-        return self.flows.text(key).get(self.out.language).format_map(self.logic.facts)
+    def t(self, key: str, **fields: str) -> str:
+        return self.flows.text(key).get(self.out.language).format_map(
+            {**self.logic.facts, **fields} if fields else self.logic.facts)
 
     def say(self, text: str, options: Iterable[OutboundOption] = ()) -> None:
         self.out.replies.append(Reply(text, tuple(options)))
@@ -171,6 +183,9 @@ class _Turn:
 
     def run(self) -> None:
         event, text = self.event, self.event.text
+        if not self.known and not self.returning:  # a new person: in the language they write
+            self.out.language = first_language(None if event.forwarded else text,
+                                               event.language_hint, self.out.language)
         alarm = self.logic.signals.check(text) if text and not self.menu_command(text) else None
         if alarm:
             if alarm.danger:
@@ -417,6 +432,11 @@ class _Turn:
         elif step.type == "end":
             self.out.attach_to_case = True
             self.say(self.t("addition_saved"))
+        elif len(fitting := candidates(text, self.choices())) > 1 and not step.multi:
+            labels = [self.option_label(i) for i in fitting]
+            joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])
+            self.say(self.t("which_of", options=joined))
+            self.ask()
         else:
             self.unclear()
 
@@ -437,8 +457,11 @@ class _Turn:
         elif kind == "email":
             value = parse_email(text)
         elif kind == "date":
-            day = parse_date(text, self.logic.today())
-            value = day.isoformat() if day else None
+            understood = understand_date(text, self.logic.today())
+            value = understood.day.isoformat() if understood.day else None
+            if value is None and understood.month is not None:
+                self.unclear_date(month_in_words(understood.month, self.out.language))
+                return
         else:
             value = text
         if value is None:
@@ -447,8 +470,17 @@ class _Turn:
             return
         if kind:
             answer["value"] = value
+        if kind == "date":
+            self.say(self.t("date_understood", date=day_in_words(
+                date.fromisoformat(value), self.out.language)))
         self.record(answer)
         self.move(ANSWER)
+
+    def unclear_date(self, month: str) -> None:
+        """A month without a day ("eind januari"): which day?"""
+        self.data["unclear"] = int(self.data.get("unclear", 0)) + 1
+        self.say(self.t("date_which_day", options=month))
+        self.ask()
 
     def answer(self, ids: list[str], *, pressed: bool) -> None:
         step = self.step

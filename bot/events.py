@@ -154,6 +154,8 @@ class InboundEvent:
     contact: SharedContact | None = None
     edited: bool = False
     forwarded: bool = False
+    language_hint: str | None = None
+    """The language of the person's app, where the platform says it ("en", "nl-BE")."""
     burst: bool = False
     """Set by the engine, never by a channel: the person sends faster than the flood limit
     allows, or the same alarm again within seconds. The message is kept (with the report, or

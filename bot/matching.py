@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.understanding.words import MIN_STEMMED, close_enough, forms
 from flows.schema import Option, System
 from flows.text import normalize
 
@@ -50,28 +51,70 @@ def match_choices(text: str, choices: Sequence[Choice], *, multi: bool = False,
     Numbers ("2", "1, 3") and whole names always count. Unless ``exact_only``, a name
     inside a longer answer counts too ("ik ben wethouder", "Nee hoor"), but only when it
     points to one option, or several for a ``multi`` step; short names ("ja") only as the
-    first word.
+    first word; and failing that, a word of the answer that is a name with a letter or two off
+    or in another form ("wethoudr", "raadsleden").
     """
     key = normalize(text)
-    if not key:
-        return []
     if _NUMBER_LIST.match(key):
         numbers = [int(n) for n in re.findall(r"\d+", key)]
         if all(1 <= n <= len(choices) for n in numbers) and (multi or len(numbers) == 1):
             return list(dict.fromkeys(choices[n - 1].id for n in numbers))
+        return []
+    found = candidates(text, choices, exact_only=exact_only)
+    if len(found) == 1 or (multi and found):
+        return found
+    return []
+
+
+def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False) -> list[str]:
+    """Every option a typed answer (not a number) may name, in the offered order; more than
+    one means: ask which."""
+    key = normalize(text)
+    if not key or _NUMBER_LIST.match(key):
         return []
     exact = [c.id for c in choices if key in c.names]
     if exact:
         return exact[:1]
     if exact_only:
         return []
-    padded = f" {key} "
-    first_word = key.split(" ", 1)[0]
-    found = [
-        c.id for c in choices
-        if first_word in c.names
-        or any(len(n) >= _MIN_CONTAINED_WORD and f" {n} " in padded for n in c.names)
-    ]
-    if len(found) == 1 or (multi and found):
-        return found
-    return []
+    tokens = key.split()
+    fits: dict[str, int] = {}  # option -> words of the longest of its names found
+    for choice in choices:
+        for name in choice.names:
+            words = name.split()
+            if (name == tokens[0] or (len(name) >= _MIN_CONTAINED_WORD
+                                      and _contains(tokens, words))):
+                fits[choice.id] = max(fits.get(choice.id, 0), len(words))
+    if fits:
+        longest = max(fits.values())
+        best = [i for i, n in fits.items() if n == longest]
+        # "mijn adres staat online": "adres online" says more than "online" alone
+        return best if len(best) == 1 and longest > 1 else list(fits)
+    long_tokens = [t for t in tokens if len(t) >= MIN_STEMMED]
+    return [c.id for c in choices if any(_near(token, name) for token in long_tokens
+                                         for name in c.names if " " not in name)]
+
+
+def _contains(tokens: list[str], words: list[str]) -> bool:
+    """``words`` in ``tokens`` in order, with at most one other word between two of them."""
+    for start, token in enumerate(tokens):
+        if token != words[0]:
+            continue
+        position = start
+        for word in words[1:]:
+            for step in (1, 2):
+                if position + step < len(tokens) and tokens[position + step] == word:
+                    position += step
+                    break
+            else:
+                break
+        else:
+            return True
+    return False
+
+
+def _near(token: str, name: str) -> bool:
+    """A typed word that is this name in another form or with a letter or two off."""
+    if len(name) < MIN_STEMMED:
+        return False
+    return close_enough(token, name) or bool(forms(token) & forms(name) - {token})

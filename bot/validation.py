@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from bot.understanding.dates import understand_date
 
 DEFAULT_REGION = "NL"
 
@@ -30,16 +31,7 @@ def parse_email(text: str) -> str | None:
 
 
 def parse_date(text: str, today: date) -> date | None:
-    """A day named in Dutch or English ("15-03-2027", "15 maart", "vrijdag"); a month or a
-    year alone is not a day, so it is refused rather than guessed."""
-    from dateparser.date import DateDataParser  # late: loading its language data takes a second
-
-    settings: Any = {
-        "DATE_ORDER": "DMY",
-        "PREFER_DATES_FROM": "future",
-        "RELATIVE_BASE": datetime(today.year, today.month, today.day),
-    }
-    parsed = DateDataParser(languages=["nl", "en"], settings=settings).get_date_data(text)
-    if parsed.date_obj is None or parsed.period != "day":
-        return None
-    return parsed.date_obj.date()
+    """A day named in Dutch or English ("15-03-2027", "15 maart", "vrijdag", "volgende week
+    donderdag", "over twee weken"); a month or a year alone is not a day, so it is refused
+    rather than guessed (:func:`bot.understanding.dates.understand_date` says which month)."""
+    return understand_date(text, today).day

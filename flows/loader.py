@@ -37,7 +37,7 @@ REQUIRED_COMMANDS = (
 REQUIRED_TEXTS = (
     "welcome", "help", "paused", "resumed", "human", "privacy", "delete_confirm", "deleted",
     "delete_cancelled", "restart_confirm", "restart_cancelled", "language_set", "unclear",
-    "unclear_again", "stale_button", "danger", "crisis", "attachment_saved",
+    "unclear_again", "which_of", "stale_button", "danger", "crisis", "attachment_saved",
     "attachment_unsupported", "unreadable", "flood", "empty", "error", "error_not_saved",
     "invalid_phone",
     "invalid_email",
@@ -52,6 +52,8 @@ ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
                   "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
                   "contact_name", "phone", "count", "texts"}
+# Fields the bot's own texts fill in, besides the facts.
+SYSTEM_FIELDS = {"options", "date"}
 START_FLOW = "menu"
 _Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
 
@@ -106,7 +108,7 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
         flows[flow.flow] = flow
     if START_FLOW not in flows:
         raise FlowError(f"there is no {START_FLOW!r} flow")
-    _check_system(system, allowed)
+    _check_system(system, allowed | SYSTEM_FIELDS)
     command_words = {normalize(w) for words in system.commands.values() for w in words}
     for flow in flows.values():
         _check_flow(flow, set(flows), allowed, command_words)

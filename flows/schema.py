@@ -111,14 +111,43 @@ class System(BaseModel):
     texts: dict[str, Text]
 
 
+class Presence(BaseModel):
+    """Someone (``who``) together with a place or "coming" (``where``) signals danger now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    who: tuple[StrictStr, ...] = ()
+    where: tuple[StrictStr, ...] = ()
+
+
+class SelfHarm(BaseModel):
+    """The person (``self``) together with a word of harm or death (``harm``): a crisis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    self: tuple[StrictStr, ...] = ()
+    harm: tuple[StrictStr, ...] = ()
+
+
 class Signals(BaseModel):
-    """``signals.yaml``: words that signal danger now, or a crisis (thoughts of suicide)."""
+    """``signals.yaml``: words that signal danger now, or a crisis (thoughts of suicide); how
+    they are matched is ``bot.understanding.signals``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     danger: tuple[StrictStr, ...]
     crisis: tuple[StrictStr, ...]
     not_danger: tuple[StrictStr, ...] = ()
+    presence: Presence = Presence()
+    past: tuple[StrictStr, ...] = ()
+    """Words of an event that is over ("gisteren"): danger words then stay quiet, unless..."""
+    now: tuple[StrictStr, ...] = ()
+    """... words that say it is now, or still going on ("nu", "nog steeds")."""
+    fear: tuple[StrictStr, ...] = ()
+    """Fear: danger when said with a word of now."""
+    self_harm: SelfHarm = SelfHarm()
+    spelling: dict[StrictStr, StrictStr] = {}
+    """Chat spellings written out before matching: "nie" is "niet"."""
 
 
 class Routing(BaseModel):

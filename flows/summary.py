@@ -8,11 +8,31 @@ from typing import Any
 from flows.schema import Flow, Step
 
 SUMMARY_TEXT_LIMIT = 300
+_WEEKDAYS = {"nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag",
+                    "zondag"),
+             "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                    "Sunday")}
+_MONTHS = {"nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                  "september", "oktober", "november", "december"),
+           "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+                  "September", "October", "November", "December")}
+
+
+def day_in_words(day: date, language: str) -> str:
+    """"donderdag 10 december 2026", "Thursday 10 December 2026": as the bot repeats a date,
+    so that the person sees at once whether it understood the right one."""
+    names = "en" if language == "en" else "nl"
+    return (f"{_WEEKDAYS[names][day.weekday()]} {day.day} {_MONTHS[names][day.month - 1]} "
+            f"{day.year}")
+
+
+def month_in_words(month: int, language: str) -> str:
+    return _MONTHS["en" if language == "en" else "nl"][month - 1]
 
 
 def format_answer(step: Step, answer: dict[str, Any], language: str,
                   limit: int | None = SUMMARY_TEXT_LIMIT) -> str:
-    """An answer as the person would recognise it: option labels, a date as dd-mm-yyyy,
+    """An answer as the person would recognise it: option labels, a date in words,
     free text (cut at ``limit`` characters when given)."""
     labels = {o.id: o.label.get(language) for o in step.option_list}
     if "options" in answer:
@@ -21,7 +41,7 @@ def format_answer(step: Step, answer: dict[str, Any], language: str,
         return str(labels.get(answer["option"], answer["option"]))
     text = str(answer.get("value") or answer.get("text", ""))
     if step.validate_as == "date" and "value" in answer:
-        text = date.fromisoformat(answer["value"]).strftime("%d-%m-%Y")
+        text = day_in_words(date.fromisoformat(answer["value"]), language)
     if limit is not None and len(text) > limit:
         text = text[:limit].rstrip() + " …"
     return text

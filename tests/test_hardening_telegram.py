@@ -103,8 +103,12 @@ async def test_a_message_that_cannot_be_stored_is_not_confirmed_nor_called_saved
     assert not bot.engine.healthy()
     with bot.db.begin() as connection:  # the database is back
         connection.execute(text("ALTER TABLE messages_away RENAME TO messages"))
-    sent = await tg.wait_for(BYSTANDERS[0], 3, within=40)
-    assert sent[1].text.startswith("Welkom."), "fetched again and answered"
+    await tg.wait_until(lambda: stored_texts(bot, BYSTANDERS[0]) == ["hallo"], within=40)
+    sent = await tg.wait_for(BYSTANDERS[0], 3 if tg.to(BYSTANDERS[0])[1:2] and
+                             tg.to(BYSTANDERS[0])[1].text.startswith("Welkom.") else 2)
+    # fetched again and answered: as usual, or (when the table came back in the middle of that
+    # turn) with the apology that truthfully says it is stored
+    assert sent[1].text.startswith("Welkom.") or "wel bewaard" in sent[1].text
     assert [m.text for m in sent].count(sent[0].text) == 1, "told once that it was not saved"
     assert stored_texts(bot, BYSTANDERS[0]) == ["hallo"]
     assert bot.engine.healthy()

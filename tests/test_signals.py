@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.signals import SignalDetector
+from bot.understanding.signals import SignalDetector
 from tests.harness import FLOWS
 
 DETECTOR = SignalDetector(FLOWS.signals)

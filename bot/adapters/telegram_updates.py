@@ -99,8 +99,9 @@ def _message_event(update: Update) -> InboundEvent | None:
                             forwarded=forwarded)
     attachment = _attachment(message)
     text = _text(message.text) if attachment is None else _text(message.caption)
+    hint = message.from_user.language_code if message.from_user is not None else None
     return InboundEvent(CHANNEL, chat, message_id, text=text, attachment=attachment,
-                        forwarded=forwarded)
+                        forwarded=forwarded, language_hint=_text(hint))
 
 
 def _contact(message: Message) -> SharedContact:

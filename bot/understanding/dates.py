@@ -1,0 +1,145 @@
+"""Dates as people say them, in Dutch and English.
+
+dateparser reads dates written out ("10 december", "15-03-2027", "next Friday") but not the
+relative Dutch forms ("volgende week donderdag", "over twee weken", "overmorgen"): those are
+read here first. A month without a day ("eind januari") is not a day: the caller asks which.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.understanding.words import close_enough
+from flows.text import normalize
+
+WEEKDAYS = {
+    "maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4, "zaterdag": 5,
+    "zondag": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+}
+MONTHS = {
+    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7,
+    "augustus": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
+    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
+    "october": 10,
+}
+NUMBERS = {
+    "een": 1, "1": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
+    "acht": 8, "negen": 9, "tien": 10, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}
+_DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
+_NEXT_WEEK = (("volgende", "week"), ("next", "week"), ("komende", "week"))
+_TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow")
+
+
+@dataclass(frozen=True)
+class Understood:
+    """A day, or a month without one (``month``: then ask which day)."""
+
+    day: date | None = None
+    month: int | None = None
+
+
+_ORDINAL = re.compile(r"\b(\d{1,2})(?:e|ste|de|st|nd|rd|th)\b", re.IGNORECASE)
+
+
+def understand_date(text: str, today: date) -> Understood:
+    text = _ORDINAL.sub(r"\1", text)
+    words = normalize(text).replace("-", " ").split()
+    relative = _relative(words, today)
+    if relative is not None:
+        return Understood(day=relative)
+    written = _written(text, today)
+    if written is not None:
+        return Understood(day=written)
+    months = [MONTHS[w] for w in words if w in MONTHS]
+    numbers = [int(w) for w in words if w.isdigit()]
+    if months and not numbers:
+        return Understood(month=months[0])
+    if not months and len(numbers) == 1 and 1 <= numbers[0] <= 31:
+        return Understood(day=_day_of_month(numbers[0], today))  # "zaterdag de 12e"
+    return Understood()
+
+
+def _day_of_month(number: int, today: date) -> date | None:
+    year, month = today.year, today.month
+    for _ in range(3):
+        try:
+            day = date(year, month, number)
+        except ValueError:
+            day = None
+        if day is not None and day >= today:
+            return day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _weekday(words: list[str]) -> int | None:
+    for word in words:
+        for name, number in WEEKDAYS.items():
+            if word == name or close_enough(word, name):
+                return number
+    return None
+
+
+def _relative(words: list[str], today: date) -> date | None:
+    if "overmorgen" in words or " ".join(words).find("day after tomorrow") >= 0:
+        return today + timedelta(days=2)
+    if any(w in _TOMORROW for w in words):
+        return today + timedelta(days=1)
+    for index, word in enumerate(words[:-1]):  # "over twee weken", "in 3 days"
+        if word in ("over", "in") and index + 2 < len(words) + 1:
+            amount = NUMBERS.get(words[index + 1]) or (
+                int(words[index + 1]) if words[index + 1].isdigit() else None)
+            unit = words[index + 2] if index + 2 < len(words) else ""
+            if amount and unit in _DAYS:
+                return today + timedelta(days=amount * _DAYS[unit])
+    weekday = _weekday(words)
+    if weekday is None:
+        return None
+    if any(_has_pair(words, pair) for pair in _NEXT_WEEK) and not _has_pair(
+            words, ("next", weekday_name(weekday))):
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        return monday + timedelta(days=weekday)
+    if any(any(ch.isdigit() for ch in w) for w in words):
+        return None  # "donderdag 10 december": the written date says it
+    ahead = (weekday - today.weekday()) % 7
+    return today + timedelta(days=ahead or 7)
+
+
+def weekday_name(number: int) -> str:
+    return [n for n, d in WEEKDAYS.items() if d == number][-1]
+
+
+def _has_pair(words: list[str], pair: tuple[str, str]) -> bool:
+    return any(a == pair[0] and b == pair[1] for a, b in itertools.pairwise(words))
+
+
+_TIME = re.compile(r"\b(om|at)?\s*\d{1,2}[.:]\d{2}\s*(uur|u|h)?\b", re.IGNORECASE)
+
+
+def _written(text: str, today: date) -> date | None:
+    """A date written out, alone or in a sentence ("de raadsvergadering is op 17 december"),
+    with dateparser; a time of day is left out."""
+    from dateparser.date import DateDataParser  # late: its language data takes a second
+    from dateparser.search import search_dates
+
+    settings: Any = {
+        "DATE_ORDER": "DMY",
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+    }
+    cleaned = _TIME.sub(" ", text)
+    parsed = DateDataParser(languages=["nl", "en"], settings=settings).get_date_data(cleaned)
+    if parsed.date_obj is not None and parsed.period == "day":
+        return parsed.date_obj.date()
+    found = search_dates(cleaned, languages=["nl", "en"], settings=settings) or []
+    for piece, moment in found:
+        if any(ch.isdigit() for ch in piece) and not piece.strip().isdigit():
+            return moment.date()
+    return None

@@ -1,0 +1,144 @@
+"""Danger now, or a crisis (thoughts of suicide), in what a person wrote, Dutch or English.
+
+The signal words are data (``flows/signals.yaml``); this is how they are heard:
+
+- a phrase matches its words in order, each as typed, inflected (stems), with doubled
+  letters or a letter or two off ("brnad" is "brand"), with at most one other word between
+  two of them ("voor mijn deur", "voor de deur");
+- a long phrase also matches typed without spaces ("hijstaatvoordedeur");
+- *presence*: someone (``who``) together with a place or "coming" (``where``) is danger:
+  "er zit iemand in mijn tuin", "there is a man outside my front door";
+- a danger phrase inside a ``not_danger`` one ("ik ben niet in gevaar") does not count;
+- presence told as over ("gisteren stond hij voor de deur", with no "nu" or "nog steeds"), or
+  with words that say it is not danger ("maar nu is hij weg"), stays quiet; a danger word (a
+  knife, fire) and a crisis do not;
+- fear (``fear``) said with a word of now ("ik ben echt bang nu") is danger; the person
+  (``self_harm.self``) with a word of harm or death (``self_harm.harm``) is a crisis;
+- chat spellings are written out first ("nie" is "niet", "im" is "i am"), from the file.
+
+A false alarm costs little; a miss is the worst failure of this bot, so when in doubt it warns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.understanding.words import Vocabulary, Words, collapse
+from flows.schema import Signals
+from flows.text import normalize
+
+MAX_GAP = 1
+MIN_SQUASHED = 8
+
+
+@dataclass(frozen=True)
+class Alarm:
+    danger: bool
+    crisis: bool
+
+    def __bool__(self) -> bool:
+        return self.danger or self.crisis
+
+
+def _phrases(entries: Iterable[str], spelling: dict[str, str]) -> list[tuple[str, ...]]:
+    result = []
+    for entry in entries:
+        wildcard = entry.rstrip().endswith("*")
+        words = list(Words.of(entry.rstrip().rstrip("*"), spelling).tokens)
+        if words:
+            if wildcard:
+                words[-1] += "*"
+            result.append(tuple(words))
+    return result
+
+
+class _PhraseSet:
+    def __init__(self, entries: Iterable[str], spelling: dict[str, str],
+                 gap: int = MAX_GAP) -> None:
+        self.phrases = _phrases(entries, spelling)
+        self.gap = gap
+        self.squashed = [(collapse("".join(p).rstrip("*")), p) for p in self.phrases
+                         if len("".join(p)) >= MIN_SQUASHED]
+
+    def words(self) -> set[str]:
+        return {w for phrase in self.phrases for w in phrase}
+
+    def spans(self, matched: Sequence[frozenset[str]]) -> list[tuple[int, int]]:
+        """Where the phrases are found: (first, last) token of each."""
+        found = []
+        for phrase in self.phrases:
+            for start, first in enumerate(matched):
+                if phrase[0] not in first:
+                    continue
+                end = _rest(phrase, matched, start, self.gap)
+                if end is not None:
+                    found.append((start, end))
+        return found
+
+    def in_squashed(self, squashed: str) -> bool:
+        return any(text in squashed for text, _ in self.squashed)
+
+
+def _rest(phrase: tuple[str, ...], matched: Sequence[frozenset[str]], start: int,
+          gap: int) -> int | None:
+    position = start
+    for word in phrase[1:]:
+        for step in range(1, gap + 2):
+            if position + step < len(matched) and word in matched[position + step]:
+                position += step
+                break
+        else:
+            return None
+    return position
+
+
+class SignalDetector:
+    """``ordinary``: words of ordinary answers (the options' words), never taken for a signal
+    word typed with a letter off."""
+
+    def __init__(self, signals: Signals, ordinary: Iterable[str] = ()) -> None:
+        spelling = self._spelling = {normalize(k): normalize(v)
+                                     for k, v in signals.spelling.items()}
+        self._danger = _PhraseSet(signals.danger, spelling)
+        self._crisis = _PhraseSet(signals.crisis, spelling)
+        self._not_danger = _PhraseSet(signals.not_danger, spelling, gap=0)  # "ben (niet) veilig"
+        self._who = _PhraseSet(signals.presence.who, spelling)
+        self._where = _PhraseSet(signals.presence.where, spelling)
+        self._past = _PhraseSet(signals.past, spelling)
+        self._now = _PhraseSet(signals.now, spelling)
+        self._fear = _PhraseSet(signals.fear, spelling)
+        self._self = _PhraseSet(signals.self_harm.self, spelling)
+        self._harm = _PhraseSet(signals.self_harm.harm, spelling)
+        sets = (self._danger, self._crisis, self._not_danger, self._who, self._where,
+                self._past, self._now, self._fear, self._self, self._harm)
+        self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary)
+
+    @staticmethod
+    def _single(phrases: _PhraseSet) -> list[tuple[str]]:
+        return [(p[0],) for p in phrases.phrases if len(p) == 1 and len(p[0]) >= 2]
+
+    def check(self, text: str) -> Alarm:
+        words = Words.of(text, self._spelling)
+        matched = [self._vocabulary.matches(token) for token in words.tokens]
+        crisis = bool(self._crisis.spans(matched)) or self._crisis.in_squashed(words.squashed) \
+            or (bool(self._self.spans(matched)) and bool(self._harm.spans(matched)))
+        covered = {i for start, end in self._not_danger.spans(matched)
+                   for i in range(start, end + 1)}
+        danger = any(start not in covered for start, _ in self._danger.spans(matched))
+        if not danger and not words.tokens[1:] and not covered:
+            danger = self._danger.in_squashed(words.squashed)
+        now = bool(self._now.spans(matched))
+        told_over = self._past.spans(matched) and not now
+        if not danger and now and not covered:
+            danger = bool(self._fear.spans(matched))  # "ik ben echt bang nu"
+        if not danger and not covered and not told_over:
+            # someone here or coming; quiet for what is told as over ("gisteren")
+            danger = bool(self._who.spans(matched)) and any(
+                start not in covered for start, _ in self._where.spans(matched))
+        if not danger and len(words.tokens) == 1 and len(words.squashed) >= MIN_SQUASHED:
+            # typed without spaces: "hijstaatvoordedeur"
+            token = words.tokens[0]
+            danger = any(token.startswith(w) for (w,) in self._single(self._who)) \
+                and self._where.in_squashed(words.squashed)
+        return Alarm(danger=danger, crisis=crisis)

@@ -1,0 +1,173 @@
+"""Understanding what people type, measured on the labelled corpora in tests/understanding
+(the benchmark prints the same table: python -m bench.understanding). The floors are the
+targets of the product: danger and crisis get 112 / 113 in the very next reply (at a choice
+question and at a free-text question), calm answers rarely raise a false alarm, and answers in
+people's own words at choice and date questions move the intake on with the right value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.understanding import load, logic, score_answers, score_signals
+from tests.conftest import Running
+from tests.harness import Bot, texts
+from tests.synapse import Synapse
+
+BRAIN = logic()
+CORPORA = ("signals_corpus.yaml", "heldout_corpus.yaml")
+SIGNALS = {name: score_signals(BRAIN, load(name)) for name in CORPORA}
+ANSWERS = {name: score_answers(BRAIN, load(name)) for name in ("answers_corpus.yaml",
+                                                                "heldout_corpus.yaml")}
+
+
+def test_the_corpora_are_large_enough() -> None:
+    total = sum(score.total for scores in SIGNALS.values() for score in scores.values()) // 2
+    total += sum(score.total for scores in ANSWERS.values() for score in scores.values())
+    assert total >= 400
+
+
+@pytest.mark.parametrize("name", CORPORA)
+@pytest.mark.parametrize("category", ["danger nl", "danger en", "crisis nl", "crisis en"])
+def test_danger_and_crisis_get_the_advice_in_the_next_reply(name: str, category: str) -> None:
+    score = SIGNALS[name][category]
+    floor = 0.98 if name == "signals_corpus.yaml" else 0.85
+    assert score.rate >= floor, score.missed
+
+
+@pytest.mark.parametrize("name", CORPORA)
+@pytest.mark.parametrize("category", ["calm nl", "calm en"])
+def test_calm_answers_rarely_raise_a_false_alarm(name: str, category: str) -> None:
+    score = SIGNALS[name][category]
+    assert 1 - score.rate <= 0.15, score.missed
+
+
+@pytest.mark.parametrize("name", ["answers_corpus.yaml", "heldout_corpus.yaml"])
+@pytest.mark.parametrize("category", ["choices", "dates"])
+def test_answers_in_own_words_are_understood(name: str, category: str) -> None:
+    score = ANSWERS[name][category]
+    assert score.rate >= 0.90, score.missed
+
+
+QUOTED_DANGER = [
+    "someone is trying to break into my house right now", "hij is hier",
+    "er zit iemand in mijn tuin", "hij ramt de deur in", "mijn huis staat in brnad",
+    "there is a man outside my front door", "i don't feel safe right now",
+]
+QUOTED_CRISIS = ["ik zie het niet meer zitten", "i want to end it all"]
+
+
+@pytest.mark.parametrize("text", QUOTED_DANGER)
+async def test_the_quoted_danger_messages_get_112_mid_intake(sqlite_url: str, text: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])  # at the role question
+        replies = await bot.say(text)
+        assert "112" in replies[0].text and "Sorry, dat begreep ik niet" not in replies[0].text
+    assert bot.cases()[0].urgent
+
+
+@pytest.mark.parametrize("text", QUOTED_CRISIS)
+async def test_the_quoted_crisis_messages_get_113(sqlite_url: str, text: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])
+        replies = await bot.say(text)
+        assert "113" in texts(replies) and "0800-0113" in texts(replies)
+
+
+@pytest.mark.parametrize(("text", "role"), [
+    ("ik zit in de gemeenteraad van Zwolle", "raadslid"), ("wethoudr", "wethouder"),
+    ("I'm the mayor", "burgemeester")])
+async def test_roles_in_own_words_move_the_intake_on(sqlite_url: str, text: str,
+                                                     role: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])
+        replies = await bot.say(text)
+        assert "Voor welke overheid" in texts(replies)
+    answers = bot.conversation().data["answers"]
+    assert answers["incident.role"] == {"option": role}
+
+
+@pytest.mark.parametrize(("text", "said", "value"), [
+    ("volgende week donderdag", "donderdag 3 december 2026", "2026-12-03"),
+    ("over twee weken", "woensdag 9 december 2026", "2026-12-09"),
+])
+async def test_a_key_date_in_own_words_is_repeated_in_words(
+        sqlite_url: str, text: str, said: str, value: str) -> None:
+    from datetime import date
+
+    from tests.harness import make_logic
+
+    async with Bot(sqlite_url, logic=make_logic(today=lambda: date(2026, 11, 25))) as bot:
+        await bot.script(["hallo", "onrust", "nee", "bestuurder", "gemeente", "Gemeente Oost",
+                          "onrust over een besluit", "Veel boosheid over de opvang."])
+        replies = await bot.say(text)
+        assert f"Ik heb genoteerd: {said}." in replies[0].text
+    assert bot.conversation().data["answers"]["onrust.key_date"]["value"] == value
+
+
+async def test_eind_januari_asks_for_the_day(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "onrust", "nee", "bestuurder", "gemeente", "Gemeente Oost",
+                          "onrust over een besluit", "Veel boosheid over de opvang."])
+        replies = await bot.say("eind januari")
+        assert "Welke dag in januari is het?" in replies[0].text
+
+
+async def test_someone_who_writes_english_is_answered_in_english(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        replies = await bot.say("someone is trying to break into my house right now")
+        assert replies[0].text.startswith("Are you in danger right now? Call 112")
+        assert "Welcome." in texts(replies) and "Welkom" not in texts(replies)
+        dutch = await bot.say("hallo, ik ben raadslid en word bedreigd", who="bob")
+        assert "Welkom." in texts(dutch)
+
+
+async def test_the_apps_language_decides_for_a_single_word(sqlite_url: str) -> None:
+    import uuid
+
+    from bot.events import InboundEvent
+
+    async with Bot(sqlite_url) as bot:
+        replies = await bot.send(InboundEvent("test", "carol", uuid.uuid4().hex, text="hi",
+                                              language_hint="en-GB"))
+        assert replies[0].text.startswith("Welcome.")
+        back = await bot.say("nederlands", who="carol")
+        assert "De taal is nu Nederlands" in texts(back), "they can always switch back"
+
+
+async def test_on_telegram_danger_in_own_words_gets_112_in_english(running: Running) -> None:
+    tg = running.telegram
+    tg.user_says(6100, "someone is trying to break into my house right now")
+    sent = await tg.wait_for(6100, 4)
+    assert sent[0].text.startswith("Are you in danger right now? Call 112")
+    assert sent[1].text.startswith("Welcome.")
+
+
+async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_url: str,
+                                                      tmp_path: Path) -> None:
+    import uuid
+
+    from bot.adapters.matrix import MatrixChannel
+    from tests.matrix_person import MatrixPerson
+
+    suffix = uuid.uuid4().hex[:8]
+    bot_id = synapse.register(f"bot{suffix}", "bot-pw")
+    person_id = synapse.register(f"p{suffix}", "pw")
+    channel = MatrixChannel(synapse.url, bot_id, tmp_path / "bot", password="bot-pw")
+    bot = Bot(sqlite_url, channel=None)
+    await bot.engine.start({"matrix": channel})
+    await channel.start(bot.engine.handle)
+    person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
+    await person.start()
+    try:
+        await person.open_chat_with(bot_id)
+        await person.exchange("hallo", replies=2)
+        await person.exchange("1")
+        replies = await person.exchange("er zit iemand in mijn tuin", replies=2)
+        assert "Bel direct 112" in replies[0]
+    finally:
+        await person.stop()
+        await channel.stop()
+        await bot.engine.stop()
+        bot.db.dispose()
