@@ -157,6 +157,7 @@ class _Turn:
         self.event = event
         self.known = known
         self.returning = returning
+        self.alarmed = False
 
     # -- texts ---------------------------------------------------------------------------
 
@@ -187,6 +188,7 @@ class _Turn:
             self.out.language = first_language(None if event.forwarded else text,
                                                event.language_hint, self.out.language)
         alarm = self.logic.signals.check(text) if text and not self.menu_command(text) else None
+        self.alarmed = bool(alarm and alarm.danger)
         if alarm:
             if alarm.danger:
                 self.say(self.t("danger"))
@@ -432,6 +434,12 @@ class _Turn:
         elif step.type == "end":
             self.out.attach_to_case = True
             self.say(self.t("addition_saved"))
+        elif self.alarmed and (urgent := self.urgent_option()) is not None:
+            # "hij is hier" at "bent u nu in gevaar?": that is a yes, and its own step says
+            # to call 112 at once, so the general advice is not said as well
+            general = self.t("danger")
+            self.out.replies = [r for r in self.out.replies if r.text != general]
+            self.answer([urgent], pressed=False)
         elif len(fitting := candidates(text, self.choices())) > 1 and not step.multi:
             labels = [self.option_label(i) for i in fitting]
             joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])
@@ -440,10 +448,19 @@ class _Turn:
         else:
             self.unclear()
 
+    def urgent_option(self) -> str | None:
+        """The option of this question that leads to an urgent step (danger now), if any."""
+        for option in self.step.option_list:
+            target = option.next or self.step.next
+            step = self.flow.steps.get(target or "")
+            if step is not None and step.urgent:
+                return option.id
+        return None
+
     def unclear(self, reason: str = "unclear") -> None:
         self.data["unclear"] = int(self.data.get("unclear", 0)) + 1
         texts = [self.t(reason)]
-        if self.data["unclear"] >= 2:
+        if self.data["unclear"] >= 2 and reason != "unclear":  # "unclear" names 'mens' itself
             texts.append(self.t("unclear_again"))
         self.say("\n".join(texts))
         self.ask()

@@ -165,9 +165,20 @@ async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_u
         await person.exchange("hallo", replies=2)
         await person.exchange("1")
         replies = await person.exchange("er zit iemand in mijn tuin", replies=2)
-        assert "Bel direct 112" in replies[0]
+        assert "direct 112" in replies[0]
     finally:
         await person.stop()
         await channel.stop()
         await bot.engine.stop()
         bot.db.dispose()
+
+
+async def test_danger_in_own_words_at_the_danger_question_counts_as_yes(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1"])
+        replies = await bot.say("hij is hier")
+        assert replies[0].text.startswith("Bel nu direct 112")
+        assert texts(replies).count("112") == 1, "said once, not twice"
+        assert "Wat is uw functie?" in replies[-1].text
+    assert bot.conversation().data["answers"]["incident.safety"] == {"option": "yes"}
+    assert bot.cases()[0].urgent
