@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from nio import (
@@ -20,6 +23,10 @@ from nio import (
     UploadResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
+
+from bot.adapters.matrix import MatrixChannel
+from tests.harness import Bot
+from tests.synapse import Synapse
 
 
 class MatrixPerson:
@@ -155,3 +162,36 @@ class MatrixPerson:
         before = len(self.received)
         await self.say(text)
         return (await self.wait_for(before + replies, within))[before:]
+
+
+@dataclass
+class Pair:
+    """The bot on Matrix (engine, real channel) and a person who has a chat open with it."""
+
+    bot_id: str
+    channel: MatrixChannel
+    bot: Bot
+    person: MatrixPerson
+
+
+@asynccontextmanager
+async def bot_and_person(synapse: Synapse, url: str, store: Path) -> AsyncIterator[Pair]:
+    """A new bot account and person on the test Synapse, the bot running with a password,
+    the person in a direct chat with it; stopped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    bot_id = synapse.register(f"bot{suffix}", "bot-pw")
+    person_id = synapse.register(f"p{suffix}", "pw")
+    channel = MatrixChannel(synapse.url, bot_id, store / "bot-store", password="bot-pw")
+    bot = Bot(url, channel=None)
+    await bot.engine.start({"matrix": channel})
+    await channel.start(bot.engine.handle)
+    person = MatrixPerson(synapse.url, person_id, "pw", store / "person")
+    await person.start()
+    try:
+        await person.open_chat_with(bot_id)
+        yield Pair(bot_id, channel, bot, person)
+    finally:
+        await person.stop()
+        await channel.stop()
+        await bot.engine.stop()
+        bot.db.dispose()

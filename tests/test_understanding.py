@@ -146,31 +146,13 @@ async def test_on_telegram_danger_in_own_words_gets_112_in_english(running: Runn
 
 async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_url: str,
                                                       tmp_path: Path) -> None:
-    import uuid
+    from tests.matrix_person import bot_and_person
 
-    from bot.adapters.matrix import MatrixChannel
-    from tests.matrix_person import MatrixPerson
-
-    suffix = uuid.uuid4().hex[:8]
-    bot_id = synapse.register(f"bot{suffix}", "bot-pw")
-    person_id = synapse.register(f"p{suffix}", "pw")
-    channel = MatrixChannel(synapse.url, bot_id, tmp_path / "bot", password="bot-pw")
-    bot = Bot(sqlite_url, channel=None)
-    await bot.engine.start({"matrix": channel})
-    await channel.start(bot.engine.handle)
-    person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
-    await person.start()
-    try:
-        await person.open_chat_with(bot_id)
-        await person.exchange("hallo", replies=2)
-        await person.exchange("1")
-        replies = await person.exchange("er zit iemand in mijn tuin", replies=2)
+    async with bot_and_person(synapse, sqlite_url, tmp_path) as pair:
+        await pair.person.exchange("hallo", replies=2)
+        await pair.person.exchange("1")
+        replies = await pair.person.exchange("er zit iemand in mijn tuin", replies=2)
         assert "direct 112" in replies[0]
-    finally:
-        await person.stop()
-        await channel.stop()
-        await bot.engine.stop()
-        bot.db.dispose()
 
 
 async def test_danger_in_own_words_at_the_danger_question_counts_as_yes(sqlite_url: str) -> None:
