@@ -141,8 +141,9 @@ class TelegramChannel:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         if self._next_offset is not None:  # confirm what was stored, as a courtesy
-            with contextlib.suppress(TelegramError):
-                await self._app.bot.get_updates(offset=self._next_offset, timeout=0)
+            with contextlib.suppress(TelegramError):  # raw: parsing could log the data
+                await self._app.bot.do_api_request(
+                    "getUpdates", api_kwargs={"offset": self._next_offset, "timeout": 0})
         await self._app.shutdown()
         self._closed.set()
 
