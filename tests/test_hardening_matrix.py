@@ -42,29 +42,16 @@ def accounts(synapse: Synapse) -> tuple[str, str]:
 
 async def test_a_revoked_token_with_a_password_logs_in_again_as_a_new_device(
         synapse: Synapse, sqlite_url: str, tmp_path: Path) -> None:
-    bot_id, person_id = accounts(synapse)
-    store = tmp_path / "bot-store"
-    channel = MatrixChannel(synapse.url, bot_id, store, password="bot-pw")
-    bot = Bot(sqlite_url, channel=None)
-    await bot.engine.start({"matrix": channel})
-    await channel.start(bot.engine.handle)
-    person = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
-    await person.start()
-    try:
-        await person.open_chat_with(bot_id)
-        await person.exchange("hallo", replies=2)
-        before = json.loads((store / "credentials.json").read_text())
+    async with bot_and_person(synapse, sqlite_url, tmp_path) as pair:
+        credentials = tmp_path / "bot-store" / "credentials.json"
+        await pair.person.exchange("hallo", replies=2)
+        before = json.loads(credentials.read_text())
         log_out(synapse, before["access_token"])
-        replies = await person.exchange("1", within=60)
+        replies = await pair.person.exchange("1", within=60)
         assert "bent u nu in gevaar?" in replies[0], "answered after logging in again"
-        after = json.loads((store / "credentials.json").read_text())
+        after = json.loads(credentials.read_text())
         assert after["device_id"] != before["device_id"]
-        assert channel.healthy()
-    finally:
-        await person.stop()
-        await channel.stop()
-        await bot.engine.stop()
-        bot.db.dispose()
+        assert pair.channel.healthy()
 
 
 async def test_a_revoked_access_token_stops_matrix_clearly(
