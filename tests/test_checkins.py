@@ -168,6 +168,9 @@ async def test_a_crowd_of_due_checkins_goes_out_within_the_rate_limit(db_url: st
     fill(db_url, 15, datetime.now(UTC) - timedelta(minutes=1))  # 15 people, all due
     async with checkin_bot(db_url, checkin_desk(), rate=5.0) as bot:
         await wait_for(lambda: checkins(bot).count(("sent", False)) == 15, within=30)
+        # marked sent when queued; delivered a moment later, at the rate limit
+        await wait_for(lambda: sum(CHECKIN_HELLO in m.text for m in bot.channel.sent) == 15,
+                       within=30)
         await bot.engine.drain()
         hellos = [m for m in bot.channel.sent if CHECKIN_HELLO in m.text]
         assert sorted(m.recipient for m in hellos) == sorted(f"bench-{i}" for i in range(15))
