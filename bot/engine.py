@@ -85,7 +85,7 @@ class Engine:
         ) if flood_limit else None
         self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
-        self._turns_failing = 0
+        self._storing = True
         self._told_not_stored: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
@@ -195,12 +195,12 @@ class Engine:
         except Exception as exc:
             log.error("batch.failed channel=%s error=%s", event.channel, describe(exc))
             result = TurnResult(stored=False)
+        self._storing = result.stored
         if not result.stored:
-            self._note_failure()
+            self._metrics.turns_not_stored.inc()
             committed(False)
             await self._tell_not_stored(event)
             return
-        self._note_success()
         committed(True)
         sender = (event.channel, event.sender)
         own = [m for m in result.replies if (m.channel, m.recipient) == sender]
@@ -213,14 +213,7 @@ class Engine:
 
     def healthy(self) -> bool:
         """Whether turns are being stored: false after the latest event could not be."""
-        return self._turns_failing == 0
-
-    def _note_failure(self) -> None:
-        self._turns_failing += 1
-        self._metrics.turns_not_stored.inc()
-
-    def _note_success(self) -> None:
-        self._turns_failing = 0
+        return self._storing
 
     async def _tell_not_stored(self, event: InboundEvent) -> None:
         """Tell the person, once per message (a channel may hand the same one in again)."""
