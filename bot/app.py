@@ -186,7 +186,9 @@ def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roste
     router = Router(roster, flows, facts, RoutingSettings(
         urgent_seconds=settings.escalation_urgent_seconds,
         normal_seconds=settings.escalation_seconds,
-        urgent_ask_count=settings.urgent_ask_count), metrics)
+        urgent_ask_count=settings.urgent_ask_count,
+        high_seconds=settings.escalation_high_seconds,
+        high_ask_count=settings.high_ask_count), metrics)
     log.info("experts.loaded count=%d", len(roster.experts))
     checkins = CheckinDesk(CheckinSettings(
         plans=settings.checkin_plans,

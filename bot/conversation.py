@@ -61,6 +61,8 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     case_kind: str | None = None
     urgent: bool = False
+    signals: set[str] = field(default_factory=set)
+    """What this turn saw: "danger" (words, or an urgent step) and/or "crisis"."""
     human: bool = False
     submit: dict[str, Any] | None = None
     attach_to_case: bool = False
@@ -195,6 +197,7 @@ class _Turn:
             if alarm.crisis:
                 self.say(self.t("crisis"))
             self.out.urgent = True
+            self.out.signals.update(alarm.kinds)
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
         if not self.known:
             if event.location is not None:
@@ -242,6 +245,7 @@ class _Turn:
         self.out.case_kind = self.flow.case_kind or DEFAULT_CASE_KIND
         if alarm:
             self.out.urgent = True
+            self.out.signals.update(alarm.kinds)
             if self.event.advise:
                 if alarm.danger:
                     self.say(self.t("danger"))
@@ -563,6 +567,8 @@ class _Turn:
                 continue
             self.out.state = dest
             self.out.urgent = self.out.urgent or step.urgent
+            if step.urgent:
+                self.out.signals.add("danger")
             if step.human:
                 self.out.human = True
             if step.stop_checkins:

@@ -12,11 +12,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from bot.case_marks import (
+    UNDO_WORDS,
+    level_label,
+    level_names,
+    pick_level,
+    set_urgency,
+    set_verified,
+)
 from bot.checkins import CheckinDesk, due_time
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location, SharedContact
 from bot.outbox import Outbox, TurnResult, attachment_body, carried
@@ -100,7 +108,8 @@ class _Desk:
     def lists(self) -> dict[str, str]:
         routing = self.router.flows.routing
         return {"outcomes": ", ".join(routing.outcomes),
-                "specialties": ", ".join(routing.specialties)}
+                "specialties": ", ".join(routing.specialties),
+                "levels": level_names(self.router.flows.triage, self.language)}
 
     # -- input ---------------------------------------------------------------------------
 
@@ -120,7 +129,7 @@ class _Desk:
             self.relay_text(text, active)
             return
         needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
-                                      "aftercare", "audit", "full")
+                                      "aftercare", "audit", "full", "urgency", "verify")
         if needs_case and command.case_id is None:
             self.say("expert_help", **self.lists())
             return
@@ -145,6 +154,10 @@ class _Desk:
             self.read_audit(case_id)
         elif command.name == "full":
             self.read_full(case_id)
+        elif command.name == "urgency":
+            self.urgency(case_id, command.rest)
+        elif command.name == "verify":
+            self.verify(case_id, command.rest)
         else:
             self.say("expert_help", **self.lists())
 
@@ -446,6 +459,45 @@ class _Desk:
         dates = ", ".join(f"{due.astimezone(TIMEZONE):%d-%m-%Y %H:%M}" for _, due in planned)
         self.say("expert_aftercare_planned", case=case.id, dates=dates)
 
+    def urgency(self, case_id: int, rest: str) -> None:
+        """Choose a case's urgency level ('urgentie 12 hoog'); it holds until a new danger or
+        crisis signal. A case that became more urgent while waiting moves on sooner."""
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        triage = self.router.flows.triage
+        level = pick_level(triage, rest)
+        if level is None:
+            self.say("expert_urgency_usage", case=case.id, **self.lists())
+            return
+        sooner = set_urgency(self.cx, case, level, self.expert.id, self.box.now)
+        if sooner and case.status == db.ASKING:
+            self.router.hasten(self.cx, self.box, replace(case, urgency=level))
+        self.audit("urgency", case.id, level)
+        log.info("case.urgency case=%s level=%s", case.id, level)
+        self.say("expert_urgency_set", case=case.id,
+                 level=level_label(triage, level, self.language))
+
+    def verify(self, case_id: int, rest: str) -> None:
+        """Mark that the team checked, through its own channel, that the report is from a
+        real office holder ('verifieer 12 gebeld via de griffie'), or undo it."""
+        case = self.my_case(case_id, coordinator_may=True)
+        if case is None:
+            return
+        how = rest.strip()
+        if not how:
+            self.say("expert_verify_usage", case=case.id)
+            return
+        if normalize(how) in UNDO_WORDS:
+            set_verified(self.cx, case.id, self.box.now, None, None)
+            self.audit("unverify", case.id)
+            self.say("expert_unverified", case=case.id)
+            return
+        set_verified(self.cx, case.id, self.box.now, self.expert.id, how[:500])
+        self.audit("verify", case.id)
+        log.info("case.verified case=%s", case.id)
+        self.say("expert_verified", case=case.id, how=how[:500])
+
     def switch(self, case_id: int) -> None:
         case = db.load_case(self.cx, case_id)
         if case is None or case.assigned_expert != self.expert.id:
@@ -460,7 +512,8 @@ class _Desk:
     def list_cases(self) -> None:
         lines = []
         for case in db.assigned_cases(self.cx, self.expert.id):
-            urgent = self.texts.t("expert_urgent_mark", self.language) if case.urgent else ""
+            urgent = self.texts.t("expert_urgent_mark", self.language) \
+                if case.urgency == "spoed" else ""
             lines.append(f"• #{case.id} {case.kind}{urgent}")
         offered = self.texts.t("expert_accept_label", self.language).lower()
         for handoff in db.pending_handoffs_of(self.cx, self.expert.id):

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.case_triage import signal_changes
 from bot.conversation import ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
 from bot.outbox import Outbox, TurnResult, carried
@@ -85,8 +86,13 @@ class PersonRelay:
         text = (event.text or "").strip()
         alarm = self.logic.signals.check(text)
         if alarm:
+            changes = signal_changes(
+                self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
+                signals=case.signals, new_signals=alarm.kinds, flow=snapshot.flow, now=box.now)
             if not case.urgent:
-                db.update_case(cx, case.id, box.now, urgent=True, urgent_at=box.now)
+                changes.update(urgent=True, urgent_at=box.now)
+            if changes:
+                db.update_case(cx, case.id, box.now, **changes)
             if event.advise:  # in a burst, once a short while
                 if alarm.danger:
                     say(self.logic.flows.text("danger").get(language).format_map(

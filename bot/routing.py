@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.case_marks import mark_lines
 from bot.events import Attachment, Location, OutboundOption, SharedContact
 from bot.metrics import Metrics
 from bot.outbox import Outbox, TurnResult, attachment_from
@@ -41,9 +42,21 @@ ADDITION_LIMIT = 1000
 
 @dataclass(frozen=True)
 class RoutingSettings:
+    """Per urgency level (see ``flows/triage.yaml``): how long an offer waits before the case
+    moves on, and how many experts are asked at once."""
+
     urgent_seconds: float = 300
     normal_seconds: float = 1800
     urgent_ask_count: int = 3
+    high_seconds: float = 900
+    high_ask_count: int = 2
+
+    def seconds_for(self, level: str) -> float:
+        return {"spoed": self.urgent_seconds, "hoog": self.high_seconds}.get(
+            level, self.normal_seconds)
+
+    def ask_count_for(self, level: str) -> int:
+        return {"spoed": self.urgent_ask_count, "hoog": self.high_ask_count}.get(level, 1)
 
 
 class RoutingTexts:
@@ -137,7 +150,7 @@ class Router:
         return bool(self.roster.experts)
 
     def timeout(self, case: db.CaseInfo) -> float:
-        return self.settings.urgent_seconds if case.urgent else self.settings.normal_seconds
+        return self.settings.seconds_for(case.urgency)
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -162,9 +175,10 @@ class Router:
                             wait=self.texts.wait(self.timeout(case), case.language))
 
     def hasten(self, cx: Connection, box: Outbox, case: db.CaseInfo) -> None:
-        """A case that became urgent while waiting: move on after the urgent time at most."""
-        db.update_case(cx, case.id, box.now,
-                       escalate_at=box.now + timedelta(seconds=self.settings.urgent_seconds))
+        """A case that became more urgent while waiting: move on after its level's time at
+        most (``case`` has the new level)."""
+        sooner = box.now + timedelta(seconds=self.timeout(case))
+        db.bring_forward(cx, case.id, box.now, sooner)
 
     def escalate_due(self, cx: Connection, box: Outbox, owner: TurnResult) -> int:
         due = db.due_cases(cx, box.now)
@@ -233,7 +247,7 @@ class Router:
             db.update_case(cx, case.id, box.now, escalate_at=due,
                            escalation_level=case.escalation_level + 1, **case_values)
             return "reminder"
-        how_many = self.settings.urgent_ask_count if case.urgent else 1
+        how_many = self.settings.ask_count_for(case.urgency)
         if box.expert_counts is None:  # read once a batch; an accept clears it
             box.expert_counts = db.open_counts(cx, (e.id for e in self.roster.experts))
         counts = box.expert_counts
@@ -264,7 +278,8 @@ class Router:
                       handoff_id: int, owner: TurnResult, *, reminder: bool,
                       answers: Answers | None = None) -> None:
         language = expert.language
-        urgent = self.texts.t("expert_urgent_mark", language) if case.urgent else ""
+        urgent = self.texts.t("expert_urgent_mark", language) \
+            if case.urgency == "spoed" else ""
         if reminder:
             waited = (box.now - (case.first_asked_at or case.created_at)).total_seconds()
             text = self.texts.t("expert_reminder", language, case=case.id, urgent=urgent,
@@ -309,7 +324,13 @@ class Router:
                                              specialties=named))
         if not complete:
             lines.append(self.texts.t("expert_intake_partial", language))
+        lines += mark_lines(self.texts, self.flows.triage, case, language, self.first_name)
         return "\n".join(lines)
+
+    def first_name(self, expert_id: str) -> str:
+        """An expert's first name; the id of one no longer on the roster."""
+        expert = self.roster.by_id(expert_id)
+        return expert.first_name if expert is not None else expert_id
 
     def full_intake(self, cx: Connection, case: db.CaseInfo, language: str,
                     limit: int | None = RELAY_LIMIT) -> str:

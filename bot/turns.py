@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from bot.case_triage import signal_changes, triage_changes
 from bot.checkins import CHECKIN_FLOWS, CheckinDesk
 from bot.conversation import ACTIVE, COMPLETED, ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import InboundEvent, OutboundMessage
@@ -31,6 +32,7 @@ from bot.relay import PersonRelay
 from bot.routing import Router
 from config.experts import Roster
 from flows.summary import answers_of
+from flows.triage import more_urgent
 from storage import cases
 from storage import checkins as checkins_db
 from storage import repository as repo
@@ -396,6 +398,11 @@ class TurnRunner:
         if outcome.human and not case.human_requested:
             values.update(human_requested=True, human_requested_at=now)
             log.info("case.human_requested case=%s", case.id)
+        flow, answers = self._current_answers(outcome)
+        values.update(triage_changes(
+            self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
+            set_by=case.urgency_set_by, signals=case.signals, new_signals=outcome.signals,
+            flow=flow, answers=answers, now=now))
         if outcome.submit is not None:
             values.update(intake=outcome.submit, submitted_at=now)
             if case.status == repo.INTAKE:
@@ -417,6 +424,14 @@ class TurnRunner:
             self._tell_about(connection, batch, case, values, outcome, result)
         return case.id
 
+    @staticmethod
+    def _current_answers(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+        """The case's flow and answers by step: as submitted, or as the turn has them."""
+        if outcome.submit is not None:
+            return (str(outcome.submit.get("flow", outcome.flow)),
+                    dict(outcome.submit.get("answers", {})))
+        return outcome.flow, answers_of(outcome.flow, outcome.data.get("answers", {}))
+
     def _checkin_answer(self, connection: Connection, batch: _Batch, state: _Current,
                         outcome: Outcome, result: TurnResult) -> int | None:
         """In a check-in, the person asked for contact (or signalled danger): the case is
@@ -427,6 +442,9 @@ class TurnRunner:
         values: dict[str, Any] = {}
         if outcome.urgent and not case.urgent:
             values.update(urgent=True, urgent_at=batch.now)
+        values.update(signal_changes(
+            self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
+            signals=case.signals, new_signals=outcome.signals, flow=outcome.flow, now=batch.now))
         if not (outcome.human or outcome.urgent):
             repo.update_case(connection, case.id, values)
             return case.id
@@ -469,20 +487,22 @@ class TurnRunner:
                        result: TurnResult) -> None:
         assert self.router is not None
         submitted = outcome.submit
-        current = (outcome.flow, answers_of(outcome.flow, outcome.data.get("answers", {})),
-                   False)
-        if submitted is not None:
-            current = (str(submitted.get("flow", outcome.flow)),
-                       dict(submitted.get("answers", {})), True)
+        current = (*self._current_answers(outcome), submitted is not None)
         # Everything routing needs is known here; no need to read the case back.
         info = cases.CaseInfo(
             id=case.id, kind=str(values.get("kind", case.kind)),
             status=str(values.get("status", case.status)),
             urgent=bool(case.urgent or values.get("urgent")), person_id=state.person_id,
+            urgency=str(values.get("urgency", case.urgency)),
+            urgency_reasons=tuple(values.get("urgency_reasons", case.urgency_reasons or ())),
+            urgency_set_by=values.get("urgency_set_by", case.urgency_set_by),
             channel=state.channel, address=state.address, language=outcome.language,
             conversation_id=state.conversation_id, specialties=[], assigned_expert=None,
             escalation_level=0, intake=dict(submitted or {}), created_at=batch.now,
             first_asked_at=None, accepted_at=None, first_answer_at=None)
+        if case.status != repo.INTAKE and (stored := cases.load_case(connection, case.id)):
+            info = replace(info, verified_at=stored.verified_at,
+                           verified_by=stored.verified_by, verified_how=stored.verified_how)
         notice = self.router.start(connection, batch, info, result, current, **values)
         position = len(outcome.replies) if outcome.status == COMPLETED else max(
             0, len(outcome.replies) - 1)
@@ -493,7 +513,8 @@ class TurnRunner:
         """A case already with experts: waiting ones move on sooner when it became urgent;
         the expert who took it gets the intake when it is completed."""
         assert self.router is not None
-        if before.status == cases.ASKING and changed.get("urgent"):
+        if before.status == cases.ASKING and "urgency" in changed \
+                and more_urgent(changed["urgency"], before.urgency) != before.urgency:
             case = cases.load_case(connection, before.id)
             if case is not None:
                 self.router.hasten(connection, batch, case)

@@ -141,10 +141,16 @@ class Settings(BaseSettings):
         default=300, gt=0,
         description="An urgent case goes on to the next expert when nobody accepted it in "
                     "this time.")
+    escalation_high_seconds: float = Field(
+        default=900, gt=0,
+        description="The same for a case of urgency level 'hoog' (see flows/triage.yaml).")
     escalation_seconds: float = Field(
-        default=1800, gt=0, description="The same for a case that is not urgent.")
+        default=1800, gt=0, description="The same for a case of level 'normaal'.")
     urgent_ask_count: int = Field(
         default=3, ge=1, le=20, description="How many experts an urgent case asks at once.")
+    high_ask_count: int = Field(
+        default=2, ge=1, le=20,
+        description="How many experts a case of level 'hoog' asks at once.")
 
     checkin_plans: dict[str, list[CheckinStep]] = Field(
         default_factory=_default_plans,

@@ -23,11 +23,13 @@ from flows.schema import (
     Step,
     System,
     Text,
+    Triage,
 )
 from flows.text import normalize
+from flows.triage_check import TriageError, check_triage
 
 FLOWS_DIR = Path(__file__).parent
-SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml"}
+SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml", "triage.yaml"}
 RESERVED_OPTION_IDS = {"done"}
 
 REQUIRED_COMMANDS = (
@@ -46,16 +48,17 @@ REQUIRED_TEXTS = (
     "checkins_stopped",
 )
 ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
-                    "aftercare", "audit", "full")
+                    "aftercare", "audit", "full", "urgency", "verify")
 # Fields the routing texts fill in, besides the facts.
 ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
                   "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
-                  "contact_name", "phone", "count", "texts"}
+                  "contact_name", "phone", "count", "texts", "level", "levels", "reasons",
+                  "how"}
 # Fields the bot's own texts fill in, besides the facts.
 SYSTEM_FIELDS = {"options", "date"}
 START_FLOW = "menu"
-_Model = TypeVar("_Model", Common, System, Signals, Flow, Routing)
+_Model = TypeVar("_Model", Common, System, Signals, Flow, Routing, Triage)
 
 
 class _FlowYamlLoader(yaml.SafeLoader):
@@ -81,6 +84,7 @@ class FlowSet:
     system: System
     signals: Signals
     routing: Routing
+    triage: Triage
 
     def step(self, flow: str, state: str) -> Step:
         return self.flows[flow].steps[state]
@@ -97,6 +101,7 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
     system = _parse(directory / "system.yaml", System)
     signals = _parse(directory / "signals.yaml", Signals)
     routing = _parse(directory / "routing.yaml", Routing)
+    triage = _parse(directory / "triage.yaml", Triage)
     _check_routing(routing, allowed | ROUTING_FIELDS)
     flows: dict[str, Flow] = {}
     for path in sorted(directory.glob("*.yaml")):
@@ -113,12 +118,17 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
     for flow in flows.values():
         _check_flow(flow, set(flows), allowed, command_words)
         _check_specialties(flow, set(routing.specialties))
+    try:
+        check_triage(triage, flows)
+    except TriageError as exc:
+        raise FlowError(str(exc)) from exc
     return FlowSet(
         flows=flows,
         machines={name: FlowMachine(flow) for name, flow in flows.items()},
         system=system,
         signals=signals,
         routing=routing,
+        triage=triage,
     )
 
 

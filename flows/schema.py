@@ -160,3 +160,65 @@ class Routing(BaseModel):
     outcomes: dict[str, Text]
     commands: dict[str, tuple[StrictStr, ...]]
     texts: dict[str, Text]
+
+
+UrgencyLevel = Literal["spoed", "hoog", "normaal"]
+URGENCY_LEVELS: tuple[UrgencyLevel, ...] = ("spoed", "hoog", "normaal")
+"""Most urgent first."""
+
+
+class TriageCondition(BaseModel):
+    """One fact of a case: a signal seen in what the person wrote (``signal``), or an answer
+    of the intake (``flow``/``step``) that is one of ``options`` or a date within
+    ``within_hours`` from now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signal: Literal["danger", "crisis"] | None = None
+    flow: StrictStr | None = None
+    step: StrictStr | None = None
+    options: tuple[StrictStr, ...] = ()
+    within_hours: float | None = Field(default=None, gt=0)
+
+
+class TriageRule(BaseModel):
+    """When every condition in ``when`` holds, the case is at least ``level``; ``reason`` is
+    what the expert reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: StrictStr = Field(pattern=r"^[a-z_]{1,32}$")
+    level: Literal["spoed", "hoog"]
+    reason: Text
+    when: tuple[TriageCondition, ...] = Field(min_length=1)
+
+
+class TriageExample(BaseModel):
+    """A case and the level the rules must give it; checked when the flows are loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flow: StrictStr
+    signals: tuple[Literal["danger", "crisis"], ...] = ()
+    answers: dict[str, StrictStr | tuple[StrictStr, ...]] = {}
+    """Per step an option id, several (multi), or a date as days from today ("+1")."""
+    level: UrgencyLevel
+    reasons: tuple[StrictStr, ...] = ()
+
+
+class TriageLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: Text
+    words: tuple[StrictStr, ...] = ()
+    """What an expert may type for it ('urgentie 12 hoog')."""
+
+
+class Triage(BaseModel):
+    """``triage.yaml``: how urgent a case is, from its answers and signals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    levels: dict[StrictStr, TriageLevel]
+    rules: tuple[TriageRule, ...]
+    examples: tuple[TriageExample, ...] = Field(min_length=1)

@@ -52,6 +52,13 @@ class CaseInfo:
     first_asked_at: datetime | None
     accepted_at: datetime | None
     first_answer_at: datetime | None
+    urgency: str = "normaal"
+    urgency_reasons: tuple[str, ...] = ()
+    urgency_set_by: str | None = None
+    signals: tuple[str, ...] = ()
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    verified_how: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,10 @@ _CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES
                  PEOPLE.c.channel, PEOPLE.c.address, PEOPLE.c.language, CASES.c.conversation_id,
                  CASES.c.specialties, CASES.c.assigned_expert, CASES.c.escalation_level,
                  CASES.c.intake, CASES.c.created_at, CASES.c.first_asked_at,
-                 CASES.c.accepted_at, CASES.c.first_answer_at)
+                 CASES.c.accepted_at, CASES.c.first_answer_at, CASES.c.urgency,
+                 CASES.c.urgency_reasons, CASES.c.urgency_set_by, CASES.c.signals,
+                 CASES.c.verified_at, CASES.c.verified_by, CASES.c.verified_how)
+_TIMES = ("created_at", "first_asked_at", "accepted_at", "first_answer_at", "verified_at")
 _CASES_WITH_PEOPLE = select(*_CASE_COLUMNS).select_from(
     CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id))
 
@@ -79,11 +89,15 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 def _case(row: Any) -> CaseInfo:
-    values = list(row)
-    values[9] = list(values[9] or [])
-    values[12] = dict(values[12] or {})
-    values[13:] = [as_utc(v) for v in values[13:]]
-    return CaseInfo(*values)
+    values = dict(row._mapping)
+    values["specialties"] = list(values["specialties"] or [])
+    values["intake"] = dict(values["intake"] or {})
+    values["urgency_reasons"] = tuple(values["urgency_reasons"] or ())
+    values["signals"] = tuple(values["signals"] or ())
+    values["verified_how"] = (values["verified_how"] or {}).get("text")
+    for name in _TIMES:
+        values[name] = as_utc(values[name])
+    return CaseInfo(**values)
 
 
 def load_case(connection: Connection, case_id: int) -> CaseInfo | None:
@@ -188,6 +202,15 @@ def close_conversation(connection: Connection, conversation_id: int) -> None:
 def update_case(connection: Connection, case_id: int, now: datetime, **values: Any) -> None:
     connection.execute(update(CASES).where(CASES.c.id == case_id)
                        .values(updated_at=now, **values))
+
+
+def bring_forward(connection: Connection, case_id: int, now: datetime, moment: datetime,
+                  ) -> None:
+    """Move the case on at ``moment`` if that is sooner than planned."""
+    connection.execute(update(CASES).where(
+        CASES.c.id == case_id,
+        CASES.c.escalate_at.is_(None) | (CASES.c.escalate_at > moment))
+        .values(updated_at=now, escalate_at=moment))
 
 
 def case_messages(connection: Connection, case_id: int) -> list[tuple[str, dict[str, Any]]]:

@@ -117,6 +117,16 @@ class Case(Base):
     first_asked_at: Mapped[datetime | None] = mapped_column(default=None)
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     first_answer_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Triage (see flows/triage.yaml): the level, the rules that gave it, and the signals seen.
+    urgency: Mapped[str] = mapped_column(String(8), default="normaal", server_default="normaal")
+    urgency_reasons: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    urgency_set_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    """An expert who chose the level; it then stays until a new danger or crisis signal."""
+    signals: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # Verification by the team (never asked of the person in the chat).
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    verified_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    verified_how: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON(), default=None)
 
 
 class Handoff(Base):

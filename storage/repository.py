@@ -58,6 +58,17 @@ class CaseRow:
     status: str
     urgent: bool
     human_requested: bool
+    urgency: str = "normaal"
+    urgency_set_by: str | None = None
+    signals: tuple[str, ...] = ()
+    urgency_reasons: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, row: Any) -> CaseRow:
+        case_id, kind, status, urgent, human, urgency, set_by, signals, reasons = row
+        return cls(case_id, kind, status, urgent, human, urgency=urgency, urgency_set_by=set_by,
+                   signals=tuple(signals or ()),
+                   urgency_reasons=tuple(reasons) if reasons is not None else None)
 
 
 # -- inbound ids ---------------------------------------------------------------------------
@@ -196,22 +207,23 @@ def update_conversations(connection: Connection, changes: dict[int, dict[str, An
 
 # -- cases -----------------------------------------------------------------------------------
 
+_CASE_ROW = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent,
+             CASES.c.human_requested, CASES.c.urgency, CASES.c.urgency_set_by, CASES.c.signals,
+             CASES.c.urgency_reasons)
 _CASE_OF = (
-    select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
+    select(*_CASE_ROW)
     .where(CASES.c.conversation_id == bindparam("conversation_id"))
     .order_by(CASES.c.id.desc()).limit(1))
 
 
 def case_of(connection: Connection, conversation_id: int) -> CaseRow | None:
     row = connection.execute(_CASE_OF, {"conversation_id": conversation_id}).one_or_none()
-    return CaseRow(*row) if row is not None else None
+    return CaseRow.of(row) if row is not None else None
 
 
 def case_by_id(connection: Connection, case_id: int) -> CaseRow | None:
-    row = connection.execute(
-        select(CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.human_requested)
-        .where(CASES.c.id == case_id)).one_or_none()
-    return CaseRow(*row) if row is not None else None
+    row = connection.execute(select(*_CASE_ROW).where(CASES.c.id == case_id)).one_or_none()
+    return CaseRow.of(row) if row is not None else None
 
 
 def insert_case(connection: Connection, person_id: int, conversation_id: int, kind: str) -> int:

@@ -98,7 +98,7 @@ async def test_cases_are_listed_without_their_content(environment: str) -> None:
     result = RUNNER.invoke(app, ["cases", "list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "intake" in lines[1] and "JA" in lines[1], "the urgent case comes first"
+    assert "intake" in lines[1] and "SPOED" in lines[1], "the urgent case comes first"
     assert "submitted" in lines[2]
     assert "2 cases" in result.output
     assert "Ergenshuizen" not in result.output and "raadslid" not in result.output

@@ -12,7 +12,7 @@ from tests.routing_support import INCIDENT_SUBMITTED
 
 def test_two_experts_and_a_coordinator_on_the_console(tmp_path: Path) -> None:
     bot = ConsoleBot(tmp_path, WEERBAAR_EXPERTS_FILE=str(ROOT / "config" / "experts.example.yaml"),
-                     WEERBAAR_ESCALATION_SECONDS="1.5")
+                     WEERBAAR_ESCALATION_HIGH_SECONDS="1.5", WEERBAAR_HIGH_ASK_COUNT="1")
     try:
         bot.type(*INCIDENT_SUBMITTED)
         bot.wait_for("[@anna] Nieuwe zaak #1")

@@ -34,7 +34,8 @@ async def running(sqlite_url: str) -> AsyncIterator[Running]:
     channel = TelegramChannel(telegram.token, base_url=telegram.base_url, poll_timeout=1)
     roster = Roster.model_validate(roster_data("telegram", str(ANNA), str(BERT), str(CARLA)))
     router = Router(roster, FLOWS, FACTS, RoutingSettings(
-        urgent_seconds=0.5, normal_seconds=0.5, urgent_ask_count=2))
+        urgent_seconds=0.5, normal_seconds=0.5, urgent_ask_count=2, high_seconds=0.5,
+        high_ask_count=1))
     engine = Engine(create_db_engine(sqlite_url), make_logic(), max_backoff_seconds=0.2,
                     router=router)
     await engine.start({"telegram": channel})

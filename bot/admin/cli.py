@@ -86,16 +86,19 @@ def cases_list(
     config: ConfigOption = None,
     status: Annotated[str | None, typer.Option(help="Only this status, e.g. submitted.")] = None,
 ) -> None:
-    """Cases without their content: id, kind, status, urgent, person asked for, times.
-    Urgent cases first, then the oldest. (`cases show` reads one, and is audited.)"""
-    from sqlalchemy import select
+    """Cases without their content: id, kind, status, urgency level (flows/triage.yaml),
+    whether the team verified it, person asked for, times. Most urgent first, then the oldest.
+    (`cases show` reads one, and is audited.)"""
+    from sqlalchemy import case, select
 
     from storage.models import Case
 
     settings = _settings(config)
     engine = create_db_engine(settings.database_url)
-    query = select(Case.id, Case.kind, Case.status, Case.urgent, Case.human_requested,
-                   Case.created_at, Case.submitted_at).order_by(Case.urgent.desc(), Case.id)
+    rank = case({"spoed": 0, "hoog": 1}, value=Case.urgency, else_=2)
+    query = select(Case.id, Case.kind, Case.status, Case.urgency, Case.verified_at,
+                   Case.human_requested, Case.created_at, Case.submitted_at
+                   ).order_by(rank, Case.id)
     if status:
         query = query.where(Case.status == status)
     try:
@@ -103,11 +106,12 @@ def cases_list(
             rows = connection.execute(query).all()
     finally:
         engine.dispose()
-    typer.echo(f"{'id':>6}  {'kind':<9} {'status':<10} {'urgent':<6} {'person':<6} "
-               f"{'created (UTC)':<16} submitted (UTC)")
-    for case_id, kind, case_status, urgent, human, created, submitted in rows:
-        typer.echo(f"{case_id:>6}  {kind:<9} {case_status:<10} {'JA' if urgent else '-':<6} "
-                   f"{'ja' if human else '-':<6} {created:%Y-%m-%d %H:%M} "
+    typer.echo(f"{'id':>6}  {'kind':<9} {'status':<10} {'urgency':<8} {'verified':<8} "
+               f"{'person':<6} {'created (UTC)':<16} submitted (UTC)")
+    for case_id, kind, case_status, urgency, verified, human, created, submitted in rows:
+        typer.echo(f"{case_id:>6}  {kind:<9} {case_status:<10} {urgency.upper():<8} "
+                   f"{'ja' if verified else '-':<8} {'ja' if human else '-':<6} "
+                   f"{created:%Y-%m-%d %H:%M} "
                    f"{f'{submitted:%Y-%m-%d %H:%M}' if submitted else '-'}")
     typer.echo(f"{len(rows)} case{'' if len(rows) == 1 else 's'}")
 

@@ -180,6 +180,12 @@ def show_case(settings: Settings, case_id: int, reader: str) -> None:
                 typer.echo(f"  {label:<19} {moment:%Y-%m-%d %H:%M:%S}" if moment
                            else f"  {label:<19} -")
             typer.echo(f"  expert              {case.assigned_expert or '-'}")
+            reasons = ", ".join(case.urgency_reasons or []) or "-"
+            chosen = f", chosen by {case.urgency_set_by}" if case.urgency_set_by else ""
+            typer.echo(f"  urgency             {case.urgency} ({reasons}){chosen}")
+            verified = (f"by {case.verified_by}: {(case.verified_how or {}).get('text', '')}"
+                        if case.verified_at else "no")
+            typer.echo(f"  verified            {verified}")
             flow = flows.flows.get(str(case.intake.get("flow", case.kind)))
             if flow is not None and case.intake.get("answers"):
                 typer.echo("intake:")

@@ -40,6 +40,12 @@ class Alarm:
     def __bool__(self) -> bool:
         return self.danger or self.crisis
 
+    @property
+    def kinds(self) -> set[str]:
+        """"danger" and/or "crisis", as triage names them."""
+        return {name for name, seen in (("danger", self.danger), ("crisis", self.crisis))
+                if seen}
+
 
 def _phrases(entries: Iterable[str], spelling: dict[str, str]) -> list[tuple[str, ...]]:
     result = []
