@@ -182,7 +182,7 @@ def open_database(settings: Settings) -> DbEngine:
 def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roster,
                  metrics: Metrics) -> Engine:
     facts = settings.text_facts()
-    logic = ConversationLogic(flows, facts)
+    logic = ConversationLogic(flows, facts, quick_exit=settings.quick_exit_words)
     router = Router(roster, flows, facts, RoutingSettings(
         urgent_seconds=settings.escalation_urgent_seconds,
         normal_seconds=settings.escalation_seconds,

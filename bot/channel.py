@@ -7,10 +7,10 @@ nothing of flows or the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from bot.events import Attachment, InboundEvent, OutboundMessage
+from bot.events import Attachment, ChatItem, InboundEvent, OutboundMessage
 
 
 class InboundHandler(Protocol):
@@ -51,8 +51,9 @@ class Channel(Protocol):
 
     ``start`` begins receiving and returns once the channel is ready; ``wait_closed`` returns
     when the channel has nothing more to receive (the console at end of input; network
-    channels when stopped); ``send`` delivers one message or raises :class:`DeliveryError`;
-    ``healthy`` says whether it is receiving as it should (for ``/healthz``).
+    channels when stopped); ``send`` delivers one message or raises :class:`DeliveryError`,
+    and returns the platform's ids of what it posted (none where nothing can be removed
+    later); ``healthy`` says whether it is receiving as it should (for ``/healthz``).
     """
 
     name: str
@@ -63,9 +64,18 @@ class Channel(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, message: OutboundMessage) -> None: ...
+    async def send(self, message: OutboundMessage) -> Sequence[str] | None: ...
 
     def healthy(self) -> bool: ...
+
+
+@runtime_checkable
+class ChatWiper(Protocol):
+    """A channel that can remove messages from a person's chat. ``wipe`` removes what it may
+    of ``items`` and returns how many are still there (too old for the platform, or not the
+    bot's to remove); raises :class:`DeliveryError` when it may work later."""
+
+    async def wipe(self, recipient: str, items: Sequence[ChatItem]) -> int: ...
 
 
 @runtime_checkable

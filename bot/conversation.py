@@ -70,6 +70,9 @@ class Outcome:
     new_conversation: bool = False
     abandon_case: bool = False
     stop_checkins: bool = False
+    wipe: str | None = None
+    """Remove the chat from the person's device: "notice" (a neutral last message stays) or
+    "silent" (nothing stays, unless some messages could not be removed)."""
 
     @property
     def touches_case(self) -> bool:
@@ -98,11 +101,13 @@ class ConversationLogic:
     """Interprets the flows. One instance serves every conversation."""
 
     def __init__(self, flows: FlowSet, facts: dict[str, str],
-                 today: Callable[[], date] = date.today) -> None:
+                 today: Callable[[], date] = date.today,
+                 quick_exit: Iterable[str] = ("weg",)) -> None:
+        """``quick_exit``: words that wipe the chat at once (see :data:`Outcome.wipe`)."""
         self.flows = flows
         self.facts = facts
         self.today = today
-        self.commands = CommandWords(flows.system)
+        self.commands = CommandWords(flows.system, {"quick_exit": quick_exit})
         self.signals = SignalDetector(flows.signals, ordinary=option_words(flows))
         self.step_choices: dict[tuple[str, str], list[Choice]] = {
             (f.flow, name): [Choice.of(o) for o in step.option_list]
@@ -113,6 +118,14 @@ class ConversationLogic:
             Choice("no", frozenset({"nee", "n", "no", "2"})),
         ]
         self.done = Choice(DONE, frozenset({"klaar", "done", "gereed", "ready"}))
+        self.wipe_choices = [
+            Choice("yes", frozenset({"ja", "j", "yes", "y", "1"})),
+            Choice("silent", frozenset({"2", "niets", "nothing", "niets achterlaten"})),
+            Choice("no", frozenset({"nee", "n", "no", "3"})),
+        ]
+
+    def confirm_choices(self, action: str) -> list[Choice]:
+        return self.wipe_choices if action == "wipe" else self.yes_no
 
     def start(self, language: str, *, returning: bool = False) -> Snapshot:
         return Snapshot(known=False, flow=START_FLOW, state=self.flows.flows[START_FLOW].start,
@@ -127,6 +140,23 @@ class ConversationLogic:
                       language=language, data={**snapshot.data, **data})
         _Turn(self, out, InboundEvent("", "", ""), known=True).enter(FLOW_PREFIX + flow)
         return out
+
+    def resume(self, snapshot: Snapshot, intro: str) -> Outcome:
+        """The conversation as it stands, with ``intro`` said before its question (after
+        an account was linked, say)."""
+        out = Outcome(flow=snapshot.flow, state=snapshot.state,
+                      status=ACTIVE if snapshot.status == PAUSED else snapshot.status,
+                      language=snapshot.language, data=dict(snapshot.data))
+        turn = _Turn(self, out, InboundEvent("", "", ""), known=True)
+        turn.say(intro)
+        turn.ask()
+        return out
+
+    @staticmethod
+    def unchanged(snapshot: Snapshot, text: str) -> Outcome:
+        """Only ``text`` is said; the conversation stays as it is."""
+        return Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
+                       language=snapshot.language, data=snapshot.data, replies=[Reply(text)])
 
     def burst(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
         """A message of a burst (see :mod:`bot.flood`): kept with the report and marked urgent
@@ -199,6 +229,10 @@ class _Turn:
             self.out.urgent = True
             self.out.signals.update(alarm.kinds)
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+        if text and self.logic.commands.match(text) == "quick_exit":
+            self.data["confirm"] = None
+            self.wipe("silent")
+            return
         if not self.known:
             if event.location is not None:
                 self.keep_evidence("location_saved")
@@ -223,8 +257,8 @@ class _Turn:
         elif text is None or not text.strip():
             self.say(self.t("empty"))
             self.ask()
-        elif self.data.get("confirm") and (
-                yes_no := match_choices(text, self.logic.yes_no, exact_only=True)):
+        elif self.data.get("confirm") and (yes_no := match_choices(
+                text, self.logic.confirm_choices(self.data["confirm"]), exact_only=True)):
             self.confirmation(yes_no)
         elif (command := self.logic.commands.match(text)) is not None:
             self.data["confirm"] = None
@@ -335,6 +369,9 @@ class _Turn:
     def confirmation(self, chosen: list[str]) -> None:
         action = self.data["confirm"]
         self.data["confirm"] = None
+        if action == "wipe" and chosen in (["yes"], ["silent"]):
+            self.wipe("notice" if chosen == ["yes"] else "silent")
+            return
         if chosen != ["yes"]:
             self.say(self.t(f"{action}_cancelled"))
             self.ask()
@@ -344,6 +381,13 @@ class _Turn:
         else:
             self.out.abandon_case = True
             self.restart()
+
+    def wipe(self, how: str) -> None:
+        """Remove the chat from the device; nothing is said now (the neutral last message comes
+        after the removal). The next message continues the conversation where it was."""
+        self.out.wipe = how
+        if self.out.status == ACTIVE:
+            self.out.status = PAUSED
 
     def command(self, command: str) -> None:
         if command == "help":
@@ -364,12 +408,12 @@ class _Turn:
         elif command == "privacy":
             self.say(self.t("privacy"))
             self.ask()
-        elif command in ("delete", "restart"):
+        elif command in ("delete", "restart", "wipe"):
             if command == "restart" and not self.data["answers"]:
                 self.restart()
                 return
             self.data["confirm"] = command
-            self.say(self.t(f"{command}_confirm"), self.confirm_options())
+            self.say(self.t(f"{command}_confirm"), self.confirm_options(command))
         elif command in ("language", "english", "dutch"):
             if command == "language":
                 self.out.language = "en" if self.out.language == "nl" else "nl"
@@ -382,10 +426,14 @@ class _Turn:
         else:  # start
             self.say(self.t("resumed"))
             self.ask()
-        if self.out.status == PAUSED and command not in ("stop", "delete"):
+        if self.out.status == PAUSED and command not in ("stop", "delete", "wipe"):
             self.out.status = ACTIVE
 
-    def confirm_options(self) -> list[OutboundOption]:
+    def confirm_options(self, action: str) -> list[OutboundOption]:
+        if action == "wipe":
+            return [OutboundOption(CONFIRM_PREFIX + "yes", self.t("wipe_yes")),
+                    OutboundOption(CONFIRM_PREFIX + "silent", self.t("wipe_silent")),
+                    OutboundOption(CONFIRM_PREFIX + "no", self.t("confirm_no"))]
         return [OutboundOption(CONFIRM_PREFIX + "yes", self.t("confirm_yes")),
                 OutboundOption(CONFIRM_PREFIX + "no", self.t("confirm_no"))]
 
@@ -603,7 +651,8 @@ class _Turn:
     def ask(self, *, show_previous: bool = False, quiet: bool = False) -> None:
         """Say the current question with its options."""
         if self.data.get("confirm"):
-            self.say(self.t(f"{self.data['confirm']}_confirm"), self.confirm_options())
+            action = self.data["confirm"]
+            self.say(self.t(f"{action}_confirm"), self.confirm_options(action))
             return
         step, language = self.step, self.out.language
         where = f"{self.out.flow}.{self.out.state}"

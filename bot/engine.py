@@ -13,25 +13,38 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import sessionmaker
 
-from bot.channel import Channel, DeliveryError, FileSource, PermanentDeliveryError
+from bot.channel import (
+    Channel,
+    ChatWiper,
+    DeliveryError,
+    FileSource,
+    PermanentDeliveryError,
+)
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
-from bot.events import InboundEvent, OutboundMessage
+from bot.events import ChatItem, InboundEvent, OutboundMessage
 from bot.flood import FloodGuard
 from bot.logsafe import describe
 from bot.metrics import Metrics
 from bot.outbox import TurnResult
 from bot.routing import Router
-from bot.turns import ESCALATION_CHECK_SECONDS, BatchResult, DeliveryReport, TurnRunner, to_outbound
+from bot.turns import (
+    ESCALATION_CHECK_SECONDS,
+    BatchResult,
+    DeliveryReport,
+    Posted,
+    TurnRunner,
+    to_outbound,
+)
 from config.experts import Roster
 from storage import repository as repo
 from storage.database import read_only
@@ -335,7 +348,11 @@ class Engine:
         while True:
             try:
                 message = await self._with_file(message)
-                await channel.send(message)
+                refs: Sequence[str] | None = None
+                if message.wipe is not None:
+                    await self._wipe(channel, message)
+                else:
+                    refs = await channel.send(message)
             except PermanentDeliveryError as exc:
                 log.warning("delivery.failed message=%s reason=%s", message.id, exc.reason)
                 self._metrics.delivery_failures.labels(message.channel, "true").inc()
@@ -360,8 +377,36 @@ class Engine:
             else:
                 self._metrics.messages.labels(message.channel, "out").inc()
                 self._report.delivered.append(message.id)
+                if refs:
+                    self._report.posted[message.id] = Posted(
+                        message.channel, message.recipient, list(refs), datetime.now(UTC))
                 self._wake_writer_for_report()
                 return
+
+    async def _wipe(self, channel: Channel, message: OutboundMessage) -> None:
+        """Remove the chat before ``message`` from the person's device, then say its neutral
+        last words (unless silent): how many messages are left, if any."""
+        order = message.wipe
+        assert order is not None
+        key = (message.channel, message.recipient)
+        stored = await self._in_db_thread(
+            lambda: self._runner.chat_messages(*key, before=message.id))
+        # Delivered since the last batch, so not in the database yet.
+        recent = [(message_id, posted) for message_id, posted in self._report.posted.items()
+                  if (posted.channel, posted.recipient) == key and message_id < message.id]
+        items = [ChatItem(m.ref, m.at, m.inbound) for m in stored]
+        items += [ChatItem(ref, posted.at, False) for _, posted in recent for ref in posted.refs]
+        left = await channel.wipe(message.recipient, items) \
+            if isinstance(channel, ChatWiper) else 0
+        self._report.wiped.extend(sorted({m.message_id for m in stored}
+                                         | {message_id for message_id, _ in recent}))
+        self._metrics.wiped.labels(message.channel).inc(len(items) - left)
+        self._metrics.wipe_left.labels(message.channel).inc(left)
+        log.info("chat.wiped channel=%s removed=%d left=%d", message.channel,
+                 len(items) - left, left)
+        if left or not order.silent:
+            text = order.left_text.replace("{count}", str(left)) if left else message.text
+            await channel.send(replace(message, text=text, options=(), wipe=None))
 
     async def _with_file(self, message: OutboundMessage) -> OutboundMessage:
         """A file from another channel, fetched from there. When that can never work, the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, TypedDict
 
 AttachmentKind = Literal["photo", "document", "voice", "video", "audio", "sticker", "other",
@@ -155,6 +156,9 @@ class InboundEvent:
     edited: bool = False
     forwarded: bool = False
     language_hint: str | None = None
+    platform_ref: str | None = None
+    """The platform's id of the message in the chat, for wiping it later (None: nothing in the
+    chat to remove, such as a button press)."""
     """The language of the person's app, where the platform says it ("en", "nl-BE")."""
     burst: bool = False
     """Set by the engine, never by a channel: the person sends faster than the flood limit
@@ -194,3 +198,26 @@ class OutboundMessage:
     language: str = "nl"
     attachment: Attachment | None = None
     sticky: bool = False
+    wipe: WipeOrder | None = None
+    """Not a message but an order to remove the chat from the person's device (see
+    :class:`WipeOrder`); ``text`` is then the neutral last message."""
+
+
+@dataclass(frozen=True, slots=True)
+class WipeOrder:
+    """Remove every message in the chat before this one that the platform lets the bot
+    remove, then say ``text`` (of the message) unless ``silent``; when some could not be
+    removed, say ``left_text`` (with ``{count}``) instead, silent or not."""
+
+    left_text: str
+    silent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatItem:
+    """One message of a chat to remove: the platform's id, when it was posted, and whether
+    the person sent it."""
+
+    ref: str
+    at: datetime
+    inbound: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.understanding.words import MIN_STEMMED, close_enough, forms
@@ -28,12 +28,19 @@ class Choice:
 
 
 class CommandWords:
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, extra: Mapping[str, Iterable[str]] | None = None,
+                 ) -> None:
+        """``extra``: more words per command, from the settings (the quick exit word)."""
         self._by_word = {
             normalize(word): command
             for command, words in system.commands.items()
             for word in words
         }
+        for command, words in (extra or {}).items():
+            for word in words:
+                if normalize(word) in self._by_word:
+                    raise ValueError(f"{word!r} is already the word of a command")
+                self._by_word[normalize(word)] = command
 
     def match(self, text: str) -> str | None:
         """The command a whole message names; ``/stop@SomeBot`` counts as ``/stop``."""

@@ -46,6 +46,13 @@ class Metrics:
         self.turns_not_stored = Counter(
             "weerbaar_turns_not_stored", "Messages that could not be stored (the person was "
             "told; the channel hands them in again)", registry=self.registry)
+        self.wiped = Counter(
+            "weerbaar_chat_messages_wiped", "Messages removed from a person's chat at their "
+            "request (wis / the quick exit word)", ["channel"], registry=self.registry)
+        self.wipe_left = Counter(
+            "weerbaar_chat_messages_not_wiped", "Messages a wipe could not remove (too old for "
+            "the platform, or not the bot's to remove); the person was told", ["channel"],
+            registry=self.registry)
         self.checkins = Counter(
             "weerbaar_checkins", "Due check-ins by outcome: sent, postponed (quiet hours, person "
             "busy, expert on the case), skipped (later than the grace), failed (not handled; "

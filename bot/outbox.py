@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.events import Attachment, OutboundMessage, OutboundOption
+from bot.events import Attachment, OutboundMessage, OutboundOption, WipeOrder
 from storage import repository as repo
 
 JOINED_LIMIT = 4000
@@ -53,7 +53,7 @@ class Outbox:
              language: str, person_id: int | None, conversation_id: int | None = None,
              case_id: int | None = None, options: Iterable[OutboundOption] = (),
              attachment: Attachment | None = None, sticky: bool = False,
-             continued: str | None = None) -> None:
+             continued: str | None = None, wipe: WipeOrder | None = None) -> None:
         """Queue a message to send once the batch is committed. ``continued``: this message
         may instead join the previous one to the same recipient about the same case, if that
         one may be joined too and stays within :data:`JOINED_LIMIT`; then ``continued`` is
@@ -75,8 +75,10 @@ class Outbox:
             body["attachment"] = attachment_body(attachment)
         if sticky:
             body["sticky"] = True
+        if wipe is not None:
+            body["wipe"] = {"left_text": wipe.left_text, "silent": wipe.silent}
         row = repo.message_row(channel=channel, address=address, direction=repo.OUTBOUND,
-                               kind="text", body=body, person_id=person_id,
+                               kind="wipe" if wipe else "text", body=body, person_id=person_id,
                                conversation_id=conversation_id, now=self.now)
         row["case_id"] = case_id
         self.messages.append(row)
@@ -113,4 +115,5 @@ def to_outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:
         language=body.get("language", "nl"),
         attachment=attachment_from(body.get("attachment")),
         sticky=bool(body.get("sticky")),
+        wipe=WipeOrder(**body["wipe"]) if body.get("wipe") else None,
     )

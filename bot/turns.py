@@ -21,10 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from bot.accounts import RELINKED, AccountDesk
 from bot.case_triage import signal_changes, triage_changes
 from bot.checkins import CHECKIN_FLOWS, CheckinDesk
 from bot.conversation import ACTIVE, COMPLETED, ConversationLogic, Outcome, Reply, Snapshot
-from bot.events import InboundEvent, OutboundMessage
+from bot.events import InboundEvent, OutboundMessage, WipeOrder
 from bot.experts import ExpertDesk
 from bot.outbox import Outbox, TurnResult, attachment_body
 from bot.outbox import to_outbound as _outbound
@@ -33,7 +34,7 @@ from bot.routing import Router
 from config.experts import Roster
 from flows.summary import answers_of
 from flows.triage import more_urgent
-from storage import cases
+from storage import cases, links
 from storage import checkins as checkins_db
 from storage import repository as repo
 from storage.database import begin_without_flush_to_disk, forget_deleted
@@ -44,6 +45,17 @@ log = logging.getLogger(__name__)
 
 
 ESCALATION_CHECK_SECONDS = 1.0
+ERASED = "erased"
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a delivered message became on its platform."""
+
+    channel: str
+    recipient: str
+    refs: list[str]
+    at: datetime
 
 
 @dataclass
@@ -52,6 +64,9 @@ class DeliveryReport:
 
     delivered: list[int] = field(default_factory=list)
     failed: list[tuple[int, str, bool]] = field(default_factory=list)
+    posted: dict[int, Posted] = field(default_factory=dict)
+    wiped: list[int] = field(default_factory=list)
+    """Messages removed from their chat on the platform (or tried to be)."""
 
 
 @dataclass
@@ -63,6 +78,9 @@ class _Current:
     snapshot: Snapshot
     channel: str
     address: str
+    identity_id: int = 0
+    """The identity written from: the person, or an account linked to them."""
+    reply_identity_id: int | None = None
 
 
 @dataclass
@@ -89,6 +107,8 @@ class _Batch(Outbox):
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)
     erased: bool = False
+    reply_to: dict[int, int] = field(default_factory=dict)
+    linked_seen: set[int] = field(default_factory=set)
     with_assigned_case: set[int] | None = None
     """People who had a case with an expert when the batch began; ``None`` once an expert
     acted in the batch (cases may have changed: ask the database again)."""
@@ -100,11 +120,13 @@ class _Batch(Outbox):
             if owner is not None:
                 owner.replies.append(_outbound(message_id, row))
         repo.update_conversations(connection, self.conversations, self.now)
-        repo.update_people(connection, self.languages, self.now)
+        repo.update_people(connection, self.languages, self.now, self.reply_to,
+                           self.linked_seen)
         cases.insert_audits(connection, self.audits)
         self.processed, self.messages, self.owners, self.audits = [], [], [], []
         self._joinable.clear()
-        self.conversations, self.languages = {}, {}
+        self.conversations, self.languages, self.reply_to = {}, {}, {}
+        self.linked_seen = set()
 
 
 class TurnRunner:
@@ -118,6 +140,7 @@ class TurnRunner:
         self._roster_changed = False
         self._use_router()
         self._next_escalation_check = 0.0
+        self.accounts = AccountDesk(logic, self._load)
 
     def _use_router(self) -> None:
         """Route only while the roster has experts; without, cases wait in the database."""
@@ -145,6 +168,11 @@ class TurnRunner:
     def due_checkins(self, limit: int) -> list[int]:
         with self.db.connect() as connection:
             return checkins_db.due_ids(connection, utcnow(), limit)
+
+    def chat_messages(self, channel: str, address: str, before: int,
+                      ) -> list[repo.ChatMessage]:
+        with self.db.connect() as connection:
+            return repo.chat_messages(connection, channel, address, before)
 
     def next_checkin(self) -> datetime | None:
         with self.db.connect() as connection:
@@ -202,7 +230,9 @@ class TurnRunner:
     def _write_report(connection: Connection, report: DeliveryReport) -> bool:
         """Returns whether messages of an erased person were deleted with it (their last
         notices, now delivered or given up): then the log must forget them too."""
-        forgot = repo.mark_delivered(connection, report.delivered)
+        forgot = repo.mark_delivered(connection, report.delivered,
+                                     {i: p.refs for i, p in report.posted.items()})
+        repo.forget_refs(connection, report.wiped)
         for message_id, reason, permanent in report.failed:
             forgot = repo.record_failure(connection, message_id, reason,
                                          permanent=permanent) or forgot
@@ -246,8 +276,14 @@ class TurnRunner:
                 row = (repo.load_people(connection, [who]).get(who) if reread
                        else known.pop(who, None))
                 current[who] = self._load(connection, event, row)
-            if self._turn(connection, batch, current[who], event, result):
+            changed = self._turn(connection, batch, current[who], event, result)
+            if changed == ERASED:
                 del current[who]
+            elif changed == RELINKED:  # accounts joined or parted: read people afresh
+                batch.flush(connection)
+                current.clear()
+                reread = True
+                batch.with_assigned_case = None
         if escalate and self.router is not None:
             batch.flush(connection)
             if self._roster_changed:
@@ -269,26 +305,34 @@ class TurnRunner:
             snapshot = Snapshot(known=True, flow=row.flow, state=row.state, status=row.status,
                                 language=row.conversation_language, data=row.data)
             return _Current(row.person_id, row.conversation_id, snapshot, event.channel,
-                            event.sender)
+                            event.sender, row.identity_id, row.reply_identity_id)
         if row is None:
             language = self.default_language
             person_id = repo.insert_person(connection, event.channel, event.sender, language)
+            identity_id, reply_identity_id = person_id, None
         else:
             person_id, language = row.person_id, row.language
+            identity_id, reply_identity_id = row.identity_id, row.reply_identity_id
         snapshot = self.logic.start(language, returning=row is not None)
         conversation_id = repo.insert_conversation(
             connection, person_id, flow=snapshot.flow, state=snapshot.state,
             status=snapshot.status, language=snapshot.language, data=snapshot.data)
-        return _Current(person_id, conversation_id, snapshot, event.channel, event.sender)
+        return _Current(person_id, conversation_id, snapshot, event.channel, event.sender,
+                        identity_id, reply_identity_id)
 
     def _turn(self, connection: Connection, batch: _Batch, state: _Current,
-              event: InboundEvent, result: TurnResult) -> bool:
-        """One turn; returns whether the person was erased."""
+              event: InboundEvent, result: TurnResult) -> str | None:
+        """One turn; returns :data:`ERASED` when the person was erased, :data:`RELINKED` when
+        accounts were joined or parted."""
         relayed = self._relayed_case(connection, batch, state)
+        changed: str | None = None
         try:
+            accounts = self.accounts.turn(connection, batch, state, event, result)
             expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
-                if self.relay is not None else None
-            if expert is not None and self.relay is not None and relayed is not None:
+                if self.relay is not None and accounts is None else None
+            if accounts is not None:
+                outcome, changed, relayed = accounts.outcome, accounts.changed, None
+            elif expert is not None and self.relay is not None and relayed is not None:
                 outcome = self.relay.turn(connection, batch, relayed, expert, state.snapshot,
                                           event, result)
             else:
@@ -310,8 +354,8 @@ class TurnRunner:
             batch.erased = True
             log.info("person.erased")
             batch.processed.append(_processed(batch.now, event, None))
-            self._add_replies(batch, event, None, None, outcome, result)
-            return True
+            self._add_replies(connection, batch, event, None, None, outcome, result)
+            return ERASED
         if outcome.stop_checkins and self.checkins is not None:
             stopped = self.checkins.cancel(connection, person_id=state.person_id)
             if stopped and not self._entered_stop_step(outcome):
@@ -341,11 +385,17 @@ class TurnRunner:
             if outcome.attach_to_case:
                 inbound["case_id"] = case_id
         batch.languages[state.person_id] = outcome.language
+        if state.identity_id and state.identity_id != state.person_id:
+            batch.linked_seen.add(state.identity_id)
+        if state.identity_id and state.identity_id != (state.reply_identity_id
+                                                        or state.person_id):
+            batch.reply_to[state.person_id] = state.reply_identity_id = state.identity_id
         state.snapshot = Snapshot(known=True, flow=outcome.flow, state=outcome.state,
                                   status=outcome.status, language=outcome.language,
                                   data=outcome.data)
-        self._add_replies(batch, event, state.person_id, state.conversation_id, outcome, result)
-        return False
+        self._add_replies(connection, batch, event, state.person_id, state.conversation_id,
+                          outcome, result)
+        return changed
 
     def _entered_stop_step(self, outcome: Outcome) -> bool:
         """The check-in's own "no more check-ins" step already said so."""
@@ -545,14 +595,30 @@ class TurnRunner:
                                                                 expert.language, case=case.id))
             batch.audit("person", "erased", case.id)
 
-    @staticmethod
-    def _add_replies(batch: _Batch, event: InboundEvent, person_id: int | None,
-                     conversation_id: int | None, outcome: Outcome,
+    def _add_replies(self, connection: Connection, batch: _Batch, event: InboundEvent,
+                     person_id: int | None, conversation_id: int | None, outcome: Outcome,
                      result: TurnResult) -> None:
         for reply in outcome.replies:
             batch.post(result, channel=event.channel, address=event.sender, text=reply.text,
                        language=outcome.language, person_id=person_id,
                        conversation_id=conversation_id, options=reply.options)
+        if outcome.wipe is not None and person_id is not None:
+            for _, channel, address in links.identities_of(connection, person_id):
+                self._post_wipe(batch, channel, address, person_id, outcome, result)
+
+    def _post_wipe(self, batch: _Batch, channel: str, address: str, person_id: int,
+                   outcome: Outcome, result: TurnResult) -> None:
+        """The order to remove a chat of the person (each of their accounts) from their
+        device, delivered after every message before it (its neutral last words are filled
+        in once it is known how many messages could not be removed)."""
+        fields = {**self.logic.facts, "count": "{count}"}
+        texts = self.logic.flows
+        order = WipeOrder(left_text=texts.text("wipe_left").get(outcome.language)
+                          .format_map(fields), silent=outcome.wipe == "silent")
+        batch.post(result, channel=channel, address=address,
+                   text=texts.text("wipe_done").get(outcome.language).format_map(fields),
+                   language=outcome.language, person_id=person_id, wipe=order)
+        log.info("chat.wipe channel=%s silent=%s", channel, order.silent)
 
     def _failed_turn(self, connection: Connection, event: InboundEvent) -> TurnResult:
         """Keep the message and answer kindly even when the turn could not be stored."""
@@ -561,7 +627,7 @@ class TurnRunner:
         batch = _Batch(now=utcnow())
         result = TurnResult()
         batch.keep(_inbound_row(batch.now, event, state))
-        self._add_replies(batch, event, state.person_id, state.conversation_id,
+        self._add_replies(connection, batch, event, state.person_id, state.conversation_id,
                           self._apology(state.snapshot), result)
         batch.flush(connection)
         return result
@@ -586,10 +652,13 @@ def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[st
         body["location"], kind = event.location.as_body(), "location"
     if event.contact is not None:
         body["contact"], kind = event.contact.as_body(), "contact"
-    return repo.message_row(channel=event.channel, address=event.sender,
-                            direction=repo.INBOUND, kind=kind, body=body,
-                            person_id=state.person_id, conversation_id=state.conversation_id,
-                            now=now)
+    row = repo.message_row(channel=event.channel, address=event.sender,
+                           direction=repo.INBOUND, kind=kind, body=body,
+                           person_id=state.person_id, conversation_id=state.conversation_id,
+                           now=now)
+    if event.platform_ref is not None:
+        row["platform_refs"] = [event.platform_ref]
+    return row
 
 
 def to_outbound(row: Message) -> OutboundMessage:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -45,12 +45,16 @@ class Facts(BaseModel):
 
 # Placeholders texts may use besides the facts: the retention period in words, per language.
 RETENTION_PLACEHOLDERS = ("retention_nl", "retention_en")
-TEXT_PLACEHOLDERS: tuple[str, ...] = (*Facts.model_fields, *RETENTION_PLACEHOLDERS)
+TEXT_PLACEHOLDERS: tuple[str, ...] = (*Facts.model_fields, *RETENTION_PLACEHOLDERS,
+                                      "quick_exit_nl", "quick_exit_en")
+DEFAULT_QUICK_EXIT_WORDS = ("weg",)
 
 
-def text_facts(facts: Facts, retention_days: int) -> dict[str, str]:
-    """What the bot's texts fill in: the facts, and how long data is kept (``retention_days``,
-    0 meaning the nightly purge is off), so the privacy text states the configured period."""
+def text_facts(facts: Facts, retention_days: int,
+               quick_exit_words: Sequence[str] = DEFAULT_QUICK_EXIT_WORDS) -> dict[str, str]:
+    """What the bot's texts fill in: the facts, how long data is kept (``retention_days``,
+    0 meaning the nightly purge is off), so the privacy text states the configured period,
+    and the quick exit word."""
     if retention_days:
         retention = {
             "retention_nl": f"Is uw zaak afgesloten? Dan wissen wij uw gegevens "
@@ -63,7 +67,12 @@ def text_facts(facts: Facts, retention_days: int) -> dict[str, str]:
             "retention_nl": "Wij wissen uw gegevens niet vanzelf.",
             "retention_en": "We do not delete your data by ourselves.",
         }
-    return {**facts.model_dump(), **retention}
+    quick_exit = {"quick_exit_nl": "", "quick_exit_en": ""}
+    if quick_exit_words:
+        word = quick_exit_words[0]
+        quick_exit = {"quick_exit_nl": f"\n• {word}: de chat meteen wissen, zonder vraag",
+                      "quick_exit_en": f"\n• {word}: wipe the chat at once, without a question"}
+    return {**facts.model_dump(), **retention, **quick_exit}
 
 
 class CheckinStep(BaseModel):
@@ -199,6 +208,10 @@ class Settings(BaseSettings):
     matrix_access_token: SecretStr | None = None
     matrix_device_name: str = "weerbaar-bot"
     matrix_encryption: bool = Field(default=True, description="End-to-end encryption.")
+    quick_exit_words: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_QUICK_EXIT_WORDS),
+        description="A message of only one of these words wipes the chat from the person's "
+                    "device at once, without a question (comma-separated); empty: off.")
 
     @field_validator("checkin_days", mode="before")
     @classmethod
@@ -216,7 +229,7 @@ class Settings(BaseSettings):
         SendingHours.parse(value, [])
         return value
 
-    @field_validator("channels", "encryption_keys", mode="before")
+    @field_validator("channels", "encryption_keys", "quick_exit_words", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         """Lists in the environment are comma-separated."""
@@ -252,7 +265,7 @@ class Settings(BaseSettings):
         return self
 
     def text_facts(self) -> dict[str, str]:
-        return text_facts(self.facts, self.retention_days)
+        return text_facts(self.facts, self.retention_days, self.quick_exit_words)
 
     @property
     def enabled_channels(self) -> list[str]:

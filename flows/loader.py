@@ -34,7 +34,7 @@ RESERVED_OPTION_IDS = {"done"}
 
 REQUIRED_COMMANDS = (
     "help", "stop", "human", "privacy", "delete", "language", "english", "dutch",
-    "back", "restart", "start",
+    "back", "restart", "start", "wipe", "link", "unlink",
 )
 REQUIRED_TEXTS = (
     "welcome", "help", "paused", "resumed", "human", "privacy", "delete_confirm", "deleted",
@@ -45,7 +45,9 @@ REQUIRED_TEXTS = (
     "invalid_email",
     "invalid_date", "multi_chosen", "multi_more", "multi_done_label", "back_first",
     "previous_answer", "addition_saved", "confirm_yes", "confirm_no", "summary_nothing",
-    "checkins_stopped",
+    "checkins_stopped", "wipe_confirm", "wipe_yes", "wipe_silent", "wipe_cancelled",
+    "wipe_done", "wipe_left", "link_code", "link_wait", "linked", "linked_other", "link_wrong",
+    "link_too_many", "link_same", "link_taken", "unlinked", "not_linked",
 )
 ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
                     "aftercare", "audit", "full", "urgency", "verify")
@@ -56,7 +58,7 @@ ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent",
                   "contact_name", "phone", "count", "texts", "level", "levels", "reasons",
                   "how"}
 # Fields the bot's own texts fill in, besides the facts.
-SYSTEM_FIELDS = {"options", "date"}
+SYSTEM_FIELDS = {"options", "date", "count", "code"}
 START_FLOW = "menu"
 _Model = TypeVar("_Model", Common, System, Signals, Flow, Routing, Triage)
 

@@ -11,7 +11,16 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from storage.models import AuditEntry, CaseNote, ExpertSession, Handoff
-from storage.repository import ABANDONED, CASES, CONVERSATIONS, INTAKE, MESSAGES, PEOPLE, SUBMITTED
+from storage.repository import (
+    ABANDONED,
+    CASES,
+    CONVERSATIONS,
+    INTAKE,
+    MESSAGES,
+    PEOPLE,
+    SUBMITTED,
+    reply_address,
+)
 
 HANDOFFS = cast(Table, Handoff.__table__)
 SESSIONS = cast(Table, ExpertSession.__table__)
@@ -69,8 +78,9 @@ class HandoffRow:
     status: str
 
 
+(_REPLY, _REPLY_JOIN), _REPLY_CHANNEL, _REPLY_ADDRESS = reply_address()
 _CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.person_id,
-                 PEOPLE.c.channel, PEOPLE.c.address, PEOPLE.c.language, CASES.c.conversation_id,
+                 _REPLY_CHANNEL, _REPLY_ADDRESS, PEOPLE.c.language, CASES.c.conversation_id,
                  CASES.c.specialties, CASES.c.assigned_expert, CASES.c.escalation_level,
                  CASES.c.intake, CASES.c.created_at, CASES.c.first_asked_at,
                  CASES.c.accepted_at, CASES.c.first_answer_at, CASES.c.urgency,
@@ -78,7 +88,7 @@ _CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES
                  CASES.c.verified_at, CASES.c.verified_by, CASES.c.verified_how)
 _TIMES = ("created_at", "first_asked_at", "accepted_at", "first_answer_at", "verified_at")
 _CASES_WITH_PEOPLE = select(*_CASE_COLUMNS).select_from(
-    CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id))
+    CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id).outerjoin(_REPLY, _REPLY_JOIN))
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

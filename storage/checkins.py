@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 
 from storage.cases import as_utc
 from storage.models import Checkin
-from storage.repository import CONVERSATIONS, PEOPLE
+from storage.repository import CONVERSATIONS, PEOPLE, reply_address
 
 CHECKINS = cast(Table, Checkin.__table__)
 PLANNED, SENT, CANCELLED, SKIPPED = "planned", "sent", "cancelled", "skipped"
@@ -44,11 +44,12 @@ def insert_checkin(connection: Connection, *, person_id: int, case_id: int, due_
 
 
 def load(connection: Connection, checkin_ids: Sequence[int]) -> list[CheckinRow]:
+    reply, channel, address = reply_address()
     rows = connection.execute(
         select(CHECKINS.c.id, CHECKINS.c.person_id, CHECKINS.c.case_id, CHECKINS.c.due_at,
-               CHECKINS.c.lasting, CHECKINS.c.status, PEOPLE.c.channel, PEOPLE.c.address,
-               PEOPLE.c.language)
-        .select_from(CHECKINS.join(PEOPLE, PEOPLE.c.id == CHECKINS.c.person_id))
+               CHECKINS.c.lasting, CHECKINS.c.status, channel, address, PEOPLE.c.language)
+        .select_from(CHECKINS.join(PEOPLE, PEOPLE.c.id == CHECKINS.c.person_id)
+                     .outerjoin(*reply))
         .where(CHECKINS.c.id.in_(list(checkin_ids))).order_by(CHECKINS.c.id))
     result = []
     for row in rows:

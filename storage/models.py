@@ -50,7 +50,11 @@ class Base(DeclarativeBase):
 
 
 class Person(Base):
-    """One identity on one channel (a Telegram user, a Matrix user, the console)."""
+    """One identity on one channel (a Telegram user, a Matrix user, the console).
+
+    Identities a person linked (``koppel``) point to the first with ``linked_to``; that one
+    holds every conversation, case and message, and ``reply_identity_id`` says which identity
+    the person used last, where messages to them go."""
 
     __tablename__ = "people"
     __table_args__ = (UniqueConstraint("channel", "address"), NEVER_REUSE_IDS)
@@ -61,6 +65,10 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    linked_to: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), default=None, index=True)
+    reply_identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), default=None)
 
 
 class Conversation(Base):
@@ -228,6 +236,10 @@ class Message(Base):
     failed_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)
+    platform_refs: Mapped[list[str] | None] = mapped_column(EncryptedJSON(), default=None)
+    """The platform's ids of this message in the chat (Telegram message ids, Matrix event
+    ids), so that the person can have the chat wiped from their device; cleared once it is.
+    Encrypted: with access to the homeserver, a Matrix event id leads to the message."""
 
 
 class CaseFact(Base):
@@ -274,6 +286,34 @@ class ProcessedInbound(Base):
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code that links another account to this person (``koppel``): stored as a
+    keyed hash, valid for minutes, used once."""
+
+    __tablename__ = "link_codes"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LinkAttempt(Base):
+    """A wrong code sent by an identity, for the limit on guessing."""
+
+    __tablename__ = "link_attempts"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class KeyCheck(Base):

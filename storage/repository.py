@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     insert,
     select,
     update,
@@ -49,6 +50,9 @@ class PersonRow:
     status: str
     conversation_language: str
     data: dict[str, Any]
+    identity_id: int = 0
+    """The identity written from: ``person_id`` itself, or one linked to it."""
+    reply_identity_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,16 +129,21 @@ def insert_processed(connection: Connection, rows: Sequence[dict[str, Any]]) -> 
 # -- people and conversations ----------------------------------------------------------------
 
 def _load_people_statement() -> Select[Any]:
+    """By the identity written from; the person is the one it is linked to, if any."""
+    identity = PEOPLE.alias("identity")
     others = CONVERSATIONS.alias("latest")
     latest = (select(others.c.id).where(others.c.person_id == PEOPLE.c.id)
               .order_by(others.c.id.desc()).limit(1).correlate(PEOPLE).scalar_subquery())
+    owner = func.coalesce(identity.c.linked_to, identity.c.id)
     return (
-        select(PEOPLE.c.channel, PEOPLE.c.address, PEOPLE.c.id, PEOPLE.c.language,
+        select(identity.c.channel, identity.c.address, PEOPLE.c.id, PEOPLE.c.language,
                CONVERSATIONS.c.id, CONVERSATIONS.c.flow, CONVERSATIONS.c.state,
-               CONVERSATIONS.c.status, CONVERSATIONS.c.language, CONVERSATIONS.c.data)
-        .select_from(PEOPLE.outerjoin(CONVERSATIONS, CONVERSATIONS.c.id == latest))
-        .where(PEOPLE.c.channel == bindparam("channel"),
-               PEOPLE.c.address.in_(bindparam("addresses", expanding=True)))
+               CONVERSATIONS.c.status, CONVERSATIONS.c.language, CONVERSATIONS.c.data,
+               identity.c.id, PEOPLE.c.reply_identity_id)
+        .select_from(identity.join(PEOPLE, PEOPLE.c.id == owner)
+                     .outerjoin(CONVERSATIONS, CONVERSATIONS.c.id == latest))
+        .where(identity.c.channel == bindparam("channel"),
+               identity.c.address.in_(bindparam("addresses", expanding=True)))
     )
 
 
@@ -164,13 +173,37 @@ def insert_person(connection: Connection, channel: str, address: str, language: 
 
 _UPDATE_PEOPLE = (update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
                   .values(language=bindparam("lang"), last_seen_at=bindparam("seen")))
+_REPLY_TO = (update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
+             .values(reply_identity_id=bindparam("identity")))
+_SEEN = (update(PEOPLE).where(PEOPLE.c.id == bindparam("person_id"))
+         .values(last_seen_at=bindparam("seen")))
 
 
-def update_people(connection: Connection, languages: dict[int, str], now: datetime) -> None:
+def update_people(connection: Connection, languages: dict[int, str], now: datetime,
+                  reply_to: dict[int, int] | None = None,
+                  linked_seen: Iterable[int] = ()) -> None:
+    """``reply_to``: people who wrote from another identity than last time, and that one
+    (messages to them go there from now on); ``linked_seen``: linked identities written
+    from (so the retention rules see them as in use)."""
     if languages:
         connection.execute(
             _UPDATE_PEOPLE,
             [{"person_id": pid, "lang": lang, "seen": now} for pid, lang in languages.items()])
+    if reply_to:
+        connection.execute(_REPLY_TO, [{"person_id": pid, "identity": identity}
+                                       for pid, identity in reply_to.items()])
+    seen = [{"person_id": identity, "seen": now} for identity in set(linked_seen)]
+    if seen:
+        connection.execute(_SEEN, seen)
+
+
+def reply_address(person: Table = PEOPLE) -> tuple[Any, Any, Any]:
+    """For a query on ``person``: the join to the identity messages to them go to, and that
+    identity's channel and address (their own, unless they last wrote from a linked one)."""
+    reply = PEOPLE.alias("reply_identity")
+    join = (reply, reply.c.id == person.c.reply_identity_id)
+    return (join, func.coalesce(reply.c.channel, person.c.channel).label("channel"),
+            func.coalesce(reply.c.address, person.c.address).label("address"))
 
 
 def erase_person(connection: Connection, person_id: int) -> None:
@@ -255,7 +288,7 @@ def message_row(*, channel: str, address: str, direction: str, kind: str,
     return {"channel": channel, "address": address, "direction": direction, "kind": kind,
             "body": body, "person_id": person_id, "conversation_id": conversation_id,
             "case_id": None, "created_at": now, "delivered_at": None, "failed_at": None,
-            "attempts": 0, "last_error": None}
+            "attempts": 0, "last_error": None, "platform_refs": None}
 
 
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
@@ -283,16 +316,62 @@ _MARK_DELIVERED = (update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", exp
                    .values(delivered_at=bindparam("now")))
 
 
-def mark_delivered(connection: Connection, message_ids: Sequence[int]) -> bool:
-    """Mark replies delivered. A reply with no person (the notice after an erasure) is
-    deleted instead, so nothing about an erased person stays behind; returns whether one
-    was."""
+_SET_REFS = (update(MESSAGES).where(MESSAGES.c.id == bindparam("message_id"))
+             .values(platform_refs=bindparam("refs")))
+
+
+def mark_delivered(connection: Connection, message_ids: Sequence[int],
+                   refs: dict[int, list[str]] | None = None) -> bool:
+    """Mark replies delivered, with the platform's ids of what was posted (``refs``). A reply
+    with no person (the notice after an erasure) is deleted instead, so nothing about an
+    erased person stays behind; returns whether one was."""
     deleted = 0
     for start in range(0, len(message_ids), _KEYS_PER_QUERY):
         ids = {"ids": list(message_ids[start:start + _KEYS_PER_QUERY])}
         deleted += connection.execute(_DELETE_PERSONLESS, ids).rowcount or 0
         connection.execute(_MARK_DELIVERED, {**ids, "now": utcnow()})
+    if refs:
+        connection.execute(_SET_REFS, [{"message_id": message_id, "refs": list(posted)}
+                                       for message_id, posted in refs.items()])
     return deleted > 0
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message in a chat as the platform knows it, for wiping the chat."""
+
+    message_id: int
+    ref: str
+    at: datetime
+    inbound: bool
+
+
+def chat_messages(connection: Connection, channel: str, address: str, before: int,
+                  ) -> list[ChatMessage]:
+    """Every message in this chat (both ways) before message ``before`` that is still on
+    the platform as far as the bot knows."""
+    rows = connection.execute(
+        select(MESSAGES.c.id, MESSAGES.c.platform_refs, MESSAGES.c.direction,
+               MESSAGES.c.created_at, MESSAGES.c.delivered_at)
+        .where(MESSAGES.c.channel == channel, MESSAGES.c.address == address,
+               MESSAGES.c.id < before, MESSAGES.c.platform_refs.is_not(None))
+        .order_by(MESSAGES.c.id))
+    found = []
+    for message_id, refs, direction, created, delivered in rows:
+        moment = delivered or created
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        found += [ChatMessage(message_id, str(ref), moment, direction == INBOUND)
+                  for ref in refs or ()]
+    return found
+
+
+def forget_refs(connection: Connection, message_ids: Sequence[int]) -> None:
+    """These messages were removed from the chat on the platform (or tried to be)."""
+    for start in range(0, len(message_ids), _KEYS_PER_QUERY):
+        connection.execute(update(MESSAGES).where(
+            MESSAGES.c.id.in_(list(message_ids[start:start + _KEYS_PER_QUERY])))
+            .values(platform_refs=None))
 
 
 def record_failure(connection: Connection, message_id: int, reason: str, *,

@@ -15,9 +15,12 @@ from nio import (
     AsyncClientConfig,
     LoginResponse,
     MatrixRoom,
+    RedactedEvent,
     RoomCreateResponse,
     RoomEncryptedMedia,
+    RoomMessage,
     RoomMessageMedia,
+    RoomMessagesResponse,
     RoomMessageText,
     RoomSendResponse,
     UploadResponse,
@@ -93,12 +96,17 @@ class MatrixPerson:
             await asyncio.gather(self._sync, return_exceptions=True)
         await self.client.close()
 
-    async def open_chat_with(self, bot_user_id: str, encrypted: bool = False) -> None:
-        """Create a direct-message room, invite the bot and wait until it joined."""
+    async def open_chat_with(self, bot_user_id: str, encrypted: bool = False,
+                             redact_level: int | None = None) -> None:
+        """Create a direct-message room, invite the bot and wait until it joined.
+        ``redact_level``: the power level needed to redact others' messages (0: any member,
+        the bot too; by default Synapse's 50, which the bot does not have)."""
         state = [{"type": "m.room.encryption", "state_key": "",
                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
+        powers = {"redact": redact_level} if redact_level is not None else None
         response = await self.client.room_create(is_direct=True, invite=[bot_user_id],
-                                                 initial_state=state)
+                                                 initial_state=state,
+                                                 power_level_override=powers)
         assert isinstance(response, RoomCreateResponse), response
         self.room_id = response.room_id
         for _ in range(300):
@@ -138,6 +146,18 @@ class MatrixPerson:
         event_id: str = response.event_id
         return event_id
 
+    async def chat(self) -> list[str]:
+        """The messages the room still shows, oldest first, as "bot: ..." and "me: ..."
+        (a redacted message shows as deleted and is left out)."""
+        response = await self.client.room_messages(self.room_id, limit=500)
+        assert isinstance(response, RoomMessagesResponse), response
+        lines = []
+        for event in reversed(response.chunk):
+            if isinstance(event, RoomMessage) and not isinstance(event, RedactedEvent):
+                who = "me" if event.sender == self.client.user_id else "bot"
+                lines.append(f"{who}: {getattr(event, 'body', '[file]')}")
+        return lines
+
     async def wait_for(self, count: int, within: float = 20.0) -> list[str]:
         """Wait until the bot has sent ``count`` messages in all."""
         deadline = asyncio.get_running_loop().time() + within
@@ -175,9 +195,11 @@ class Pair:
 
 
 @asynccontextmanager
-async def bot_and_person(synapse: Synapse, url: str, store: Path) -> AsyncIterator[Pair]:
+async def bot_and_person(synapse: Synapse, url: str, store: Path,
+                         redact_level: int | None = None) -> AsyncIterator[Pair]:
     """A new bot account and person on the test Synapse, the bot running with a password,
-    the person in a direct chat with it; stopped afterwards."""
+    the person in a direct chat with it (see :meth:`MatrixPerson.open_chat_with`); stopped
+    afterwards."""
     suffix = uuid.uuid4().hex[:8]
     bot_id = synapse.register(f"bot{suffix}", "bot-pw")
     person_id = synapse.register(f"p{suffix}", "pw")
@@ -188,7 +210,7 @@ async def bot_and_person(synapse: Synapse, url: str, store: Path) -> AsyncIterat
     person = MatrixPerson(synapse.url, person_id, "pw", store / "person")
     await person.start()
     try:
-        await person.open_chat_with(bot_id)
+        await person.open_chat_with(bot_id, redact_level=redact_level)
         yield Pair(bot_id, channel, bot, person)
     finally:
         await person.stop()

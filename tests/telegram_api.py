@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 HANG_SECONDS = 30.0  # longer than python-telegram-bot's request timeouts (5 s)
+DELETE_LIMIT_SECONDS = 48 * 3600
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Weerbaar", "username": "weerbaar_bot",
             "can_join_groups": False, "can_read_all_group_messages": False,
             "supports_inline_queries": False}
@@ -56,6 +57,10 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}  # file id -> what a person sent, for getFile
         self.allowed_updates = ["message", "edited_message", "callback_query", "channel_post"]
         self.latest_from: dict[int, dict[str, Any]] = {}  # user id -> their latest message
+        # Every message in each private chat, both ways, as the person's app shows it:
+        # chat id -> message id -> (when, sent by the bot, the person's text); deleted ones go.
+        self.chats: dict[int, dict[int, tuple[float, bool, str]]] = {}
+        self.deleted: list[int] = []
         self._update_ids: Iterator[int] = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -172,6 +177,7 @@ class FakeTelegram:
                        _buttons(data.get("reply_markup")), epoch=self.epoch)
         self.sent.append(message)
         self.by_id[message.message_id] = message
+        self._in_chat(chat_id, message.message_id, by_bot=True)
         if self.lose_next_responses:
             self.lose_next_responses -= 1
             await self._hang()
@@ -188,6 +194,7 @@ class FakeTelegram:
                            file=(field_name, str(value)))
         self.sent.append(message)
         self.by_id[message.message_id] = message
+        self._in_chat(chat_id, message.message_id, by_bot=True)
         return self._message_json(message)
 
     async def api_sendPhoto(self, data: dict[str, Any]) -> Any:
@@ -209,6 +216,49 @@ class FakeTelegram:
         message = self.by_id[int(data["message_id"])]
         message.buttons = _buttons(data.get("reply_markup"))
         return self._message_json(message)
+
+    async def api_deleteMessage(self, data: dict[str, Any]) -> Any:
+        """As Telegram: a message older than 48 hours stays; one that is gone is not found."""
+        chat = self.chats.get(int(data["chat_id"]), {})
+        message_id = int(data["message_id"])
+        if message_id not in chat:
+            return _bad_request("message to delete not found")
+        if time.time() - chat[message_id][0] > DELETE_LIMIT_SECONDS:
+            return _bad_request("message can't be deleted")
+        del chat[message_id]
+        self.deleted.append(message_id)
+        return True
+
+    async def api_deleteMessages(self, data: dict[str, Any]) -> Any:
+        """Messages not found are skipped; one that can no longer be deleted fails the call
+        (the strictest reading of the Bot API's documentation)."""
+        chat = self.chats.get(int(data["chat_id"]), {})
+        ids = [int(i) for i in (json.loads(data["message_ids"])
+                                if isinstance(data["message_ids"], str) else data["message_ids"])]
+        assert 1 <= len(ids) <= 100, "deleteMessages takes 1 to 100 ids"
+        if any(i in chat and time.time() - chat[i][0] > DELETE_LIMIT_SECONDS for i in ids):
+            return _bad_request("message can't be deleted")
+        for message_id in ids:
+            if chat.pop(message_id, None) is not None:
+                self.deleted.append(message_id)
+        return True
+
+    def _in_chat(self, chat_id: int, message_id: int, *, by_bot: bool, text: str = "") -> None:
+        self.chats.setdefault(chat_id, {})[message_id] = (time.time(), by_bot, text)
+
+    def age(self, chat_id: int, hours: float) -> None:
+        """Make every message now in the chat ``hours`` older."""
+        chat = self.chats.get(chat_id, {})
+        for message_id, (at, by_bot, text) in list(chat.items()):
+            chat[message_id] = (at - hours * 3600, by_bot, text)
+
+    def chat(self, chat_id: int) -> list[str]:
+        """What the person's app shows of the chat now: "bot: ..." and "me: ..." lines."""
+        lines = []
+        for message_id, (_, by_bot, text) in sorted(self.chats.get(chat_id, {}).items()):
+            shown = self.by_id[message_id].text if by_bot else text
+            lines.append(f"{'bot' if by_bot else 'me'}: {shown}")
+        return lines
 
     async def api_setWebhook(self, data: dict[str, Any]) -> Any:
         self.webhook = {"url": str(data["url"]), "secret": str(data.get("secret_token", ""))}
@@ -250,6 +300,8 @@ class FakeTelegram:
                    "chat": {"id": user_id, "type": "private", "first_name": "Raadslid"},
                    "from": self._user(user_id), **content}
         self.latest_from[user_id] = message
+        self._in_chat(user_id, message["message_id"], by_bot=False,
+                      text=str(content.get("text") or content.get("caption") or "[file]"))
         return message
 
     def user_says(self, user_id: int, text: str) -> None:
@@ -378,3 +430,8 @@ def _buttons(markup: Any) -> list[tuple[str, str]]:
     parsed = json.loads(markup) if isinstance(markup, str) else markup
     return [(b["text"], b["callback_data"]) for row in parsed.get("inline_keyboard", [])
             for b in row]
+
+
+def _bad_request(description: str) -> web.Response:
+    return web.json_response({"ok": False, "error_code": 400,
+                              "description": f"Bad Request: {description}"}, status=400)

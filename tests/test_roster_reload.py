@@ -123,8 +123,9 @@ def test_the_running_console_bot_follows_the_experts_file(tmp_path: Path) -> Non
     experts = tmp_path / "experts.yaml"
     experts.write_text((ROOT / "config" / "experts.example.yaml").read_text("utf-8"), "utf-8")
     log_file = tmp_path / "bot.log"
+    # The intake is of urgency 'hoog'; one expert at a time keeps the order this test follows.
     env = {"WEERBAAR_EXPERTS_FILE": str(experts), "WEERBAAR_EXPERTS_RELOAD_SECONDS": "0.2",
-           "WEERBAAR_LOG_FILE": str(log_file)}
+           "WEERBAAR_LOG_FILE": str(log_file), "WEERBAAR_HIGH_ASK_COUNT": "1"}
     bot = ConsoleBot(tmp_path / "data", **env)
     try:
         bot.type(*INCIDENT_SUBMITTED)

@@ -14,12 +14,15 @@ import asyncio
 import re
 import sys
 import uuid
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.channel import InboundHandler, PermanentDeliveryError
-from bot.events import InboundEvent, OutboundMessage
+from bot.events import ChatItem, InboundEvent, OutboundMessage
 
 PROMPT = "> "
+CLEAR_SCREEN = "\033[3J\033[H\033[2J"
+"""Clear the scrollback, go home, clear the screen (xterm and most terminals)."""
 _AS_OTHER = re.compile(r"^@([\w.-]{1,64}):\s?(.*)$", re.DOTALL)
 HINT = ("Typ een bericht en druk op Enter. Stoppen: Ctrl+D.\n"
         "Type a message and press Enter. To quit: Ctrl+D.\n")
@@ -67,6 +70,14 @@ class ConsoleChannel:
             self._stdout.flush()
         except (BrokenPipeError, ValueError) as exc:  # the reader went away, or stdout closed
             raise PermanentDeliveryError("output_closed") from exc
+
+    async def wipe(self, recipient: str, items: Sequence[ChatItem]) -> int:
+        """A terminal's screen and scrollback are cleared; what went through a pipe is out of
+        reach (nothing printed has an id to remove)."""
+        if self._stdout.isatty():
+            self._stdout.write(CLEAR_SCREEN)
+            self._stdout.flush()
+        return 0
 
     async def _read(self, handler: InboundHandler) -> None:
         loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from nio import (
     RoomMessageNotice,
     RoomMessageText,
     RoomMessageUnknown,
+    RoomRedactResponse,
     RoomSendResponse,
     StickerEvent,
     SyncResponse,
@@ -57,7 +59,14 @@ from bot.channel import (
     PermanentDeliveryError,
     split_text,
 )
-from bot.events import Attachment, AttachmentKind, InboundEvent, Location, OutboundMessage
+from bot.events import (
+    Attachment,
+    AttachmentKind,
+    ChatItem,
+    InboundEvent,
+    Location,
+    OutboundMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +75,8 @@ MAX_BODY_CHARS = 8_000
 """Characters of text in one event: a Matrix event may be 64 KiB, and a character up to four
 bytes of UTF-8 (a third more once encrypted)."""
 MAX_SEEN_EVENTS = 10_000
+REDACT_ATTEMPTS = 5
+"""Tries per event when the homeserver says to slow down."""
 _MEDIA_KINDS: dict[str, AttachmentKind] = {
     "m.image": "photo", "m.file": "document", "m.audio": "voice", "m.video": "video"}
 
@@ -141,7 +152,9 @@ class MatrixChannel:
         """The last sync succeeded."""
         return self._sync_ok
 
-    async def send(self, message: OutboundMessage) -> None:
+    async def send(self, message: OutboundMessage) -> list[str]:
+        """Deliver ``message``; returns the ids of the events it became, for wiping the chat
+        later."""
         room_id = self._rooms.get(message.recipient) or await self._open_room(message.recipient)
         room = self._client.rooms.get(room_id)
         if room is not None and room.encrypted and self._client.should_query_keys:
@@ -156,16 +169,19 @@ class MatrixChannel:
             attachment = message.attachment
             if attachment.data is not None:  # from another channel: upload it first
                 attachment = await self._upload(attachment, bool(room and room.encrypted))
-            await self._room_send(room_id, _file_content(attachment, body[:MAX_BODY_CHARS]),
-                                  f"weerbaar-{message.id}")
-            return
+            return [await self._room_send(
+                room_id, _file_content(attachment, body[:MAX_BODY_CHARS]),
+                f"weerbaar-{message.id}")]
         # An event may be 64 KiB at most: a long text goes as several, each with its own
         # transaction id (a resend after a crash is dropped by the server, piece by piece).
+        posted = []
         for index, piece in enumerate(split_text(body, MAX_BODY_CHARS)):
             tx_id = f"weerbaar-{message.id}" + (f"-{index}" if index else "")
-            await self._room_send(room_id, {"msgtype": "m.text", "body": piece}, tx_id)
+            posted.append(await self._room_send(room_id, {"msgtype": "m.text", "body": piece},
+                                                tx_id))
+        return posted
 
-    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> None:
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
         try:
             response = await self._client.room_send(
                 room_id, "m.room.message", content, tx_id=tx_id,
@@ -181,6 +197,45 @@ class MatrixChannel:
                 raise PermanentDeliveryError(str(status))
             raise DeliveryError(str(status), retry_after=retry_ms / 1000 if retry_ms else None,
                                 answered=True)
+        return str(response.event_id)
+
+    async def wipe(self, recipient: str, items: Sequence[ChatItem]) -> int:
+        """Redact the bot's events in the person's room, and theirs where the room's power
+        levels let the bot (in a room the person made, they do not). Returns how many are
+        left; a redacted event shows as "message deleted" in the person's app."""
+        room_id = self._rooms.get(recipient)
+        refs = list(dict.fromkeys(item.ref for item in items))
+        if room_id is None:
+            return len(refs)
+        room = self._client.rooms.get(room_id)
+        may_redact_theirs = room is not None and room.power_levels.can_user_redact(
+            self._client.user_id)
+        theirs = {item.ref for item in items if item.inbound}
+        left = 0
+        for ref in refs:
+            if (ref in theirs and not may_redact_theirs) or not await self._redact(room_id, ref):
+                left += 1
+        return left
+
+    async def _redact(self, room_id: str, event_id: str) -> bool:
+        """Whether the event is gone (it may have been before)."""
+        for _ in range(REDACT_ATTEMPTS):
+            try:
+                response = await self._client.room_redact(room_id, event_id)
+            except (TimeoutError, OSError) as exc:
+                raise DeliveryError(type(exc).__name__) from exc
+            if isinstance(response, RoomRedactResponse):
+                return True
+            status = str(getattr(response, "status_code", None) or "error")
+            if status == "M_LIMIT_EXCEEDED":
+                retry_ms = getattr(response, "retry_after_ms", None) or 1000
+                await asyncio.sleep(retry_ms / 1000)
+                continue
+            if status in ("M_FORBIDDEN", "M_NOT_FOUND"):
+                log.info("matrix.redact_refused status=%s", status)
+                return False
+            raise DeliveryError(status, answered=True)
+        return False
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """The bytes of a file a person sent here, decrypted when it came from an encrypted
@@ -367,6 +422,8 @@ class MatrixChannel:
         inbound = _inbound(self.name, event)
         if inbound is None:
             return
+        if not inbound.edited:  # an edit is the same message in the room
+            inbound = replace(inbound, platform_ref=event.event_id)
         if self._rooms.get(event.sender) != room.room_id:
             self._rooms[event.sender] = room.room_id
             self._save_json("rooms.json", self._rooms)
@@ -381,7 +438,8 @@ class MatrixChannel:
             await self._client.request_room_key(event)
         self._rooms[event.sender] = room.room_id
         self._dispatch(InboundEvent(self.name, event.sender, event.event_id,
-                                    attachment=Attachment("unreadable", event.event_id)))
+                                    attachment=Attachment("unreadable", event.event_id),
+                                    platform_ref=event.event_id))
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self._client.user_id or event.membership != "invite":

@@ -19,8 +19,8 @@ import logging
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -61,7 +61,7 @@ from bot.channel import (
     PermanentDeliveryError,
 )
 from bot.channel import split_text as split_long_text
-from bot.events import Attachment, InboundEvent, OutboundMessage
+from bot.events import Attachment, ChatItem, InboundEvent, OutboundMessage
 
 log = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); handled below.
@@ -76,6 +76,10 @@ UPDATE_TYPES = ["message", "edited_message", "callback_query"]
 """What the bot asks Telegram for; an edit is not lost (it is answered, and passed on)."""
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 MAX_POLL_BACKOFF_SECONDS = 30.0
+DELETE_WINDOW = timedelta(hours=48) - timedelta(minutes=5)
+"""Telegram deletes messages up to 48 hours old; a few minutes' margin for the clocks."""
+DELETE_BATCH = 100
+"""The most messages deleteMessages takes at once."""
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -103,7 +107,7 @@ class TelegramChannel:
         self._on_unreadable = on_unreadable or (lambda: None)
         self._handler: InboundHandler | None = None
         self._keyboards: OrderedDict[int, int] = OrderedDict()  # chat -> message with buttons
-        self._progress: dict[int, int] = {}  # outbox id -> pieces already sent
+        self._progress: dict[int, list[str]] = {}  # outbox id -> pieces already sent
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._next_offset: int | None = None
@@ -152,27 +156,28 @@ class TelegramChannel:
             return self._webhook_server.running
         return self._polling_ok and self._poller is not None and not self._poller.done()
 
-    async def send(self, message: OutboundMessage) -> None:
+    async def send(self, message: OutboundMessage) -> list[str]:
+        """Deliver ``message``; returns the ids of the Telegram messages it became (a long
+        text is several), for wiping the chat later."""
         chat_id = int(message.recipient)
         await self._clear_keyboard(chat_id)
         if message.attachment is not None:
-            await self._send_file(chat_id, message)
-            return
+            return [await self._send_file(chat_id, message)]
         pieces = split_text(message.text)
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(o.label, callback_data=o.payload)] for o in message.options]
         ) if message.options else None
-        start = self._progress.get(message.id, 0)
-        for index in range(start, len(pieces)):
+        posted = self._progress.setdefault(message.id, [])
+        for index in range(len(posted), len(pieces)):
             last = index == len(pieces) - 1
             sent = await self._call(self._app.bot.send_message(
                 chat_id, pieces[index], reply_markup=markup if last else None))
-            self._progress[message.id] = index + 1
+            posted.append(str(sent.message_id))
             if last and markup is not None and not message.sticky:
                 self._remember_keyboard(chat_id, sent.message_id)
-        self._progress.pop(message.id, None)
+        return self._progress.pop(message.id, posted)
 
-    async def _send_file(self, chat_id: int, message: OutboundMessage) -> None:
+    async def _send_file(self, chat_id: int, message: OutboundMessage) -> str:
         """Relay a file this bot received before, by its Telegram file id, with the text as
         its caption. A file id Telegram refuses (a placeholder for a kind without one) is
         replaced by the text alone, so the message is not lost."""
@@ -191,14 +196,45 @@ class TelegramChannel:
             if attachment.kind != "photo":
                 send = bot.send_document  # keeps any format; voice and video need their own
         try:
-            await self._call(send(chat_id, file, caption=caption))
+            sent = await self._call(send(chat_id, file, caption=caption))
         except PermanentDeliveryError:
             raise
         except DeliveryError as exc:
             if exc.reason != "bad_request":
                 raise
             log.info("telegram.file_refused kind=%s", attachment.kind)
-            await self._call(self._app.bot.send_message(chat_id, caption))
+            sent = await self._call(self._app.bot.send_message(chat_id, caption))
+        return str(sent.message_id)
+
+    async def wipe(self, recipient: str, items: Sequence[ChatItem]) -> int:
+        """Delete the messages of a private chat, both ways (a bot may delete the person's
+        messages there too), in hundreds at a time; Telegram keeps anything older than 48
+        hours. Returns how many are left."""
+        chat_id = int(recipient)
+        self._keyboards.pop(chat_id, None)
+        now = datetime.now(UTC)
+        refs = {item.ref: item.at for item in items if item.ref.isdigit()}
+        removable = sorted(int(ref) for ref, at in refs.items() if now - at < DELETE_WINDOW)
+        left = len(refs) - len(removable)
+        for start in range(0, len(removable), DELETE_BATCH):
+            chunk = removable[start:start + DELETE_BATCH]
+            try:
+                with _mapped_errors(keep_bad_request=True):
+                    await self._app.bot.delete_messages(chat_id, chunk)
+            except BadRequest:  # one of them cannot go: find out which
+                left += await self._delete_one_by_one(chat_id, chunk)
+        return left
+
+    async def _delete_one_by_one(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        left = 0
+        for message_id in message_ids:
+            try:
+                with _mapped_errors(keep_bad_request=True):
+                    await self._app.bot.delete_message(chat_id, message_id)
+            except BadRequest as exc:
+                if "not found" not in exc.message.lower():  # not found: gone already
+                    left += 1
+        return left
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """The bytes of a file a person sent here (the Bot API hands out files up to 20 MB)."""
@@ -360,29 +396,38 @@ class TelegramChannel:
 
     @staticmethod
     async def _call(request: object) -> Message:
-        try:
+        with _mapped_errors():
             result = await request  # type: ignore[misc]
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise DeliveryError("rate_limited", retry_after=seconds) from exc
-        except Forbidden as exc:
-            raise PermanentDeliveryError("forbidden") from exc
-        except BadRequest as exc:
-            if any(reason in exc.message.lower() for reason in _GONE):
-                raise PermanentDeliveryError("chat_gone") from exc
-            raise DeliveryError("bad_request") from exc
-        except TimedOut as exc:
-            raise DeliveryError("TimedOut") from exc
-        except NetworkError as exc:
-            # An error status (500, 502, ...) means the Bot API answered; a broken connection
-            # comes with the HTTP library's error as its cause.
-            answered = not isinstance(exc.__cause__, httpx.HTTPError) \
-                and not str(exc).startswith("Unknown error in HTTP implementation")
-            raise DeliveryError(type(exc).__name__, answered=answered) from exc
         assert isinstance(result, Message)
         return result
 
+
+@contextlib.contextmanager
+def _mapped_errors(*, keep_bad_request: bool = False) -> Iterator[None]:
+    """python-telegram-bot's errors as the engine's delivery errors (``keep_bad_request``: a
+    refused request stays a ``BadRequest``, for the caller to tell which one it was)."""
+    try:
+        yield
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise DeliveryError("rate_limited", retry_after=seconds) from exc
+    except Forbidden as exc:
+        raise PermanentDeliveryError("forbidden") from exc
+    except BadRequest as exc:
+        if any(reason in exc.message.lower() for reason in _GONE):
+            raise PermanentDeliveryError("chat_gone") from exc
+        if keep_bad_request:
+            raise
+        raise DeliveryError("bad_request") from exc
+    except TimedOut as exc:
+        raise DeliveryError("TimedOut") from exc
+    except NetworkError as exc:
+        # An error status (500, 502, ...) means the Bot API answered; a broken connection
+        # comes with the HTTP library's error as its cause.
+        answered = not isinstance(exc.__cause__, httpx.HTTPError) \
+            and not str(exc).startswith("Unknown error in HTTP implementation")
+        raise DeliveryError(type(exc).__name__, answered=answered) from exc
 
 
 _SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}

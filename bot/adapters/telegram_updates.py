@@ -90,18 +90,20 @@ def _message_event(update: Update) -> InboundEvent | None:
         return None
     chat = str(message.chat.id)
     message_id = f"msg:{message.chat.id}:{message.message_id}"
+    ref = str(message.message_id)  # for wiping the chat later
     forwarded = message.forward_origin is not None
     if message.location is not None:  # a pin, a venue, or the start of a live location
         place = Location(float(message.location.latitude), float(message.location.longitude))
-        return InboundEvent(CHANNEL, chat, message_id, location=place, forwarded=forwarded)
+        return InboundEvent(CHANNEL, chat, message_id, location=place, forwarded=forwarded,
+                            platform_ref=ref)
     if message.contact is not None:
         return InboundEvent(CHANNEL, chat, message_id, contact=_contact(message),
-                            forwarded=forwarded)
+                            forwarded=forwarded, platform_ref=ref)
     attachment = _attachment(message)
     text = _text(message.text) if attachment is None else _text(message.caption)
     hint = message.from_user.language_code if message.from_user is not None else None
     return InboundEvent(CHANNEL, chat, message_id, text=text, attachment=attachment,
-                        forwarded=forwarded, language_hint=_text(hint))
+                        forwarded=forwarded, language_hint=_text(hint), platform_ref=ref)
 
 
 def _contact(message: Message) -> SharedContact:

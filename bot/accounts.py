@@ -1,0 +1,85 @@
+"""The turns about the person's accounts rather than their report: asking for a link code,
+sending one from another account, and taking an account off again (see :mod:`bot.linking`).
+They come before the relay and the conversation, so a code is never passed on to an expert
+or taken as an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+from bot.conversation import ConversationLogic, Outcome
+from bot.events import InboundEvent
+from bot.linking import code_in, request_code, spaced, try_code, unlink
+from bot.outbox import TurnResult
+from storage import links
+from storage import repository as repo
+
+if TYPE_CHECKING:
+    from bot.turns import _Batch, _Current
+
+RELINKED = "relinked"
+
+
+@dataclass(frozen=True)
+class AccountTurn:
+    outcome: Outcome
+    changed: str | None = None
+    """:data:`RELINKED` when accounts were joined or parted."""
+
+
+class AccountDesk:
+    def __init__(self, logic: ConversationLogic,
+                 load: Callable[[Connection, InboundEvent, repo.PersonRow | None], _Current],
+                 ) -> None:
+        self.logic = logic
+        self.load = load
+
+    def t(self, key: str, language: str, **fields: str) -> str:
+        return self.logic.flows.text(key).get(language).format_map(
+            {**self.logic.facts, **fields})
+
+    def turn(self, cx: Connection, batch: _Batch, state: _Current, event: InboundEvent,
+             result: TurnResult) -> AccountTurn | None:
+        text = event.text
+        if text is None or event.option is not None or event.attachment is not None \
+                or event.edited or event.forwarded or event.burst:
+            return None
+        snapshot, language = state.snapshot, state.snapshot.language
+        command = self.logic.commands.match(text)
+        if command == "link":
+            key, code = request_code(cx, state.person_id, batch.now)
+            said = self.t(key, language, code=spaced(code) if code else "")
+            return AccountTurn(self.logic.resume(snapshot, said))
+        if command == "unlink":
+            batch.flush(cx)
+            key = unlink(cx, state.identity_id or state.person_id, state.person_id)
+            return AccountTurn(self.logic.unchanged(snapshot, self.t(key, language)),
+                               RELINKED if key == "unlinked" else None)
+        typed = code_in(text)
+        if typed is None:
+            return None
+        batch.flush(cx)
+        linked = try_code(cx, typed, state.identity_id or state.person_id, state.person_id,
+                          batch.now)
+        if linked is None:
+            return None
+        if linked.owner is None:
+            return AccountTurn(self.logic.resume(snapshot, self.t(linked.key, language)))
+        # This account is now one of the person's: go on with their conversation.
+        found = repo.load_people(cx, [(event.channel, event.sender)])
+        joined = self.load(cx, event, found.get((event.channel, event.sender)))
+        state.person_id, state.conversation_id = joined.person_id, joined.conversation_id
+        state.snapshot, state.identity_id = joined.snapshot, joined.identity_id
+        state.reply_identity_id = joined.reply_identity_id
+        language = state.snapshot.language
+        for identity_id, channel, address in links.identities_of(cx, state.person_id):
+            if identity_id != state.identity_id:
+                batch.post(result, channel=channel, address=address,
+                           text=self.t("linked_other", language), language=language,
+                           person_id=state.person_id)
+        return AccountTurn(self.logic.resume(state.snapshot, self.t("linked", language)),
+                           RELINKED)
