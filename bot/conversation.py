@@ -285,10 +285,14 @@ class _Turn:
                     self.say(self.t("danger"))
                 if alarm.crisis:
                     self.say(self.t("crisis"))
-        if self.logic.commands.match(text) == "human":
+        command = self.logic.commands.match(text)
+        if command == "human":
             self.out.human = True
             if self.event.advise and not alarm:
                 self.say(self.t("human"))
+        elif command == "quick_exit":  # typed in a hurry too: it must still work
+            self.out.replies.clear()
+            self.wipe("silent")
 
     def menu_command(self, text: str) -> bool:
         """``/help`` and the like come from the chat app's command menu: never an alarm, even

@@ -94,12 +94,13 @@ class Engine:
         self._writer: asyncio.Task[None] | None = None
         self._flood = FloodGuard(
             flood_limit, is_alarm=lambda text: bool(logic.signals.check(text)),
-            asks_for_person=lambda text: logic.commands.match(text) == "human",
+            gets_through=lambda text: logic.commands.match(text) in ("human", "quick_exit"),
         ) if flood_limit else None
         self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
         self._storing = True
         self._told_not_stored: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._unstored_refs: OrderedDict[tuple[str, str], list[ChatItem]] = OrderedDict()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Start the writer and re-send replies a previous run committed but never sent."""
@@ -193,6 +194,9 @@ class Engine:
             admission = self._flood.admit(event)
             if not admission.handle:
                 committed(True)
+                if event.platform_ref is not None:
+                    self._remember_unstored((event.channel, event.sender), [ChatItem(
+                        event.platform_ref, datetime.now(UTC), True)])
                 log.info("inbound.flood channel=%s", event.channel)
                 self._metrics.floods.labels(event.channel).inc()
                 if admission.notice:
@@ -285,6 +289,8 @@ class Engine:
             except Exception as exc:
                 self._report.delivered.extend(report.delivered)
                 self._report.failed.extend(report.failed)
+                self._report.posted.update(report.posted)
+                self._report.wiped.extend(report.wiped)
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -389,13 +395,15 @@ class Engine:
         order = message.wipe
         assert order is not None
         key = (message.channel, message.recipient)
-        stored = await self._in_db_thread(
-            lambda: self._runner.chat_messages(*key, before=message.id))
-        # Delivered since the last batch, so not in the database yet.
+        # Delivered since the last batch, so not in the database yet; taken before reading
+        # the database, as the report may be written meanwhile (then both have them).
         recent = [(message_id, posted) for message_id, posted in self._report.posted.items()
                   if (posted.channel, posted.recipient) == key and message_id < message.id]
+        stored = await self._in_db_thread(
+            lambda: self._runner.chat_messages(*key, before=message.id))
         items = [ChatItem(m.ref, m.at, m.inbound) for m in stored]
         items += [ChatItem(ref, posted.at, False) for _, posted in recent for ref in posted.refs]
+        items += self._unstored_refs.pop(key, [])
         left = await channel.wipe(message.recipient, items) \
             if isinstance(channel, ChatWiper) else 0
         self._report.wiped.extend(sorted({m.message_id for m in stored}
@@ -435,5 +443,17 @@ class Engine:
         message = self._logic.flows.text(key)
         text = "\n\n".join(t.format_map(self._logic.facts) for t in (message.nl, message.en))
         with contextlib.suppress(Exception):
-            await channel.send(OutboundMessage(id=0, channel=event.channel,
-                                               recipient=event.sender, text=text))
+            refs = await channel.send(OutboundMessage(id=0, channel=event.channel,
+                                                      recipient=event.sender, text=text))
+            now = datetime.now(UTC)
+            self._remember_unstored((event.channel, event.sender),
+                                    [ChatItem(ref, now, False) for ref in refs or ()])
+
+    def _remember_unstored(self, key: tuple[str, str], found: Iterable[ChatItem]) -> None:
+        """What is in a chat without a row (a message held back by the flood limit, the
+        notices about that and about not saving) can still be wiped while the bot runs."""
+        items = self._unstored_refs.setdefault(key, [])
+        items += found
+        self._unstored_refs.move_to_end(key)
+        while len(self._unstored_refs) > MAX_REMEMBERED_FAILURES:
+            self._unstored_refs.popitem(last=False)

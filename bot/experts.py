@@ -34,6 +34,7 @@ from config.experts import Expert
 from config.settings import CheckinStep
 from flows.schema import Text
 from flows.text import normalize
+from flows.triage import RANK
 from storage import cases as db
 from storage import checkins as checkin_db
 from storage import repository as repo
@@ -511,10 +512,12 @@ class _Desk:
 
     def list_cases(self) -> None:
         lines = []
-        for case in db.assigned_cases(self.cx, self.expert.id):
-            urgent = self.texts.t("expert_urgent_mark", self.language) \
-                if case.urgency == "spoed" else ""
-            lines.append(f"• #{case.id} {case.kind}{urgent}")
+        triage = self.router.flows.triage
+        mine = sorted(db.assigned_cases(self.cx, self.expert.id),
+                      key=lambda c: (RANK.get(c.urgency, len(RANK)), c.id))
+        for case in mine:
+            level = level_label(triage, case.urgency, self.language)
+            lines.append(f"• #{case.id} {case.kind} ({level})")
         offered = self.texts.t("expert_accept_label", self.language).lower()
         for handoff in db.pending_handoffs_of(self.cx, self.expert.id):
             lines.append(f"• #{handoff.case_id} ({offered}?)")

@@ -2,10 +2,10 @@
 
 Past the limit a message is not handled and the person gets one calm notice per window:
 others are not slowed down, as nothing reaches the database. A message that signals danger,
-or asks for a person, always gets through, but as a *burst*: it is kept with the report (or
-passed on to the expert, joined with the others of its batch), not taken as an answer, and the
-danger advice is said at most once a short while. The same alarm sent again within that while
-(200 times "help") is handled the same way, within the limit too.
+asks for a person or is the quick exit word always gets through, but as a *burst*: it is kept
+with the report (or passed on to the expert, joined with the others of its batch), not taken as
+an answer, and the danger advice is said at most once a short while. The same alarm sent again
+within that while (200 times "help") is handled the same way, within the limit too.
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ class Admission:
 
 class FloodGuard:
     def __init__(self, limit: str, *, is_alarm: Callable[[str], bool],
-                 asks_for_person: Callable[[str], bool]) -> None:
+                 gets_through: Callable[[str], bool]) -> None:
+        """``gets_through``: a message that is handled past the limit too (asking for a
+        person, the quick exit), besides an alarm."""
         self._item = parse_limit(limit)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._notice = parse_limit(f"1/{self._item.multiples} {self._item.GRANULARITY.name}")
         self._advice = parse_limit(f"1/{ALARM_WINDOW_SECONDS} seconds")
         self._is_alarm = is_alarm
-        self._asks_for_person = asks_for_person
+        self._gets_through = gets_through
         self._last_alarm: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
 
     def admit(self, event: InboundEvent) -> Admission:
@@ -54,7 +56,7 @@ class FloodGuard:
         text = event.text or ""
         alarm = bool(text.strip()) and self._is_alarm(text)
         if not within:
-            if not (alarm or (text and self._asks_for_person(text))):
+            if not (alarm or (text and self._gets_through(text))):
                 return Admission(handle=False,
                                  notice=self._limiter.hit(self._notice, "notice", *who))
             return Admission(handle=True, burst=True, advise=self._advice_due(who))

@@ -33,6 +33,8 @@ class PersonRelay:
             return None
         if data.get("confirm") or event.option is not None:
             return None
+        if self.logic.commands.match((event.text or "").strip()) == "quick_exit":
+            return None  # even in a burst: the chat is wiped, nothing goes to the expert
         if event.burst:
             return self.router.roster.by_id(case.assigned_expert)
         if event.attachment is None and event.location is None and event.contact is None:

@@ -34,3 +34,14 @@ def test_the_console_bot_states_the_configured_period(tmp_path: Path) -> None:
     bot.type("english", "privacy")
     bot.wait_for("90 days after the last contact")
     assert bot.finish() == 0
+
+
+def test_the_privacy_text_explains_wiping_linking_and_verification() -> None:
+    dutch, english = _privacy("nl", 365), _privacy("en", 365)
+    assert "Typ 'wis'. Dan haal ik deze chat van uw telefoon" in dutch
+    assert "• weg: de chat meteen wissen, zonder vraag" in dutch
+    assert "Typ 'koppel'. Dan horen beide accounts bij uw melding." in dutch
+    assert "Type 'wipe'. Then I remove this chat from your phone" in english
+    assert "Type 'link'. Then both accounts belong to your report." in english
+    assert "Ik vraag u in deze chat nooit om een bewijs van wie u bent." in dutch
+    assert "In this chat I will never ask you for proof of who you are." in english

@@ -160,3 +160,13 @@ async def test_the_queue_lists_the_most_urgent_first(environment: str) -> None:
     assert listed.exit_code == 0, listed.output
     levels = [line.split()[3] for line in listed.output.splitlines()[1:4]]
     assert levels == ["SPOED", "HOOG", "NORMAAL"]
+
+
+async def test_an_expert_s_own_cases_are_listed_most_urgent_first(db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router()) as bot:
+        await bot.script(CALM_INCIDENT, who="calm")
+        await bot.say("aannemen 1", who="anna")
+        await bot.script(["hallo", "1", "ja"], who="danger")
+        await bot.say("aannemen 2", who="anna")
+        listed = texts(await bot.say("zaken", who="anna"))
+        assert listed.index("• #2 incident (spoed)") < listed.index("• #1 incident (normaal)")
