@@ -9,7 +9,35 @@ import socket
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def both_channels(telegram_token: str, telegram_url: str, homeserver: str, bot_id: str,
+                  **extra: str) -> dict[str, str]:
+    """The settings of a bot on Telegram (the local Bot API server) and Matrix at once, the
+    flood limit off (test people type faster than anyone)."""
+    return {"WEERBAAR_TELEGRAM_TOKEN": telegram_token,
+            "WEERBAAR_TELEGRAM_BASE_URL": telegram_url,
+            "WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS": "1",
+            "WEERBAAR_MATRIX_HOMESERVER": homeserver, "WEERBAAR_MATRIX_USER_ID": bot_id,
+            "WEERBAAR_MATRIX_PASSWORD": "bot-pw", "WEERBAAR_CHANNELS": "telegram,matrix",
+            "WEERBAAR_FLOOD_LIMIT": "", **extra}
+
+
+def experts_file(path: Path, anna: str, carla: str) -> Path:
+    """Anna (legal help, on call) and Carla (coordinator) at these addresses
+    ("matrix:@anna:localhost", "telegram:602")."""
+    path.write_text(yaml.safe_dump({
+        "experts": [
+            {"id": "anna", "name": "Anna de Vries", "address": anna,
+             "specialties": ["rechtshulp"]},
+            {"id": "carla", "name": "Carla Smit", "address": carla, "coordinator": True},
+        ],
+        "on_call": {"shifts": [{"specialty": "rechtshulp", "experts": ["anna"]}]},
+    }), "utf-8")
+    return path
 
 
 def free_port() -> int:

@@ -8,9 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.bot_process import start_bot, stop_bot
+from tests.bot_process import both_channels, experts_file, start_bot, stop_bot
 from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
@@ -21,19 +20,6 @@ SCREENSHOT = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 64
 LETTER = b"%PDF-1.4 " + uuid.uuid4().bytes * 32
 
 
-def experts_file(path: Path, anna: str, carla: str) -> Path:
-    path.write_text(yaml.safe_dump({
-        "experts": [
-            {"id": "anna", "name": "Anna de Vries", "address": f"matrix:{anna}",
-             "specialties": ["rechtshulp"]},
-            {"id": "carla", "name": "Carla Smit", "address": f"matrix:{carla}",
-             "coordinator": True},
-        ],
-        "on_call": {"shifts": [{"specialty": "rechtshulp", "experts": ["anna"]}]},
-    }), "utf-8")
-    return path
-
-
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_files_go_both_ways_between_telegram_and_matrix(
         telegram: FakeTelegram, synapse: Synapse, tmp_path: Path, encrypted: bool) -> None:
@@ -41,14 +27,10 @@ async def test_files_go_both_ways_between_telegram_and_matrix(
     bot_id = synapse.register(f"bot{suffix}", "bot-pw")
     anna_id = synapse.register(f"anna{suffix}", "anna-pw")
     carla_id = synapse.register(f"carla{suffix}", "carla-pw")
-    process = await start_bot(
-        tmp_path / "data", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
-        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
-        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
-        WEERBAAR_MATRIX_HOMESERVER=synapse.url, WEERBAAR_MATRIX_USER_ID=bot_id,
-        WEERBAAR_MATRIX_PASSWORD="bot-pw", WEERBAAR_CHANNELS="telegram,matrix",
-        WEERBAAR_FLOOD_LIMIT="",  # the test person types faster than the flood limit allows
-        WEERBAAR_EXPERTS_FILE=str(experts_file(tmp_path / "experts.yaml", anna_id, carla_id)))
+    experts = experts_file(tmp_path / "experts.yaml", f"matrix:{anna_id}", f"matrix:{carla_id}")
+    process = await start_bot(tmp_path / "data", **both_channels(
+        telegram.token, telegram.base_url, synapse.url, bot_id,
+        WEERBAAR_EXPERTS_FILE=str(experts)))
     anna = MatrixPerson(synapse.url, anna_id, "anna-pw", tmp_path / "anna",
                         encryption=encrypted)
     await anna.start()

@@ -9,7 +9,7 @@ import re
 import uuid
 from pathlib import Path
 
-from tests.bot_process import start_bot, stop_bot
+from tests.bot_process import both_channels, start_bot, stop_bot
 from tests.matrix_person import MatrixPerson
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
@@ -22,13 +22,8 @@ async def test_start_on_telegram_go_on_on_matrix(telegram: FakeTelegram, synapse
     suffix = uuid.uuid4().hex[:8]
     bot_id = synapse.register(f"bot{suffix}", "bot-pw")
     person_id = synapse.register(f"p{suffix}", "pw")
-    process = await start_bot(
-        tmp_path / "data", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
-        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
-        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
-        WEERBAAR_MATRIX_HOMESERVER=synapse.url, WEERBAAR_MATRIX_USER_ID=bot_id,
-        WEERBAAR_MATRIX_PASSWORD="bot-pw", WEERBAAR_CHANNELS="telegram,matrix",
-        WEERBAAR_FLOOD_LIMIT="")
+    process = await start_bot(tmp_path / "data", **both_channels(
+        telegram.token, telegram.base_url, synapse.url, bot_id))
     matrix = MatrixPerson(synapse.url, person_id, "pw", tmp_path / "person")
     await matrix.start()
 

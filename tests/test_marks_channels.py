@@ -8,9 +8,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import yaml
-
-from tests.bot_process import start_bot, stop_bot
+from tests.bot_process import both_channels, experts_file, start_bot, stop_bot
 from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
@@ -19,33 +17,16 @@ from tests.telegram_api import FakeTelegram
 PERSON, CARLA = 601, 602
 
 
-def experts_file(path: Path, anna: str) -> Path:
-    path.write_text(yaml.safe_dump({
-        "experts": [
-            {"id": "anna", "name": "Anna de Vries", "address": f"matrix:{anna}",
-             "specialties": ["rechtshulp"]},
-            {"id": "carla", "name": "Carla Smit", "address": f"telegram:{CARLA}",
-             "coordinator": True},
-        ],
-        "on_call": {"shifts": [{"specialty": "rechtshulp", "experts": ["anna"]}]},
-    }), "utf-8")
-    return path
-
-
 async def test_the_offer_shows_urgency_and_verification_on_both_platforms(
         telegram: FakeTelegram, synapse: Synapse, tmp_path: Path) -> None:
     suffix = uuid.uuid4().hex[:8]
     bot_id = synapse.register(f"bot{suffix}", "bot-pw")
     anna_id = synapse.register(f"anna{suffix}", "anna-pw")
-    process = await start_bot(
-        tmp_path / "data", WEERBAAR_TELEGRAM_TOKEN=telegram.token,
-        WEERBAAR_TELEGRAM_BASE_URL=telegram.base_url,
-        WEERBAAR_TELEGRAM_POLL_TIMEOUT_SECONDS="1",
-        WEERBAAR_MATRIX_HOMESERVER=synapse.url, WEERBAAR_MATRIX_USER_ID=bot_id,
-        WEERBAAR_MATRIX_PASSWORD="bot-pw", WEERBAAR_CHANNELS="telegram,matrix",
-        WEERBAAR_FLOOD_LIMIT="", WEERBAAR_ESCALATION_HIGH_SECONDS="600",
-        WEERBAAR_ESCALATION_URGENT_SECONDS="2",
-        WEERBAAR_EXPERTS_FILE=str(experts_file(tmp_path / "experts.yaml", anna_id)))
+    experts = experts_file(tmp_path / "experts.yaml", f"matrix:{anna_id}", f"telegram:{CARLA}")
+    process = await start_bot(tmp_path / "data", **both_channels(
+        telegram.token, telegram.base_url, synapse.url, bot_id,
+        WEERBAAR_ESCALATION_HIGH_SECONDS="600", WEERBAAR_ESCALATION_URGENT_SECONDS="2",
+        WEERBAAR_EXPERTS_FILE=str(experts)))
     anna = MatrixPerson(synapse.url, anna_id, "anna-pw", tmp_path / "anna")
     await anna.start()
 
