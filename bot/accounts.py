@@ -59,14 +59,12 @@ class AccountDesk:
             key = unlink(cx, state.identity_id or state.person_id, state.person_id)
             return AccountTurn(self.logic.unchanged(snapshot, self.t(key, language)),
                                RELINKED if key == "unlinked" else None)
-        typed = code_in(text)
-        if typed is None:
+        code = code_in(text)
+        if code is None:
             return None
         batch.flush(cx)
-        linked = try_code(cx, typed, state.identity_id or state.person_id, state.person_id,
+        linked = try_code(cx, code, state.identity_id or state.person_id, state.person_id,
                           batch.now)
-        if linked is None:
-            return None
         if linked.owner is None:
             return AccountTurn(self.logic.resume(snapshot, self.t(linked.key, language)))
         # This account is now one of the person's: go on with their conversation.

@@ -1,8 +1,8 @@
 """One case across channels: a person asks for a one-time code (``koppel``) on one account and
-sends it from another (``koppel 123 456``); both then are one person, with one conversation
-and their cases. ``ontkoppel`` takes the account it is typed in off again. The codes are
-short, valid for ten minutes, used once, kept as keyed hashes, and limited in number, as are
-wrong guesses."""
+sends it from another (``koppel 123 456``, always with the word); both then are one person,
+with one conversation and their cases. ``ontkoppel`` takes the account it is typed in off
+again. The codes are short, valid for ten minutes, used once, kept as keyed hashes, and limited
+in number, as are wrong guesses."""
 
 from __future__ import annotations
 
@@ -21,23 +21,15 @@ log = logging.getLogger(__name__)
 CODE_VALID = timedelta(minutes=10)
 MAX_CODES_PER_HOUR = 3
 MAX_WRONG_PER_HOUR = 5
-_CODE = re.compile(r"^\s*(?:/?(koppel|koppelen|link)\s+)?(\d{3})[\s-]?(\d{3})\s*$",
+_CODE = re.compile(r"^\s*/?(?:koppel|koppelen|link)\s+(\d{3})[\s-]?(\d{3})\s*$",
                    re.IGNORECASE)
+"""Only with the word: a bare number is an answer, never a code (a number someone types at a
+question must not join them to a stranger's report, however unlikely the match)."""
 
 
-@dataclass(frozen=True)
-class CodeTyped:
-    code: str
-    named: bool
-    """With the word ('koppel 123456'), so surely meant as a code; a bare number is one only
-    when it is a live code (else it is an answer)."""
-
-
-def code_in(text: str | None) -> CodeTyped | None:
+def code_in(text: str | None) -> str | None:
     match = _CODE.match(text or "")
-    if match is None:
-        return None
-    return CodeTyped(match.group(2) + match.group(3), match.group(1) is not None)
+    return match.group(1) + match.group(2) if match is not None else None
 
 
 def spaced(code: str) -> str:
@@ -62,16 +54,13 @@ def request_code(cx: Connection, person_id: int, now: datetime) -> tuple[str, st
     return "link_code", code
 
 
-def try_code(cx: Connection, typed: CodeTyped, identity_id: int, person_id: int,
-             now: datetime) -> Linked | None:
-    """Link the identity written from to the person whose code this is. None: a bare number
-    that is no code (an answer to the question)."""
+def try_code(cx: Connection, code: str, identity_id: int, person_id: int,
+             now: datetime) -> Linked:
+    """Link the identity written from to the person whose code this is."""
     if db.failed_attempts_since(cx, identity_id, now - db.HOUR) >= MAX_WRONG_PER_HOUR:
-        return Linked("link_too_many") if typed.named else None
-    owner = db.use_code(cx, typed.code, now)
+        return Linked("link_too_many")
+    owner = db.use_code(cx, code, now)
     if owner is None:
-        if not typed.named:
-            return None
         db.record_failed_attempt(cx, identity_id, now)
         log.info("link.wrong_code")
         return Linked("link_wrong")

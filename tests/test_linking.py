@@ -84,12 +84,18 @@ async def test_guessing_and_asking_are_limited(sqlite_url: str) -> None:
         assert "Er zijn te veel verkeerde codes gestuurd" in refused
 
 
-async def test_a_six_digit_answer_is_an_answer_when_it_is_no_code(sqlite_url: str) -> None:
+async def test_a_bare_number_is_an_answer_even_when_it_is_someone_s_live_code(
+        sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
-        await bot.script(["hallo", "1", "nee", "wethouder", "gemeente"])
-        await bot.say("123456")
-        answers = bot.conversation().data["answers"]
-        assert answers["incident.org_name"] == {"text": "123456"}
+        await bot.script(["hallo", "1"], who="alice")
+        code = code_from(texts(await bot.say("koppel", "alice"))).replace(" ", "")
+        await bot.script(["hallo", "1", "nee", "wethouder", "gemeente"], who="bob")
+        await bot.say(code, "bob")
+        answers = bot.conversation("bob").data["answers"]
+        assert answers["incident.org_name"] == {"text": code}
+        assert bot.person("bob").linked_to is None  # type: ignore[union-attr]
+        assert "Gelukt" in texts(await bot.say(f"koppel {code}", "phone2")), \
+            "the code was not used up by the answer"
 
 
 async def test_unlinking_the_other_account_gives_it_a_fresh_start(sqlite_url: str) -> None:
