@@ -80,12 +80,17 @@ class Outcome:
                     or self.attach_to_case)
 
 
-def option_words(flows: FlowSet) -> set[str]:
-    """Every single word people may answer an option with, as the flows name them."""
-    return {word for flow in flows.flows.values() for step in flow.steps.values()
+def option_texts(flows: FlowSet) -> set[str]:
+    """Every answer the flows offer (labels and words), normalised."""
+    return {text for flow in flows.flows.values() for step in flow.steps.values()
             for option in step.option_list
             for name in (*option.words, option.label.nl, option.label.en)
-            for word in normalize(name).split()}
+            if (text := normalize(name))}
+
+
+def option_words(flows: FlowSet) -> set[str]:
+    """Every single word people may answer an option with, as the flows name them."""
+    return {word for text in option_texts(flows) for word in text.split()}
 
 
 def fresh_data() -> dict[str, Any]:
@@ -108,7 +113,8 @@ class ConversationLogic:
         self.facts = facts
         self.today = today
         self.commands = CommandWords(flows.system, {"quick_exit": quick_exit})
-        self.signals = SignalDetector(flows.signals, ordinary=option_words(flows))
+        self.signals = SignalDetector(flows.signals, ordinary=option_words(flows),
+                                      model=flows.signal_model, answers=option_texts(flows))
         self.step_choices: dict[tuple[str, str], list[Choice]] = {
             (f.flow, name): [Choice.of(o) for o in step.option_list]
             for f in flows.flows.values() for name, step in f.steps.items()

@@ -19,6 +19,7 @@ from flows.schema import (
     Flow,
     Option,
     Routing,
+    SignalModel,
     Signals,
     Step,
     System,
@@ -29,6 +30,8 @@ from flows.text import normalize
 from flows.triage_check import TriageError, check_triage
 
 FLOWS_DIR = Path(__file__).parent
+MODEL_FILE = "understanding/model.json"
+EXAMPLES_FILE = "understanding/examples.yaml"
 SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml", "triage.yaml"}
 RESERVED_OPTION_IDS = {"done"}
 
@@ -87,12 +90,19 @@ class FlowSet:
     signals: Signals
     routing: Routing
     triage: Triage
+    signal_model: SignalModel | None = None
+    """The learned danger and crisis model, if the directory has one."""
 
     def step(self, flow: str, state: str) -> Step:
         return self.flows[flow].steps[state]
 
     def text(self, key: str) -> Text:
         return self.system.texts[key]
+
+
+def load_signals(directory: Path = FLOWS_DIR) -> Signals:
+    """Only ``signals.yaml``, for tools that need its words without the flows."""
+    return _parse(directory / "signals.yaml", Signals)
 
 
 def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) -> FlowSet:
@@ -131,7 +141,17 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
         signals=signals,
         routing=routing,
         triage=triage,
+        signal_model=_signal_model(directory / MODEL_FILE),
     )
+
+
+def _signal_model(path: Path) -> SignalModel | None:
+    if not path.exists():
+        return None
+    try:
+        return SignalModel.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise FlowError(f"{MODEL_FILE}: not a valid model ({exc.error_count()} errors)") from exc
 
 
 def _parse(path: Path, model: type[_Model]) -> _Model:

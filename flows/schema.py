@@ -150,6 +150,30 @@ class Signals(BaseModel):
     """Chat spellings written out before matching: "nie" is "niet"."""
 
 
+class LinearScorer(BaseModel):
+    """One label of the learned model: a weight per feature, and the score from which the
+    label is heard (chosen at training for recall, see ``bot.understanding.train``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bias: float
+    threshold: float
+    weights: dict[StrictStr, float]
+
+
+class SignalModel(BaseModel):
+    """``understanding/model.json``: the danger and crisis model learned from
+    ``understanding/examples.yaml``, heard beside the words of ``signals.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    features: int
+    """The version of ``bot.understanding.features`` it was trained with."""
+    examples_sha256: StrictStr
+    danger: LinearScorer
+    crisis: LinearScorer
+
+
 class Routing(BaseModel):
     """``routing.yaml``: what the bot says while a case goes to an expert, and the words of
     the expert's commands."""

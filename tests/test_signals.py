@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.understanding.signals import SignalDetector
+from bot.conversation import ConversationLogic
 from tests.harness import FLOWS
 
-DETECTOR = SignalDetector(FLOWS.signals)
+DETECTOR = ConversationLogic(FLOWS, {}).signals  # the word lists and the model, as the bot
 
 MUST_SIGNAL_DANGER = [
     "hij staat voor de deur",

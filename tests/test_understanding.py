@@ -17,7 +17,10 @@ from tests.synapse import Synapse
 
 BRAIN = logic()
 CORPORA = ("signals_corpus.yaml", "heldout_corpus.yaml")
-SIGNALS = {name: score_signals(BRAIN, load(name)) for name in CORPORA}
+UNSEEN = ("fresh_corpus.yaml", "fresh2_corpus.yaml")
+"""Never trained or tuned on: the honest estimate (BENCHMARKS.md); floors here only guard
+against a change that makes the bot hear less."""
+SIGNALS = {name: score_signals(BRAIN, load(name)) for name in CORPORA + UNSEEN}
 ANSWERS = {name: score_answers(BRAIN, load(name)) for name in ("answers_corpus.yaml",
                                                                 "heldout_corpus.yaml")}
 
@@ -28,19 +31,19 @@ def test_the_corpora_are_large_enough() -> None:
     assert total >= 400
 
 
-@pytest.mark.parametrize("name", CORPORA)
+@pytest.mark.parametrize("name", CORPORA + UNSEEN)
 @pytest.mark.parametrize("category", ["danger nl", "danger en", "crisis nl", "crisis en"])
 def test_danger_and_crisis_get_the_advice_in_the_next_reply(name: str, category: str) -> None:
     score = SIGNALS[name][category]
-    floor = 0.98 if name == "signals_corpus.yaml" else 0.85
+    floor = 0.98 if name == "signals_corpus.yaml" else 0.90
     assert score.rate >= floor, score.missed
 
 
-@pytest.mark.parametrize("name", CORPORA)
+@pytest.mark.parametrize("name", CORPORA + UNSEEN)
 @pytest.mark.parametrize("category", ["calm nl", "calm en"])
 def test_calm_answers_rarely_raise_a_false_alarm(name: str, category: str) -> None:
     score = SIGNALS[name][category]
-    assert 1 - score.rate <= 0.15, score.missed
+    assert 1 - score.rate <= (0.15 if name in CORPORA else 0.20), score.missed
 
 
 @pytest.mark.parametrize("name", ["answers_corpus.yaml", "heldout_corpus.yaml"])

@@ -14,7 +14,9 @@ The signal words are data (``flows/signals.yaml``); this is how they are heard:
   knife, fire) and a crisis do not;
 - fear (``fear``) said with a word of now ("ik ben echt bang nu") is danger; the person
   (``self_harm.self``) with a word of harm or death (``self_harm.harm``) is a crisis;
-- chat spellings are written out first ("nie" is "niet", "im" is "i am"), from the file.
+- chat spellings are written out first ("nie" is "niet", "im" is "i am"), from the file;
+- the learned model (``flows/understanding/model.json``) hears what the words above miss: it
+  sees the text's words and letter pieces, and which of the word sets above it touches.
 
 A false alarm costs little; a miss is the worst failure of this bot, so when in doubt it warns.
 """
@@ -24,8 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.understanding.features import features
+from bot.understanding.model import LearnedSignals
 from bot.understanding.words import Vocabulary, Words, collapse
-from flows.schema import Signals
+from flows.schema import SignalModel, Signals
 from flows.text import normalize
 
 MAX_GAP = 1
@@ -64,6 +68,10 @@ class _PhraseSet:
                  gap: int = MAX_GAP) -> None:
         self.phrases = _phrases(entries, spelling)
         self.gap = gap
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self.phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+        self._firsts = frozenset(self._by_first)
         self.squashed = [(collapse("".join(p).rstrip("*")), p) for p in self.phrases
                          if len("".join(p)) >= MIN_SQUASHED]
 
@@ -73,13 +81,12 @@ class _PhraseSet:
     def spans(self, matched: Sequence[frozenset[str]]) -> list[tuple[int, int]]:
         """Where the phrases are found: (first, last) token of each."""
         found = []
-        for phrase in self.phrases:
-            for start, first in enumerate(matched):
-                if phrase[0] not in first:
-                    continue
-                end = _rest(phrase, matched, start, self.gap)
-                if end is not None:
-                    found.append((start, end))
+        for start, words in enumerate(matched):
+            for word in words & self._firsts:
+                for phrase in self._by_first[word]:
+                    end = _rest(phrase, matched, start, self.gap)
+                    if end is not None:
+                        found.append((start, end))
         return found
 
     def in_squashed(self, squashed: str) -> bool:
@@ -101,9 +108,11 @@ def _rest(phrase: tuple[str, ...], matched: Sequence[frozenset[str]], start: int
 
 class SignalDetector:
     """``ordinary``: words of ordinary answers (the options' words), never taken for a signal
-    word typed with a letter off."""
+    word typed with a letter off; ``answers``: the options' whole texts, which the learned
+    ``model`` is not asked about."""
 
-    def __init__(self, signals: Signals, ordinary: Iterable[str] = ()) -> None:
+    def __init__(self, signals: Signals, ordinary: Iterable[str] = (),
+                 model: SignalModel | None = None, answers: Iterable[str] = ()) -> None:
         spelling = self._spelling = {normalize(k): normalize(v)
                                      for k, v in signals.spelling.items()}
         self._danger = _PhraseSet(signals.danger, spelling)
@@ -119,32 +128,73 @@ class SignalDetector:
         sets = (self._danger, self._crisis, self._not_danger, self._who, self._where,
                 self._past, self._now, self._fear, self._self, self._harm)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary)
+        self._concepts = {"danger": self._danger, "crisis": self._crisis,
+                          "not": self._not_danger, "who": self._who, "where": self._where,
+                          "past": self._past, "now": self._now, "fear": self._fear,
+                          "self": self._self, "harm": self._harm}
+        self._model = LearnedSignals(model) if model else None
+        self._answers = frozenset(answers)
+        """Answers the flows offer ("Schade aan huis of auto"): the model is not asked about
+        them, only the word lists are."""
 
     @staticmethod
     def _single(phrases: _PhraseSet) -> list[tuple[str]]:
         return [(p[0],) for p in phrases.phrases if len(p) == 1 and len(p[0]) >= 2]
 
     def check(self, text: str) -> Alarm:
+        words, found = self._read(text)
+        alarm, covered = self._by_words(words, found)
+        if self._model is None or (alarm.danger and alarm.crisis) \
+                or normalize(text) in self._answers:
+            return alarm
+        seen = self._features(words, found, alarm)
+        return Alarm(danger=alarm.danger or (not covered and self._model.danger.heard(seen)),
+                     crisis=alarm.crisis or self._model.crisis.heard(seen))
+
+    def model_features(self, text: str) -> set[str]:
+        """What the learned model sees of a text (for training it)."""
+        words, found = self._read(text)
+        return self._features(words, found, self._by_words(words, found)[0])
+
+    def _read(self, text: str) -> tuple[Words, dict[str, list[tuple[int, int]]]]:
+        """The text's words, and where each word set's phrases are found in them."""
         words = Words.of(text, self._spelling)
         matched = [self._vocabulary.matches(token) for token in words.tokens]
-        crisis = bool(self._crisis.spans(matched)) or self._crisis.in_squashed(words.squashed) \
-            or (bool(self._self.spans(matched)) and bool(self._harm.spans(matched)))
-        covered = {i for start, end in self._not_danger.spans(matched)
-                   for i in range(start, end + 1)}
-        danger = any(start not in covered for start, _ in self._danger.spans(matched))
+        return words, {name: phrases.spans(matched) for name, phrases in self._concepts.items()}
+
+    @staticmethod
+    def _features(words: Words, found: dict[str, list[tuple[int, int]]],
+                  alarm: Alarm) -> set[str]:
+        touched = sorted(name for name, spans in found.items() if spans)
+        seen = features(words)
+        seen.update(f"k:{name}" for name in touched)
+        seen.update(f"k:{a}+{b}" for i, a in enumerate(touched) for b in touched[i + 1:])
+        seen.update(f"k:rule_{kind}" for kind in alarm.kinds)
+        count = len(words.tokens)
+        seen.add("n:1" if count <= 1 else "n:2" if count <= 3 else "n:4" if count <= 7
+                 else "n:8")
+        return seen
+
+    def _by_words(self, words: Words, found: dict[str, list[tuple[int, int]]]
+                  ) -> tuple[Alarm, bool]:
+        """The alarm the word lists give, and whether a "not in danger" phrase was said."""
+        crisis = bool(found["crisis"]) or self._crisis.in_squashed(words.squashed) \
+            or (bool(found["self"]) and bool(found["harm"]))
+        covered = {i for start, end in found["not"] for i in range(start, end + 1)}
+        danger = any(start not in covered for start, _ in found["danger"])
         if not danger and not words.tokens[1:] and not covered:
             danger = self._danger.in_squashed(words.squashed)
-        now = bool(self._now.spans(matched))
-        told_over = self._past.spans(matched) and not now
+        now = bool(found["now"])
+        told_over = found["past"] and not now
         if not danger and now and not covered:
-            danger = bool(self._fear.spans(matched))  # "ik ben echt bang nu"
+            danger = bool(found["fear"])  # "ik ben echt bang nu"
         if not danger and not covered and not told_over:
             # someone here or coming; quiet for what is told as over ("gisteren")
-            danger = bool(self._who.spans(matched)) and any(
-                start not in covered for start, _ in self._where.spans(matched))
+            danger = bool(found["who"]) and any(start not in covered
+                                                for start, _ in found["where"])
         if not danger and len(words.tokens) == 1 and len(words.squashed) >= MIN_SQUASHED:
             # typed without spaces: "hijstaatvoordedeur"
             token = words.tokens[0]
             danger = any(token.startswith(w) for (w,) in self._single(self._who)) \
                 and self._where.in_squashed(words.squashed)
-        return Alarm(danger=danger, crisis=crisis)
+        return Alarm(danger=danger, crisis=crisis), bool(covered)

@@ -1,0 +1,92 @@
+"""The learned danger and crisis model (flows/understanding): it belongs to its examples, it
+hears what the word lists miss, and it never overrules what the lists and the flows settle."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from bot.conversation import ConversationLogic, option_texts, option_words
+from bot.understanding.features import VERSION
+from bot.understanding.model import LearnedSignals, ModelError
+from bot.understanding.signals import SignalDetector
+from bot.understanding.train import load_examples, train
+from flows.loader import EXAMPLES_FILE, FLOWS_DIR
+from tests.harness import FLOWS
+
+WORDS_ONLY = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS))
+WITH_MODEL = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
+                            model=FLOWS.signal_model, answers=option_texts(FLOWS))
+
+# Messages from the evaluation sets that no word list holds: only the model hears them.
+ONLY_THE_MODEL_HEARS = {
+    "danger": ["er zijn vreemden in ons huis", "hij duwt me steeds en hij laat me niet gaan",
+               "there are teenagers with rocks outside my house right now",
+               "a brick came through the window just now"],
+    "crisis": ["ik denk aan springen", "i have no will to live anymore",
+               "i dont want to be alive"],
+}
+
+
+def test_the_model_was_trained_on_the_examples_as_they_are() -> None:
+    assert FLOWS.signal_model is not None
+    examples = (FLOWS_DIR / EXAMPLES_FILE).read_bytes()
+    assert FLOWS.signal_model.examples_sha256 == hashlib.sha256(examples).hexdigest(), \
+        "examples.yaml changed: run python -m bot.understanding.train"
+
+
+def test_training_again_gives_the_shipped_model() -> None:
+    trained, report = train()
+    shipped = FLOWS.signal_model
+    assert shipped is not None and trained.features == shipped.features == VERSION
+    for label in ("danger", "crisis"):
+        new, old = getattr(trained, label), getattr(shipped, label)
+        assert new.threshold == pytest.approx(old.threshold, abs=1e-3)
+        assert new.bias == pytest.approx(old.bias, abs=1e-3)
+        worst = max(abs(new.weights.get(k, 0.0) - old.weights.get(k, 0.0))
+                    for k in new.weights.keys() | old.weights.keys())
+        assert worst < 5e-3
+    assert "heard" in report
+
+
+def test_the_examples_are_many_and_in_both_languages() -> None:
+    examples = load_examples(FLOWS_DIR / EXAMPLES_FILE)
+    for label in ("danger", "crisis", "calm"):
+        for language in ("nl", "en"):
+            count = sum(e.label == label and e.language == language for e in examples)
+            assert count >= (60 if label == "crisis" else 200), (label, language)
+
+
+@pytest.mark.parametrize(("kind", "text"), [(kind, text) for kind, texts in
+                                            ONLY_THE_MODEL_HEARS.items() for text in texts])
+def test_the_model_hears_what_the_word_lists_miss(kind: str, text: str) -> None:
+    assert kind not in WORDS_ONLY.check(text).kinds
+    assert kind in WITH_MODEL.check(text).kinds
+
+
+def test_the_conversation_uses_the_model() -> None:
+    logic = ConversationLogic(FLOWS, {})
+    assert logic.signals.check("er zijn vreemden in ons huis").danger
+
+
+@pytest.mark.parametrize("text", ["ik ben niet in gevaar", "i am not in danger",
+                                  "nee ik ben veilig"])
+def test_not_in_danger_stays_quiet(text: str) -> None:
+    assert not WITH_MODEL.check(text)
+
+
+def test_an_answer_the_flows_offer_is_not_taken_for_danger_by_the_model() -> None:
+    # "politie" is a topic of the tips; typed alone elsewhere the model hears a call for help
+    assert "politie" in option_texts(FLOWS)
+    without_answers = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
+                                     model=FLOWS.signal_model)
+    assert without_answers.check("politie").danger
+    assert not WITH_MODEL.check("politie")
+
+
+def test_a_model_of_other_features_is_refused() -> None:
+    assert FLOWS.signal_model is not None
+    other = FLOWS.signal_model.model_copy(update={"features": VERSION + 1})
+    with pytest.raises(ModelError, match="train it again"):
+        LearnedSignals(other)
