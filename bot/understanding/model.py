@@ -2,8 +2,8 @@
 :mod:`bot.understanding.features`, trained on ``flows/understanding/examples.yaml``.
 
 The words of ``signals.yaml`` are a floor the model cannot lower: the model only adds alarms,
-for ways of saying danger that no list holds. Its thresholds are set at training so that it
-hears nearly every danger message it was not trained on (see :mod:`bot.understanding.train`).
+for ways of saying danger that no list holds. Its thresholds are set at training to warn as
+eagerly as the false-alarm budget allows (see :mod:`bot.understanding.train`).
 """
 
 from __future__ import annotations
