@@ -77,12 +77,17 @@ def test_not_in_danger_stays_quiet(text: str) -> None:
 
 
 def test_an_answer_the_flows_offer_is_not_taken_for_danger_by_the_model() -> None:
-    # "politie" is a topic of the tips; typed alone elsewhere the model hears a call for help
-    assert "politie" in option_texts(FLOWS)
-    without_answers = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
-                                     model=FLOWS.signal_model)
+    """"politie" is a topic of the tips: the model is not asked about it, even a model that
+    would take every text for danger (threshold 0)."""
+    assert "politie" in option_texts(FLOWS) and FLOWS.signal_model is not None
+    eager = FLOWS.signal_model.model_copy(update={
+        "danger": FLOWS.signal_model.danger.model_copy(update={"threshold": 0.0})})
+    without_answers = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS), model=eager)
+    with_answers = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS), model=eager,
+                                  answers=option_texts(FLOWS))
     assert without_answers.check("politie").danger
-    assert not WITH_MODEL.check("politie")
+    assert not with_answers.check("politie")
+    assert with_answers.check("de politie moet komen").danger, "other texts are still heard"
 
 
 def test_a_model_of_other_features_is_refused() -> None:

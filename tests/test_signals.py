@@ -90,3 +90,11 @@ def test_sleeping_badly_is_not_taken_for_a_beating() -> None:
     signals = make_logic().signals
     assert not signals.check("Niet zo goed, ik slaap slecht.")
     assert signals.check("hij sloeg me").danger
+
+
+def test_a_habit_told_as_a_pattern_is_quiet_until_it_happens_now() -> None:
+    """A stalking story ("every evening") is an account, not an alarm; "and now again" is."""
+    assert not DETECTOR.check("Hij staat elke avond bij de school van mijn kinderen.")
+    assert not DETECTOR.check("he waits for me at the station most days")
+    assert DETECTOR.check("Hij staat elke avond bij mijn huis en nu staat hij er weer").danger
+    assert DETECTOR.check("he waits outside every night and hes outside right now").danger
