@@ -28,8 +28,8 @@ from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
 from bot.engine import Engine as BotEngine
 from bot.events import OutboundMessage
-from bot.quiet_hours import DAYS, SendingHours
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
+from config.sending_hours import DAYS, SendingHours
 from flows import load_flows
 from storage.checkins import CHECKINS, PLANNED
 from storage.database import create_db_engine, upgrade_database

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import pkgutil
 import signal
 from collections.abc import Mapping
 from datetime import timedelta
@@ -15,14 +16,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.engine import make_url
 
-from bot.adapters.console import ConsoleChannel
 from bot.channel import Channel, ChannelStartError
+from bot.channel_setup import ChannelFactory
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.health import HealthServer
 from bot.metrics import Metrics
-from bot.quiet_hours import SendingHours
 from bot.roster_watch import RosterWatcher
 from bot.routing import Router, RoutingSettings
 from bot.scheduler import (
@@ -32,7 +32,9 @@ from bot.scheduler import (
     set_checkin_sink,
 )
 from config import TEXT_PLACEHOLDERS, Settings
+from config.channels import CHANNELS, TRUSTED_CHANNELS
 from config.experts import Roster, RosterError, load_roster
+from config.sending_hours import SendingHours
 from flows import FlowSet, load_flows
 from storage import crypto
 from storage.database import create_db_engine, is_sqlite, read_only, upgrade_database
@@ -40,63 +42,15 @@ from storage.keycheck import verify_keys
 
 log = logging.getLogger(__name__)
 
-# The console is the operator's own terminal (or a script): no flood limit there.
-TRUSTED_CHANNELS = frozenset({"console"})
-# What an operator checks when a channel's platform refuses to start it.
-CREDENTIAL_SETTINGS = {
-    "telegram": "WEERBAAR_TELEGRAM_TOKEN",
-    "matrix": "WEERBAAR_MATRIX_USER_ID and WEERBAAR_MATRIX_PASSWORD or "
-              "WEERBAAR_MATRIX_ACCESS_TOKEN",
-}
-
-
 def build_channels(settings: Settings, flows: FlowSet,
                    metrics: Metrics | None = None) -> dict[str, Channel]:
+    """The enabled channels, each built by the factory its entry in ``config.channels`` names."""
     metrics = metrics or Metrics()
     channels: dict[str, Channel] = {}
     for name in settings.enabled_channels:
-        if name == "console":
-            channels[name] = ConsoleChannel(user=settings.console_user)
-        elif name == "telegram":
-            channels[name] = telegram_channel(settings, flows, metrics)
-        elif name == "matrix":
-            channels[name] = matrix_channel(settings)
+        factory: ChannelFactory = pkgutil.resolve_name(CHANNELS[name].factory)
+        channels[name] = factory(settings, flows, metrics)
     return channels
-
-
-def matrix_channel(settings: Settings) -> Channel:
-    from bot.adapters.matrix import MatrixChannel
-
-    assert settings.matrix_homeserver is not None and settings.matrix_user_id is not None
-    password, token = settings.matrix_password, settings.matrix_access_token
-    return MatrixChannel(settings.matrix_homeserver, settings.matrix_user_id,
-                         settings.data_dir / "matrix",
-                         password=password.get_secret_value() if password else None,
-                         access_token=token.get_secret_value() if token else None,
-                         device_name=settings.matrix_device_name,
-                         encryption=settings.matrix_encryption)
-
-
-def telegram_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
-    from bot.adapters.telegram import TelegramChannel, Webhook
-
-    assert settings.telegram_token is not None
-    webhook = None
-    if settings.telegram_webhook_url:
-        secret = settings.telegram_webhook_secret
-        assert secret is not None, "the settings refuse a webhook without a secret"
-        webhook = Webhook(url=settings.telegram_webhook_url,
-                          listen=settings.telegram_webhook_listen,
-                          port=settings.telegram_webhook_port,
-                          secret=secret.get_secret_value())
-    menus = {str(language): [(c.command, c.description) for c in commands]
-             for language, commands in flows.system.command_menu.items()}
-    return TelegramChannel(settings.telegram_token.get_secret_value(),
-                           base_url=settings.telegram_base_url,
-                           base_file_url=settings.telegram_base_file_url,
-                           poll_timeout=settings.telegram_poll_timeout_seconds,
-                           webhook=webhook, menus=menus,
-                           on_unreadable=metrics.unreadable_updates.labels("telegram").inc)
 
 
 def configure_encryption(settings: Settings) -> None:
@@ -207,7 +161,7 @@ async def start_channels(channels: Mapping[str, Channel], engine: Engine) -> Non
         try:
             await channel.start(engine.handle)
         except ChannelStartError as exc:
-            hint = CREDENTIAL_SETTINGS.get(name, "its settings")
+            hint = CHANNELS[name].credentials
             raise ChannelStartError(f"{exc} (check {hint})") from None
 
 

@@ -21,8 +21,9 @@ from sqlalchemy import Connection
 from bot.conversation import ACTIVE, ConversationLogic
 from bot.metrics import Metrics
 from bot.outbox import Outbox, TurnResult
-from bot.quiet_hours import TIMEZONE, SendingHours
+from config.sending_hours import SendingHours
 from config.settings import CheckinStep
+from config.timezone import TIMEZONE
 from storage import cases
 from storage import checkins as db
 from storage import repository as repo

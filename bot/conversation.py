@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.events import EVIDENCE_KINDS, InboundEvent, OutboundOption, SharedContact
 from bot.matching import Choice, CommandWords, candidates, match_choices
+from bot.person_commands import PERSON_COMMANDS, check_commands
 from bot.understanding.dates import understand_date
 from bot.understanding.language import first_language
 from bot.understanding.signals import SignalDetector
@@ -112,6 +113,7 @@ class ConversationLogic:
         self.flows = flows
         self.facts = facts
         self.today = today
+        check_commands(flows.system)
         self.commands = CommandWords(flows.system, {"quick_exit": quick_exit})
         self.signals = SignalDetector(flows.signals, ordinary=option_words(flows),
                                       model=flows.signal_model, answers=option_texts(flows))
@@ -144,7 +146,7 @@ class ConversationLogic:
         snapshot = self.start(language)
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=ACTIVE,
                       language=language, data={**snapshot.data, **data})
-        _Turn(self, out, InboundEvent("", "", ""), known=True).enter(FLOW_PREFIX + flow)
+        ConversationTurn(self, out, InboundEvent("", "", ""), known=True).enter(FLOW_PREFIX + flow)
         return out
 
     def resume(self, snapshot: Snapshot, intro: str) -> Outcome:
@@ -153,7 +155,7 @@ class ConversationLogic:
         out = Outcome(flow=snapshot.flow, state=snapshot.state,
                       status=ACTIVE if snapshot.status == PAUSED else snapshot.status,
                       language=snapshot.language, data=dict(snapshot.data))
-        turn = _Turn(self, out, InboundEvent("", "", ""), known=True)
+        turn = ConversationTurn(self, out, InboundEvent("", "", ""), known=True)
         turn.say(intro)
         turn.ask()
         return out
@@ -170,7 +172,7 @@ class ConversationLogic:
         only when ``event.advise``. The conversation stays where it is."""
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                       language=snapshot.language, data=snapshot.data)
-        _Turn(self, out, event, known=snapshot.known).burst()
+        ConversationTurn(self, out, event, known=snapshot.known).burst()
         return out
 
     def turn(self, snapshot: Snapshot, event: InboundEvent) -> Outcome:
@@ -180,11 +182,11 @@ class ConversationLogic:
         data["selection"] = list(data.get("selection", []))
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                       language=snapshot.language, data=data)
-        _Turn(self, out, event, known=snapshot.known, returning=snapshot.returning).run()
+        ConversationTurn(self, out, event, known=snapshot.known, returning=snapshot.returning).run()
         return out
 
 
-class _Turn:
+class ConversationTurn:
     """The work of one turn, writing into ``out``."""
 
     def __init__(self, logic: ConversationLogic, out: Outcome, event: InboundEvent,
@@ -400,44 +402,49 @@ class _Turn:
             self.out.status = PAUSED
 
     def command(self, command: str) -> None:
-        if command == "help":
-            self.say(self.t("help"))
-            self.ask()
-        elif command == "stop":
-            self.out.status = PAUSED
-            self.out.stop_checkins = True
-            self.say(self.t("paused"))
-        elif command == "human":
-            if self.out.flow == START_FLOW:
-                self.enter(FLOW_PREFIX + "contact")
-                return
-            self.out.human = True
-            self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
-            self.say(self.t("human"))
-            self.ask()
-        elif command == "privacy":
-            self.say(self.t("privacy"))
-            self.ask()
-        elif command in ("delete", "restart", "wipe"):
-            if command == "restart" and not self.data["answers"]:
-                self.restart()
-                return
-            self.data["confirm"] = command
-            self.say(self.t(f"{command}_confirm"), self.confirm_options(command))
-        elif command in ("language", "english", "dutch"):
-            if command == "language":
-                self.out.language = "en" if self.out.language == "nl" else "nl"
-            else:
-                self.out.language = "en" if command == "english" else "nl"
-            self.say(self.t("language_set"))
-            self.ask()
-        elif command == "back":
-            self.back()
-        else:  # start
-            self.say(self.t("resumed"))
-            self.ask()
-        if self.out.status == PAUSED and command not in ("stop", "delete", "wipe"):
+        """A command of bot/person_commands.py; all but ``stop``, ``delete`` and ``wipe``
+        resume a paused conversation."""
+        entry = PERSON_COMMANDS[command]
+        assert entry.run is not None, f"{command} is answered in {entry.handled_by}"
+        entry.run(self, command)
+        if self.out.status == PAUSED and not entry.keeps_pause:
             self.out.status = ACTIVE
+
+    def say_and_ask(self, key: str) -> None:
+        self.say(self.t(key))
+        self.ask()
+
+    def pause(self) -> None:
+        self.out.status = PAUSED
+        self.out.stop_checkins = True
+        self.say(self.t("paused"))
+
+    def ask_for_a_person(self) -> None:
+        if self.out.flow == START_FLOW:
+            self.enter(FLOW_PREFIX + "contact")
+            return
+        self.out.human = True
+        self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
+        self.say_and_ask("human")
+
+    def confirm_first(self, command: str) -> None:
+        """``delete``, ``restart``, ``wipe``: asked to confirm (a restart with nothing
+        answered yet needs none)."""
+        if command == "restart" and not self.data["answers"]:
+            self.restart()
+            return
+        self.data["confirm"] = command
+        self.say(self.t(f"{command}_confirm"), self.confirm_options(command))
+
+    def switch_language(self, command: str) -> None:
+        if command == "language":
+            self.out.language = "en" if self.out.language == "nl" else "nl"
+        else:
+            self.out.language = "en" if command == "english" else "nl"
+        self.say_and_ask("language_set")
+
+    def resume(self) -> None:
+        self.say_and_ask("resumed")
 
     def confirm_options(self, action: str) -> list[OutboundOption]:
         if action == "wipe":

@@ -27,11 +27,12 @@ from bot.case_marks import (
 )
 from bot.checkins import CheckinDesk, due_time
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location, SharedContact
+from bot.expert_commands import EXPERT_COMMANDS, check_commands, help_lines
 from bot.outbox import Outbox, TurnResult, attachment_body, carried
-from bot.quiet_hours import TIMEZONE
 from bot.routing import ADDITION_LIMIT, HANDOFF_PREFIX, RELAY_LIMIT, Router
 from config.experts import Expert
 from config.settings import CheckinStep
+from config.timezone import TIMEZONE
 from flows.schema import Text
 from flows.text import normalize
 from flows.triage import RANK
@@ -57,12 +58,13 @@ class ExpertDesk:
         self.router = router
         self.checkins = checkins
         self.texts = router.texts
+        check_commands(router.flows.routing)
         self.words = {normalize(w): name for name, words in router.flows.routing.commands.items()
                       for w in words}
 
     def turn(self, cx: Connection, box: Outbox, expert: Expert, event: InboundEvent,
              result: TurnResult) -> None:
-        desk = _Desk(self, cx, box, expert, result)
+        desk = ExpertMessage(self, cx, box, expert, result)
         if event.option is not None:
             desk.payload(event.option)
         elif event.attachment is not None:
@@ -76,7 +78,7 @@ class ExpertDesk:
         elif event.text and event.text.strip():
             desk.typed(event.text.strip())
         else:
-            desk.say("expert_help", **desk.lists())
+            desk.help()
 
     def parse(self, text: str) -> _Command | None:
         first, _, rest = text.partition(" ")
@@ -90,8 +92,8 @@ class ExpertDesk:
         return _Command(name, int(match.group(1)), remainder.strip())
 
 
-class _Desk:
-    """One expert message."""
+class ExpertMessage:
+    """One expert message: what it asks, checked against what this expert may do."""
 
     def __init__(self, desk: ExpertDesk, cx: Connection, box: Outbox, expert: Expert,
                  result: TurnResult) -> None:
@@ -129,38 +131,18 @@ class _Desk:
                 return
             self.relay_text(text, active)
             return
-        needs_case = command.name in ("accept", "decline", "close", "transfer", "note", "case",
-                                      "aftercare", "audit", "full", "urgency", "verify")
-        if needs_case and command.case_id is None:
-            self.say("expert_help", **self.lists())
+        entry = EXPERT_COMMANDS[command.name]
+        if entry.needs_case and command.case_id is None:
+            self.help()
             return
-        case_id = command.case_id or 0
-        if command.name == "accept":
-            self.accept(case_id, None)
-        elif command.name == "decline":
-            self.decline(case_id, None)
-        elif command.name == "close":
-            self.close(case_id, command.rest)
-        elif command.name == "transfer":
-            self.transfer(case_id, command.rest)
-        elif command.name == "note":
-            self.note(case_id, command.rest)
-        elif command.name == "case":
-            self.switch(case_id)
-        elif command.name == "aftercare":
-            self.aftercare(case_id, command.rest)
-        elif command.name == "cases":
-            self.list_cases()
-        elif command.name == "audit":
-            self.read_audit(case_id)
-        elif command.name == "full":
-            self.read_full(case_id)
-        elif command.name == "urgency":
-            self.urgency(case_id, command.rest)
-        elif command.name == "verify":
-            self.verify(case_id, command.rest)
-        else:
-            self.say("expert_help", **self.lists())
+        entry.run(self, command.case_id or 0, command.rest)
+
+    def help(self) -> None:
+        """The commands, built from bot/expert_commands.py and their lines in routing.yaml."""
+        fields = self.lists()
+        first, *lines, last = (self.texts.t(key, self.language, **fields) for key in help_lines())
+        self.router.tell_expert(self.cx, self.box, None, self.expert, self.result,
+                                "\n".join([first, *(f"• {line}" for line in lines), last]))
 
     def read_audit(self, case_id: int) -> None:
         """A coordinator reads who did what with a case; the read is audited too."""

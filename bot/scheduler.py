@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine
 
+from config.timezone import TIMEZONE_NAME
 from storage.checkins import next_due
 from storage.database import create_db_engine
 from storage.models import utcnow
@@ -28,7 +29,6 @@ from storage.retention import purge
 
 log = logging.getLogger(__name__)
 
-TIMEZONE = "Europe/Amsterdam"
 PURGE_JOB_ID = "retention-purge"
 JOBS_TABLE = "apscheduler_jobs"
 CHECKIN_JOB_ID = "checkin-wakeup"
@@ -52,7 +52,7 @@ def build_scheduler(db: Engine) -> AsyncIOScheduler:
     return AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db, tablename=JOBS_TABLE)},
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        timezone=TIMEZONE,
+        timezone=TIMEZONE_NAME,
     )
 
 
@@ -68,7 +68,7 @@ def schedule_retention(scheduler: AsyncIOScheduler, database_url: str,
             scheduler.remove_job(PURGE_JOB_ID)
         return
     _retention = _Retention(database_url, retention_days)
-    trigger = CronTrigger(hour=3, minute=30, timezone=TIMEZONE)
+    trigger = CronTrigger(hour=3, minute=30, timezone=TIMEZONE_NAME)
     if existing is not None and not existing.args and str(existing.trigger) == str(trigger):
         return  # as it was; APScheduler runs it once now if a run was missed
     # New, or stored by an older version (with the database URL among its arguments):

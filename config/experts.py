@@ -14,7 +14,6 @@ import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -26,11 +25,12 @@ from pydantic import (
     model_validator,
 )
 
-TIMEZONE = ZoneInfo("Europe/Amsterdam")
+from config.channels import CHANNELS
+from config.timezone import TIMEZONE
+
 SPECIALTIES = ("rechtshulp", "communicatie", "nazorg", "beveiliging", "integriteit",
                "ondermijning", "onrust", "ervaringsdeskundige")
 COORDINATOR = "coordinator"
-CHANNELS = ("telegram", "matrix", "console")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = timedelta(days=7)
@@ -67,12 +67,11 @@ class Expert(BaseModel):
     def _address(cls, value: str) -> str:
         channel, _, ident = value.partition(":")
         if channel not in CHANNELS or not ident:
-            raise ValueError("address must be telegram:<id>, matrix:<@user:server> or "
-                             "console:<name>")
-        if channel == "telegram" and not ident.lstrip("-").isdigit():
-            raise ValueError("a Telegram address is the numeric user id")
-        if channel == "matrix" and not (ident.startswith("@") and ":" in ident):
-            raise ValueError("a Matrix address is a user id like @anna:example.org")
+            forms = [kind.address_form for kind in CHANNELS.values()]
+            raise ValueError(f"address must be {', '.join(forms[:-1])} or {forms[-1]}")
+        problem = CHANNELS[channel].check_address(ident)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("specialties")
@@ -234,10 +233,6 @@ class Roster(BaseModel):
 
     def by_id(self, expert_id: str) -> Expert | None:
         return next((e for e in self.experts if e.id == expert_id), None)
-
-    def by_address(self, channel: str, channel_id: str) -> Expert | None:
-        address = f"{channel}:{channel_id}"
-        return next((e for e in self.experts if e.address == address), None)
 
     def on_call_at(self, moment: datetime) -> dict[str, tuple[str, ...]]:
         """Who is on call at ``moment`` (an aware datetime): specialty -> expert ids, in the

@@ -21,10 +21,11 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.channels import CHANNELS
+
 Language = Literal["nl", "en"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS_AND_SATURDAY: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
-KNOWN_CHANNELS = ("console", "telegram", "matrix")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -224,7 +225,7 @@ class Settings(BaseSettings):
     @field_validator("checkin_hours")
     @classmethod
     def _valid_hours(cls, value: str) -> str:
-        from bot.quiet_hours import SendingHours
+        from config.sending_hours import SendingHours
 
         SendingHours.parse(value, [])
         return value
@@ -251,9 +252,9 @@ class Settings(BaseSettings):
     def _known_channels(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        unknown = sorted(set(value) - set(KNOWN_CHANNELS))
+        unknown = sorted(set(value) - set(CHANNELS))
         if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}; known: {list(KNOWN_CHANNELS)}")
+            raise ValueError(f"unknown channel(s) {unknown}; known: {list(CHANNELS)}")
         if not value:
             raise ValueError("at least one channel must be enabled")
         return value
@@ -272,17 +273,14 @@ class Settings(BaseSettings):
         """The channels to run: as set, or the console plus every channel that is configured."""
         if self.channels is not None:
             return self.channels
-        enabled = ["console"]
-        if self.telegram_token is not None:
-            enabled.append("telegram")
-        if self.matrix_homeserver and self.matrix_user_id:
-            enabled.append("matrix")
-        return enabled
+        return [name for name, kind in CHANNELS.items() if kind.configured(self)]
 
     @model_validator(mode="after")
     def _channel_settings(self) -> Settings:
-        if "telegram" in self.enabled_channels and self.telegram_token is None:
-            raise ValueError("the telegram channel needs telegram_token (WEERBAAR_TELEGRAM_TOKEN)")
+        for name in self.enabled_channels:
+            problem = CHANNELS[name].check_settings(self)
+            if problem:
+                raise ValueError(problem)
         if self.telegram_webhook_url:
             secret = self.telegram_webhook_secret
             if secret is None or not secret.get_secret_value():
@@ -293,12 +291,6 @@ class Settings(BaseSettings):
             if not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
                 raise ValueError("telegram_webhook_secret may only hold 1 to 256 of A-Z, a-z, "
                                  "0-9, _ and - (Telegram's rule)")
-        if "matrix" in self.enabled_channels:
-            if not (self.matrix_homeserver and self.matrix_user_id):
-                raise ValueError("the matrix channel needs matrix_homeserver and matrix_user_id")
-            if self.matrix_password is None and self.matrix_access_token is None:
-                raise ValueError("the matrix channel needs matrix_password or "
-                                 "matrix_access_token")
         return self
 
     @classmethod

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from flows.machine import FlowMachine
 from flows.schema import (
     FLOW_PREFIX,
+    LANGUAGES,
     Common,
     Flow,
     Option,
@@ -35,10 +36,6 @@ EXAMPLES_FILE = "understanding/examples.yaml"
 SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml", "triage.yaml"}
 RESERVED_OPTION_IDS = {"done"}
 
-REQUIRED_COMMANDS = (
-    "help", "stop", "human", "privacy", "delete", "language", "english", "dutch",
-    "back", "restart", "start", "wipe", "link", "unlink",
-)
 REQUIRED_TEXTS = (
     "welcome", "help", "paused", "resumed", "human", "privacy", "delete_confirm", "deleted",
     "delete_cancelled", "restart_confirm", "restart_cancelled", "language_set", "unclear",
@@ -52,8 +49,6 @@ REQUIRED_TEXTS = (
     "wipe_done", "wipe_left", "link_code", "link_wait", "linked", "linked_other", "link_wrong",
     "link_too_many", "link_same", "link_taken", "unlinked", "not_linked",
 )
-ROUTING_COMMANDS = ("accept", "decline", "close", "transfer", "note", "case", "cases", "help",
-                    "aftercare", "audit", "full", "urgency", "verify")
 # Fields the routing texts fill in, besides the facts.
 ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent", "summary",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
@@ -193,7 +188,7 @@ def _texts_of(step: Step) -> Iterator[Text]:
 
 
 def _check_placeholders(where: str, text: Text, allowed: set[str]) -> None:
-    for language in ("nl", "en"):
+    for language in LANGUAGES:
         for _, field, _, _ in string.Formatter().parse(text.get(language)):
             if field is not None and field not in allowed:
                 raise FlowError(f"{where}: unknown placeholder {{{field}}} in the "
@@ -201,8 +196,7 @@ def _check_placeholders(where: str, text: Text, allowed: set[str]) -> None:
 
 
 def _check_system(system: System, allowed: set[str]) -> None:
-    missing = [c for c in REQUIRED_COMMANDS if c not in system.commands]
-    missing += [t for t in REQUIRED_TEXTS if t not in system.texts]
+    missing = [t for t in REQUIRED_TEXTS if t not in system.texts]
     if missing:
         raise FlowError(f"system.yaml: missing {missing}")
     seen: dict[str, str] = {}
@@ -213,7 +207,7 @@ def _check_system(system: System, allowed: set[str]) -> None:
                 raise FlowError(f"system.yaml: {word!r} is a word of both {seen[key]!r} "
                                 f"and {command!r}")
             seen[key] = command
-    for language in ("nl", "en"):
+    for language in LANGUAGES:
         listed = system.command_menu.get(language)
         if not listed:
             raise FlowError(f"system.yaml: command_menu has no {language!r} list")
@@ -226,9 +220,6 @@ def _check_system(system: System, allowed: set[str]) -> None:
 
 
 def _check_routing(routing: Routing, allowed: set[str]) -> None:
-    missing = [c for c in ROUTING_COMMANDS if c not in routing.commands]
-    if missing:
-        raise FlowError(f"routing.yaml: missing commands {missing}")
     seen: dict[str, str] = {}
     for command, words in routing.commands.items():
         for word in words:

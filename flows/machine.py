@@ -59,10 +59,10 @@ class FlowMachine:
                         self.machine.add_transition(edit(target), name, target)
 
     def next_state(self, state: str, trigger: str) -> str:
-        event = self.machine.events.get(trigger)
-        if event is None or state not in event.transitions:
+        moves = self.machine.get_transitions(trigger=trigger, source=state)
+        if not moves:
             raise InvalidMove(f"{self.flow.flow}: no {trigger!r} from {state!r}")
-        dest: str | None = event.transitions[state][0].dest
+        dest: str | None = moves[0].dest
         if dest is None:
             raise InvalidMove(f"{self.flow.flow}: {trigger!r} from {state!r} goes nowhere")
         return dest

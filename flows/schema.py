@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 FLOW_PREFIX = "flow:"
-LANGUAGES = ("nl", "en")
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
 
 
 class Text(BaseModel):

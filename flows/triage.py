@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from config.experts import TIMEZONE
+from config.timezone import TIMEZONE
 from flows.schema import URGENCY_LEVELS, Flow, Triage, TriageCondition, TriageExample
 
 RANK: dict[str, int] = {level: rank for rank, level in enumerate(URGENCY_LEVELS)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from config.experts import TIMEZONE
+from config.timezone import TIMEZONE
 from flows.schema import URGENCY_LEVELS, Flow, Triage, TriageCondition
 from flows.triage import assess, example_answers
 

@@ -115,12 +115,6 @@ def load_case(connection: Connection, case_id: int) -> CaseInfo | None:
     return _case(row) if row is not None else None
 
 
-def case_for_conversation(connection: Connection, conversation_id: int) -> CaseInfo | None:
-    row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.conversation_id == conversation_id)
-                             .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
-    return _case(row) if row is not None else None
-
-
 def assigned_case_of_person(connection: Connection, person_id: int) -> CaseInfo | None:
     """The person's latest case an expert has taken, if any."""
     row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.person_id == person_id,
@@ -297,12 +291,6 @@ def add_note(connection: Connection, case_id: int, author: str, text: str,
              now: datetime) -> None:
     connection.execute(insert(NOTES).values(case_id=case_id, author=author,
                                             body={"text": text}, created_at=now))
-
-
-def notes(connection: Connection, case_id: int) -> list[tuple[str, str, datetime]]:
-    rows = connection.execute(select(NOTES.c.author, NOTES.c.body, NOTES.c.created_at)
-                              .where(NOTES.c.case_id == case_id).order_by(NOTES.c.id))
-    return [(author, str((body or {}).get("text", "")), at) for author, body, at in rows]
 
 
 def insert_audits(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.checkins import CheckinDesk, CheckinSettings
-from bot.quiet_hours import DAYS, SendingHours
 from bot.routing import Router
+from config.sending_hours import DAYS, SendingHours
 from config.settings import CheckinStep
 from tests.harness import Bot, make_logic
 

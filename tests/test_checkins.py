@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bench.checkins import fill
 from bot.channel import PermanentDeliveryError
 from bot.outbox import Outbox
-from bot.quiet_hours import DAYS, SendingHours
+from config.sending_hours import DAYS, SendingHours
 from storage.checkins import load
 from storage.database import create_db_engine
 from storage.models import Case, Checkin, Message

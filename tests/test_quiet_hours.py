@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.quiet_hours import DAYS, TIMEZONE, SendingHours
 from config import Settings
+from config.sending_hours import DAYS, SendingHours
+from config.timezone import TIMEZONE
 from tests.checkin_support import checkin_desk
 
 DEFAULT = SendingHours.parse(Settings().checkin_hours, Settings().checkin_days)

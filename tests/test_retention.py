@@ -11,11 +11,11 @@ from sqlalchemy import func, insert, select, text, update
 
 from bot.scheduler import (
     PURGE_JOB_ID,
-    TIMEZONE,
     build_scheduler,
     run_retention_purge,
     schedule_retention,
 )
+from config.timezone import TIMEZONE_NAME
 from storage.database import create_db_engine
 from storage.models import AuditEntry, Case, CaseFact, Conversation, Message, Person, utcnow
 from storage.retention import PurgeReport, purge
@@ -132,7 +132,7 @@ async def test_the_purge_job_stores_no_database_password(postgres_url: str) -> N
     scheduler = build_scheduler(db)
     scheduler.start()
     # A job as an older version stored it: with the URL among its arguments.
-    scheduler.add_job(run_retention_purge, CronTrigger(hour=3, minute=30, timezone=TIMEZONE),
+    scheduler.add_job(run_retention_purge, CronTrigger(hour=3, minute=30, timezone=TIMEZONE_NAME),
                       args=[with_password, 365], id=PURGE_JOB_ID)
     schedule_retention(scheduler, with_password, 365)
     scheduler.shutdown()

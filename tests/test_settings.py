@@ -110,3 +110,19 @@ def test_a_webhook_needs_a_secret_of_the_kind_telegram_accepts(
         load_settings()
     monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_SECRET", "a-Good_s3cret")
     assert load_settings().telegram_webhook_secret is not None
+
+
+def test_every_channel_entry_names_a_factory_that_builds_it() -> None:
+    """config/channels.py is the one list of channels: each names a factory that exists, and
+    the console (which needs no settings) is built by its own."""
+    import pkgutil
+
+    from bot.adapters.console import ConsoleChannel
+    from bot.metrics import Metrics
+    from config.channels import CHANNELS
+    from tests.harness import FLOWS
+
+    for kind in CHANNELS.values():
+        assert callable(pkgutil.resolve_name(kind.factory)), kind.name
+    console = pkgutil.resolve_name(CHANNELS["console"].factory)(Settings(), FLOWS, Metrics())
+    assert isinstance(console, ConsoleChannel)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.admin.cli import app
 from config import TEXT_PLACEHOLDERS
-from config.experts import TIMEZONE
+from config.timezone import TIMEZONE
 from flows.loader import FLOWS_DIR, FlowError, load_flows
 from flows.triage import assess
 from storage.models import AuditEntry

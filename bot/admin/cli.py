@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
+from bot.admin.options import ConfigOption, admin_settings
 from bot.admin.routing_cli import audit_app, experts_app, oncall_app, show_case
-from bot.app import configure_encryption
-from config import Settings, load_settings
 from storage import crypto
 from storage.database import create_db_engine, upgrade_database
 from storage.models import Base, utcnow
@@ -34,19 +33,11 @@ app.add_typer(experts_app, name="experts")
 app.add_typer(oncall_app, name="oncall")
 app.add_typer(audit_app, name="audit")
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file.")]
-
-
-def _settings(config: Path | None) -> Settings:
-    settings = load_settings(config)
-    configure_encryption(settings)
-    return settings
-
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Bring the database schema up to date (Alembic)."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     upgrade_database(settings.database_url)
     typer.echo("database is up to date")
 
@@ -56,7 +47,7 @@ def purge_now(config: ConfigOption = None,
               days: Annotated[int | None, typer.Option(help="Instead of the setting.")] = None,
               ) -> None:
     """Delete what the retention rules say is due now (the bot also does this every night)."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     period = settings.retention_days if days is None else days
     if period <= 0:
         typer.echo("retention is off (retention_days is 0); nothing deleted")
@@ -72,7 +63,7 @@ def purge_now(config: ConfigOption = None,
 @keys_app.command("rotate")
 def keys_rotate(config: ConfigOption = None) -> None:
     """Re-encrypt all stored data with the first key (put the new key first, keep the old)."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     engine = create_db_engine(settings.database_url)
     try:
         count = crypto.rotate(engine, list(Base.metadata.tables.values()))
@@ -93,7 +84,7 @@ def cases_list(
 
     from storage.models import Case
 
-    settings = _settings(config)
+    settings = admin_settings(config)
     engine = create_db_engine(settings.database_url)
     rank = case({"spoed": 0, "hoog": 1}, value=Case.urgency, else_=2)
     query = select(Case.id, Case.kind, Case.status, Case.urgency, Case.verified_at,
@@ -124,7 +115,7 @@ def cases_show(
 ) -> None:
     """One case with its intake, handoffs, notes and times. The read is written to the audit
     log under your name."""
-    show_case(_settings(config), case_id, reader)
+    show_case(admin_settings(config), case_id, reader)
 
 
 @stats_app.command("export")
@@ -138,7 +129,7 @@ def stats_export(
     nobody can be recognised."""
     from bot.admin.stats import count_cells, write_chart, write_csv
 
-    settings = _settings(config)
+    settings = admin_settings(config)
     engine = create_db_engine(settings.database_url)
     try:
         cells = count_cells(engine)

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from config.experts import TIMEZONE, Override, Roster, RosterError, load_roster, save_roster
+from bot.admin.options import ConfigOption, admin_settings
+from config.experts import Override, Roster, RosterError, load_roster, save_roster
 from config.settings import TEXT_PLACEHOLDERS, Settings
+from config.timezone import TIMEZONE
 from flows import load_flows
 from flows.summary import describe
 from storage.cases import insert_audits
@@ -25,7 +27,6 @@ oncall_app = typer.Typer(help="Who is on call.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log (who read or did what to which case).",
                         no_args_is_help=True)
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML settings file.")]
 
 
 def in_use_when(settings: Settings) -> str:
@@ -63,16 +64,10 @@ def _save(path: Path, data: dict[str, object]) -> None:
         raise typer.Exit(2) from None
 
 
-def _settings(config: Path | None) -> Settings:
-    from bot.admin.cli import _settings as load
-
-    return load(config)
-
-
 @experts_app.command("list")
 def experts_list(config: ConfigOption = None) -> None:
     """The experts: id, name, address, specialties, languages, maximum open cases."""
-    _, roster = _load(_settings(config))
+    _, roster = _load(admin_settings(config))
     for e in roster.experts:
         role = " coordinator" if e.coordinator else ""
         typer.echo(f"{e.id:<12} {e.name:<24} {e.address:<28} "
@@ -92,7 +87,7 @@ def experts_add(
     config: ConfigOption = None,
 ) -> None:
     """Add an expert (or replace the one with the same id)."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     path, roster = _load(settings)
     entry = {"id": expert_id, "name": name, "address": address,
              "specialties": specialty or [], "languages": language or ["nl"],
@@ -108,7 +103,7 @@ def experts_remove(expert_id: Annotated[str, typer.Argument()],
                    config: ConfigOption = None) -> None:
     """Remove an expert and their shifts and overrides; the running bot gives their cases
     to others."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     path, roster = _load(settings)
     if roster.by_id(expert_id) is None:
         typer.echo(f"no expert {expert_id!r}", err=True)
@@ -129,7 +124,7 @@ def oncall_show(
     config: ConfigOption = None,
 ) -> None:
     """Who is on call, per specialty, at a moment (Amsterdam time)."""
-    _, roster = _load(_settings(config))
+    _, roster = _load(admin_settings(config))
     moment = at.replace(tzinfo=TIMEZONE) if at else utcnow()
     typer.echo(f"on call at {moment.astimezone(TIMEZONE):%Y-%m-%d %H:%M} (Europe/Amsterdam):")
     for specialty, ids in sorted(roster.on_call_at(moment).items()):
@@ -145,7 +140,7 @@ def oncall_override(
     config: ConfigOption = None,
 ) -> None:
     """From start to end, these experts replace the shifts of a specialty."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     path, roster = _load(settings)
     data = roster.model_dump()
     override = Override(specialty=specialty, start=start, end=end,
@@ -213,7 +208,7 @@ def audit_list(
     config: ConfigOption = None,
 ) -> None:
     """The audit log, newest first."""
-    settings = _settings(config)
+    settings = admin_settings(config)
     engine = create_db_engine(settings.database_url)
     try:
         with Session(engine) as session:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-TIMEZONE = ZoneInfo("Europe/Amsterdam")
+from config.timezone import TIMEZONE
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

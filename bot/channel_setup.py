@@ -1,0 +1,54 @@
+"""Building each channel's adapter from the settings: the factories that the entries of
+``config.channels`` name. A platform's library is imported only when its channel runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.channel import Channel
+from bot.metrics import Metrics
+from config import Settings
+from flows import FlowSet
+
+ChannelFactory = Callable[[Settings, FlowSet, Metrics], Channel]
+
+
+def console_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+    from bot.adapters.console import ConsoleChannel
+
+    return ConsoleChannel(user=settings.console_user)
+
+
+def matrix_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+    from bot.adapters.matrix import MatrixChannel
+
+    assert settings.matrix_homeserver is not None and settings.matrix_user_id is not None
+    password, token = settings.matrix_password, settings.matrix_access_token
+    return MatrixChannel(settings.matrix_homeserver, settings.matrix_user_id,
+                         settings.data_dir / "matrix",
+                         password=password.get_secret_value() if password else None,
+                         access_token=token.get_secret_value() if token else None,
+                         device_name=settings.matrix_device_name,
+                         encryption=settings.matrix_encryption)
+
+
+def telegram_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+    from bot.adapters.telegram import TelegramChannel, Webhook
+
+    assert settings.telegram_token is not None
+    webhook = None
+    if settings.telegram_webhook_url:
+        secret = settings.telegram_webhook_secret
+        assert secret is not None, "the settings refuse a webhook without a secret"
+        webhook = Webhook(url=settings.telegram_webhook_url,
+                          listen=settings.telegram_webhook_listen,
+                          port=settings.telegram_webhook_port,
+                          secret=secret.get_secret_value())
+    menus = {str(language): [(c.command, c.description) for c in commands]
+             for language, commands in flows.system.command_menu.items()}
+    return TelegramChannel(settings.telegram_token.get_secret_value(),
+                           base_url=settings.telegram_base_url,
+                           base_file_url=settings.telegram_base_file_url,
+                           poll_timeout=settings.telegram_poll_timeout_seconds,
+                           webhook=webhook, menus=menus,
+                           on_unreadable=metrics.unreadable_updates.labels("telegram").inc)
