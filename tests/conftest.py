@@ -24,6 +24,20 @@ from tests.telegram_api import FakeTelegram
 TEST_KEY = crypto.new_key()
 crypto.configure([TEST_KEY])
 
+SERVER_FIXTURES = frozenset({"synapse", "postgres_url", "telegram"})
+"""Fixtures that start or need a real server: a test using one (directly or through another
+fixture) is marked ``server``; the Matrix ones are also ``slow``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & SERVER_FIXTURES or "[postgresql" in item.nodeid:
+            item.add_marker(pytest.mark.server)
+        if "synapse" in needs:
+            item.add_marker(pytest.mark.slow)
+
+
 POSTGRES_URL = os.environ.get(
     "WEERBAAR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.bot_process import free_port, start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
@@ -14,6 +15,8 @@ from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 async def test_run_bot_on_telegram_through_a_bot_api_server(

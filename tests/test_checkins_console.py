@@ -7,9 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.checkin_support import CHECKIN_HELLO
 from tests.console_process import ConsoleBot
 from tests.routing_support import INCIDENT_SUBMITTED
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 SUBMITTED = "Uw melding is doorgegeven"
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.routing_support import INCIDENT_SUBMITTED
 
+pytestmark = pytest.mark.slow  # starts the bot as a process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

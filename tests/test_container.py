@@ -14,6 +14,8 @@ import pytest
 
 from config import Settings
 
+pytestmark = pytest.mark.slow  # builds the wheel and runs it in a process
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = ROOT / "Containerfile"
 

@@ -33,6 +33,8 @@ from tests.harness import Bot
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.telegram_api import FakeTelegram, Sent
 
+pytestmark = pytest.mark.slow  # starts the bot as a process
+
 PEOPLE = list(range(101, 111))
 EXPERT = 9001
 DESCRIPTION = INCIDENT_SUBMITTED.index(

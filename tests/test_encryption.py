@@ -17,6 +17,8 @@ from storage.models import Base, Case, Conversation, Message
 from tests.conftest import TEST_KEY
 from tests.harness import INCIDENT_TO_SUMMARY, Bot
 
+pytestmark = pytest.mark.slow  # starts the bot as a process
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_WORDS = ["Ergenshuizen", "kinderen", "school"]
 

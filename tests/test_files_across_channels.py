@@ -15,6 +15,8 @@ from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 
+pytestmark = pytest.mark.slow  # starts the bot as a process
+
 PERSON = 501
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 64
 LETTER = b"%PDF-1.4 " + uuid.uuid4().bytes * 32

@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import pytest
 from nio import AsyncClient, LoginResponse
 from sqlalchemy import text
 
@@ -17,6 +18,8 @@ from tests.bot_process import start_bot, stop_bot
 from tests.harness import Bot
 from tests.matrix_person import MatrixPerson, bot_and_person
 from tests.synapse import Synapse
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 def log_out(synapse: Synapse, access_token: str) -> None:

@@ -7,11 +7,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from storage.models import Message
 from tests.bot_process import ROOT, start_bot, stop_bot
 from tests.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 REAL_LOOKING_TOKEN = "4242424242:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -9,10 +9,14 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.bot_process import both_channels, start_bot, stop_bot
 from tests.matrix_person import MatrixPerson
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 PERSON = 777
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.bot_process import both_channels, experts_file, start_bot, stop_bot
 from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 PERSON, CARLA = 601, 602
 

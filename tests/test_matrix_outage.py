@@ -22,6 +22,8 @@ from tests.matrix_person import MatrixPerson
 from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse, start_synapse
 
+pytestmark = pytest.mark.slow  # starts the bot as a process
+
 CHECKIN_AFTER = 4.0
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from config import Facts, text_facts
 from tests.console_process import ConsoleBot
 from tests.harness import FLOWS
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 def _privacy(language: str, retention_days: int) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.roster_watch import RosterWatcher
@@ -20,6 +21,8 @@ from storage.models import AuditEntry, Handoff
 from tests.console_process import ROOT, ConsoleBot, console_env
 from tests.harness import Bot, texts
 from tests.routing_support import INCIDENT_SUBMITTED, make_router, roster_data, routed_bot
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 def without(expert: str) -> Roster:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.console_process import ROOT, ConsoleBot
 from tests.routing_support import INCIDENT_SUBMITTED
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 def test_two_experts_and_a_coordinator_on_the_console(tmp_path: Path) -> None:

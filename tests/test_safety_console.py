@@ -10,9 +10,13 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.console import CLEAR_SCREEN, ConsoleChannel
 from bot.events import ChatItem
 from tests.console_process import ConsoleBot
+
+pytestmark = pytest.mark.slow  # starts the bot as a process
 
 
 def test_link_and_wipe_over_a_pipe(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ def test_the_model_was_trained_on_the_examples_as_they_are() -> None:
         "examples.yaml changed: run python -m bot.understanding.train"
 
 
+@pytest.mark.slow  # trains the model (about 20 s)
 def test_training_again_gives_the_shipped_model() -> None:
     trained, report = train()
     shipped = FLOWS.signal_model
