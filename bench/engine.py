@@ -20,14 +20,10 @@ from bot.events import InboundEvent, OutboundMessage
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import load_flows
 from storage.database import create_db_engine
+from tests.intake import INCIDENT_TO_SUMMARY
 
 # One person's incident intake, repeated: after "nieuwe melding" it starts again at the menu.
-SCRIPT = [
-    "1", "nee", "raadslid", "gemeente", "Gemeente Ergenshuizen", "bedreiging",
-    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.", "gisteren", "ja",
-    "sociale media", "nee", "ja", "ja", "nee", "nee", "1, 3", "via deze chat", "ja",
-    "nieuwe melding",
-]
+SCRIPT = [*INCIDENT_TO_SUMMARY[1:], "ja", "nieuwe melding"]
 
 
 class NullChannel:

@@ -48,6 +48,7 @@ from bot.turns import (
 from config.experts import Roster
 from storage import repository as repo
 from storage.database import read_only
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,15 @@ class Engine:
                  flood_exempt: frozenset[str] = frozenset(),
                  metrics: Metrics | None = None, router: Router | None = None,
                  checkins: CheckinDesk | None = None,
-                 checkin_rate_per_second: float = 10.0) -> None:
+                 checkin_rate_per_second: float = 10.0,
+                 clock: Callable[[], datetime] = utcnow,
+                 check_interval: float = ESCALATION_CHECK_SECONDS) -> None:
+        """``clock`` and ``check_interval``: see :class:`bot.turns.TurnRunner` (tests set
+        them; the bot uses the real time and a check a second)."""
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
-        self._runner = TurnRunner(db, logic, default_language, router, checkins)
+        self._runner = TurnRunner(db, logic, default_language, router, checkins, clock=clock,
+                                  check_interval=check_interval)
+        self._check_interval = check_interval
         self._checkins_arrived = asyncio.Event()
         self._checkin_rate = checkin_rate_per_second
         self._checkin_pump: asyncio.Task[None] | None = None
@@ -168,7 +175,7 @@ class Engine:
     async def _tick(self) -> None:
         """Wake the writer now and then, so due escalations run when nobody writes."""
         while True:
-            await asyncio.sleep(ESCALATION_CHECK_SECONDS)
+            await asyncio.sleep(self._check_interval)
             self._wake_writer_for_report()
 
     def _deliver_in_background(self, messages: list[OutboundMessage]) -> None:
@@ -246,6 +253,16 @@ class Engine:
         """Wait until every message handed to delivery so far was sent or given up."""
         while self._deliveries:
             await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
+    async def settle(self) -> None:
+        """Wait until nothing is in flight: every delivery sent or given up, and what the
+        deliveries reported (delivered, failed) written to the database."""
+        while True:
+            await self.drain()
+            self._wake_writer_for_report()
+            await self._queue.join()
+            if not self._deliveries:
+                return
 
     async def stop(self) -> None:
         """Finish the turns in flight, record what was delivered, and stop."""

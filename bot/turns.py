@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -130,9 +130,16 @@ class _Batch(Outbox):
 
 
 class TurnRunner:
+    """Runs batches of turns in the database thread. ``clock``: the time the turns are stored
+    at and check-ins fall due by; ``check_interval``: seconds between escalation checks."""
+
     def __init__(self, db: Engine, logic: ConversationLogic, default_language: str,
-                 router: Router | None = None, checkins: CheckinDesk | None = None) -> None:
+                 router: Router | None = None, checkins: CheckinDesk | None = None, *,
+                 clock: Callable[[], datetime] = utcnow,
+                 check_interval: float = ESCALATION_CHECK_SECONDS) -> None:
         self.db = db
+        self.clock = clock
+        self.check_interval = check_interval
         self.logic = logic
         self.default_language = default_language
         self.checkins = checkins
@@ -162,12 +169,12 @@ class TurnRunner:
     def _escalation_check_due(self) -> bool:
         if self.router is None or time.monotonic() < self._next_escalation_check:
             return False
-        self._next_escalation_check = time.monotonic() + ESCALATION_CHECK_SECONDS
+        self._next_escalation_check = time.monotonic() + self.check_interval
         return True
 
     def due_checkins(self, limit: int) -> list[int]:
         with self.db.connect() as connection:
-            return checkins_db.due_ids(connection, utcnow(), limit)
+            return checkins_db.due_ids(connection, self.clock(), limit)
 
     def chat_messages(self, channel: str, address: str, before: int,
                       ) -> list[repo.ChatMessage]:
@@ -242,7 +249,7 @@ class TurnRunner:
 
     def _run(self, connection: Connection, events: Sequence[InboundEvent], *,
              escalate: bool, due_checkins: Sequence[int] = ()) -> BatchResult:
-        batch = _Batch(now=utcnow())
+        batch = _Batch(now=self.clock())
         seen = repo.already_processed(connection, ((e.channel, e.message_id) for e in events))
         known = repo.load_people(connection, ((e.channel, e.sender) for e in events))
         if self.relay is not None:
@@ -624,7 +631,7 @@ class TurnRunner:
         """Keep the message and answer kindly even when the turn could not be stored."""
         known = repo.load_people(connection, [(event.channel, event.sender)])
         state = self._load(connection, event, known.get((event.channel, event.sender)))
-        batch = _Batch(now=utcnow())
+        batch = _Batch(now=self.clock())
         result = TurnResult()
         batch.keep(_inbound_row(batch.now, event, state))
         self._add_replies(connection, batch, event, state.person_id, state.conversation_id,

@@ -76,14 +76,17 @@ class Bot:
                  channel: RecordingChannel | None = None, batch_max_turns: int = 256,
                  flood_limit: str | None = None, router: Router | None = None,
                  channel_name: str = "test", checkins: CheckinDesk | None = None,
-                 checkin_rate: float = 10.0) -> None:
+                 checkin_rate: float = 10.0, check_interval: float = 0.1) -> None:
+        """``check_interval``: seconds between escalation checks, shorter than the bot's
+        second so that tests wait less for an escalation that falls due."""
         self.url = url
         self.channel_name = channel_name
         self.db: DbEngine = create_db_engine(url)
         self.channel = channel or RecordingChannel()
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
                              max_backoff_seconds=0.05, flood_limit=flood_limit, router=router,
-                             checkins=checkins, checkin_rate_per_second=checkin_rate)
+                             checkins=checkins, checkin_rate_per_second=checkin_rate,
+                             check_interval=check_interval)
         self.scheduler: AsyncIOScheduler | None = None
         self._scheduled = checkins is not None
 
@@ -170,11 +173,3 @@ def labels(reply: OutboundMessage) -> list[str]:
 
 def transient(reason: str = "network") -> DeliveryError:
     return DeliveryError(reason)
-
-
-# An incident intake from the first message to the summary, typed as a person would.
-INCIDENT_TO_SUMMARY = [
-    "hallo", "1", "nee", "raadslid", "gemeente", "Gemeente Ergenshuizen", "bedreiging",
-    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.", "gisteren", "ja",
-    "sociale media", "nee", "ja", "ja", "nee", "nee", "1, 3", "via deze chat",
-]

@@ -42,12 +42,3 @@ def make_router(escalation: float = 60.0, urgent: float = 60.0, ask_count: int =
     return Router(roster, FLOWS, FACTS, RoutingSettings(
         urgent_seconds=urgent, normal_seconds=escalation, urgent_ask_count=ask_count,
         high_seconds=escalation if high is None else high, high_ask_count=high_ask_count))
-
-
-# An incident intake to its confirmation, asking for legal help, with contact by chat.
-INCIDENT_SUBMITTED = [
-    "hallo", "1", "nee", "raadslid", "gemeente", "Gemeente Ergenshuizen", "bedreiging",
-    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.", "gisteren", "ja",
-    "sociale media", "nee", "ja", "ja", "ja", "juridische hulp", "via deze chat",
-    "ja",
-]

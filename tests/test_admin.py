@@ -14,7 +14,8 @@ from bot.admin.stats import chart_panels, count_cells
 from storage.database import create_db_engine
 from storage.models import AcceptFact, CaseFact
 from tests.conftest import TEST_KEY
-from tests.harness import INCIDENT_TO_SUMMARY, Bot
+from tests.harness import Bot
+from tests.intake import INCIDENT_TO_SUMMARY
 
 RUNNER = CliRunner()
 

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from bot.admin.cli import app
 from config.experts import load_roster
 from tests.conftest import TEST_KEY
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 RUNNER = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ import pytest
 
 from tests.bot_process import free_port, start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
+from tests.intake import INCIDENT_SUBMITTED
 from tests.matrix_person import MatrixPerson
-from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 

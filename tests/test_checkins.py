@@ -17,7 +17,8 @@ from storage.database import create_db_engine
 from storage.models import Case, Checkin, Message
 from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk
 from tests.harness import Bot, transient
-from tests.routing_support import INCIDENT_SUBMITTED, make_router
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router
 from tests.test_routing import wait_for
 
 

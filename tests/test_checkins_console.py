@@ -11,7 +11,7 @@ import pytest
 
 from tests.checkin_support import CHECKIN_HELLO
 from tests.console_process import ConsoleBot
-from tests.routing_support import INCIDENT_SUBMITTED
+from tests.intake import INCIDENT_SUBMITTED
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 

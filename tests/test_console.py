@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.routing_support import INCIDENT_SUBMITTED
+from tests.intake import INCIDENT, intake
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 
@@ -33,9 +33,11 @@ def run_bot(lines: list[str], data_dir: Path, *args: str,
     )
 
 
-INTAKE = ["hallo", "1", "nee", "raadslid", "1", "Gemeente Ergenshuizen", "bedreiging",
-          "Hij schreef dat hij mijn huis in brand steekt.", "gisteren", "ja", "2", "nee",
-          "ja", "nee", "ja", "1 3", "1", "ja"]
+ANSWERS = {"role": "raadslid", "org_type": "1", "org_name": "Gemeente Ergenshuizen",
+           "what": "bedreiging", "description": "Hij schreef dat hij mijn huis in brand steekt.",
+           "when": "gisteren", "ongoing": "ja", "how": "2", "perpetrator": "nee", "family": "ja",
+           "internal": "nee", "aangifte": "ja", "help_wanted": "1 3", "contact": "1"}
+INTAKE = intake("incident", ANSWERS)
 
 
 def test_a_whole_intake_through_a_pipe(tmp_path: Path) -> None:
@@ -160,7 +162,8 @@ def test_logs_can_be_json_lines(tmp_path: Path) -> None:
 def test_the_logs_never_hold_what_a_person_wrote(tmp_path: Path) -> None:
     secret_lines = ["Mijn adres is Kerkstraat 12 in Ergenshuizen",
                     "Mijn buurman Jansen bedreigt mijn dochter"]
-    lines = [*INTAKE[:5], secret_lines[0], "bedreiging", secret_lines[1], *INTAKE[8:]]
+    lines = intake("incident", {**ANSWERS, "org_name": secret_lines[0],
+                                "description": secret_lines[1]})
     result = run_bot(lines, tmp_path, WEERBAAR_LOG_LEVEL="DEBUG")
     assert result.returncode == 0
     assert "turn flow=incident" in result.stderr, "the logs do carry events"
@@ -174,8 +177,8 @@ def test_the_logs_of_a_relay_hold_no_words_of_person_or_expert(tmp_path: Path) -
               "Mijn buurman Jansen stond weer voor de deur.",
               "@anna: notitie 1 Jansen is bekend bij de wijkagent",
               "@anna: sluit 1 advies"]
-    intake = [*INCIDENT_SUBMITTED[:7], secret[0], *INCIDENT_SUBMITTED[8:]]
-    result = run_bot([*intake, "@anna: aannemen 1", *secret[1:]], tmp_path,
+    submitted = intake("incident", {**INCIDENT, "description": secret[0]})
+    result = run_bot([*submitted, "@anna: aannemen 1", *secret[1:]], tmp_path,
                      WEERBAAR_LOG_LEVEL="DEBUG",
                      WEERBAAR_EXPERTS_FILE=str(ROOT / "config" / "experts.example.yaml"))
     assert result.returncode == 0, result.stderr

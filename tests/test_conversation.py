@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.events import InboundEvent
-from tests.harness import INCIDENT_TO_SUMMARY, Bot, labels, texts
+from tests.harness import Bot, labels, texts
+from tests.intake import INCIDENT_TO_SUMMARY, incident_until
 
 
 async def test_first_contact_welcomes_says_it_is_a_program_and_offers_the_menu(
@@ -111,7 +112,7 @@ async def test_danger_now_answered_yes_says_112_marks_urgent_and_goes_on(sqlite_
 async def test_danger_words_mid_intake_get_112_first_and_the_answer_is_kept(
         sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
-        await bot.script(INCIDENT_TO_SUMMARY[:7])
+        await bot.script(incident_until("description"))
         assert bot.conversation().state == "description"
         replies = await bot.say("Er stond gisteren een man met een mes voor mijn deur")
         assert "Bel direct 112" in replies[0].text
@@ -132,7 +133,7 @@ async def test_danger_at_the_menu_opens_an_urgent_case(sqlite_url: str) -> None:
 
 async def test_crisis_words_give_113(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
-        await bot.script(INCIDENT_TO_SUMMARY[:7])
+        await bot.script(incident_until("description"))
         replies = await bot.say("Ik wil niet meer leven")
         assert "0800-0113" in texts(replies) and "113.nl" in texts(replies)
 
@@ -251,7 +252,7 @@ async def test_a_stale_or_twice_pressed_button_is_handled_kindly(sqlite_url: str
 
 async def test_several_kinds_of_help_by_buttons_then_done(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
-        await bot.script(INCIDENT_TO_SUMMARY[:16])
+        await bot.script(incident_until("help_wanted"))
         assert bot.conversation().state == "help_wanted"
         first = await bot.press("incident.help_wanted:legal")
         assert "Juridische hulp" in first[0].text and "Klaar" in labels(first[0])
@@ -265,7 +266,7 @@ async def test_several_kinds_of_help_by_buttons_then_done(sqlite_url: str) -> No
 async def test_a_photo_is_kept_as_evidence_and_a_sticker_gets_a_kind_reply(
         sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
-        await bot.script(INCIDENT_TO_SUMMARY[:7])
+        await bot.script(incident_until("description"))
         saved = await bot.attach("photo")
         assert "bewaard bij uw melding" in saved[0].text
         assert "Wilt u in uw eigen woorden" in saved[-1].text
@@ -323,7 +324,7 @@ async def test_a_very_long_text_is_kept_whole(sqlite_url: str) -> None:
         await bot.script(["hallo", "1", "nee"])
         reask = await bot.say(long_text)
         assert "Sorry, dat begreep ik niet" in reask[0].text
-        await bot.script(INCIDENT_TO_SUMMARY[3:7])
+        await bot.script(incident_until("description")[3:])  # after hallo, 1, nee
         await bot.say(long_text)
     answers = bot.conversation().data["answers"]
     assert answers["incident.description"]["text"] == long_text

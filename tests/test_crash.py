@@ -30,7 +30,7 @@ from tests.bot_process import start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
 from tests.conftest import TEST_KEY
 from tests.harness import Bot
-from tests.routing_support import INCIDENT_SUBMITTED
+from tests.intake import INCIDENT_SUBMITTED
 from tests.telegram_api import FakeTelegram, Sent
 
 pytestmark = pytest.mark.slow  # starts the bot as a process

@@ -15,7 +15,8 @@ from storage import crypto
 from storage.database import alembic_config, create_db_engine, upgrade_database
 from storage.models import Base, Case, Conversation, Message
 from tests.conftest import TEST_KEY
-from tests.harness import INCIDENT_TO_SUMMARY, Bot
+from tests.harness import Bot
+from tests.intake import INCIDENT_TO_SUMMARY, incident_until
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 
@@ -46,7 +47,7 @@ async def test_keys_can_be_rotated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'weerbaar.db'}"
     upgrade_database(url)
     async with Bot(url) as bot:
-        await bot.script(INCIDENT_TO_SUMMARY[:6])
+        await bot.script(incident_until("what"))
     new_key = crypto.new_key()
     try:
         crypto.configure([new_key, TEST_KEY])

@@ -21,7 +21,8 @@ from storage.cases import ACCEPTED, ASSIGNED, CLOSED, STATUSES
 from storage.database import upgrade_database
 from storage.models import Case, Handoff, Message, Person
 from tests.harness import FLOWS, Bot, make_logic
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 from tests.walker import LEFTOVER_PLACEHOLDER
 
 LOGIC = make_logic()

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from storage.models import Case, Handoff
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 
 def handoff_statuses(bot: Bot) -> list[tuple[str, str]]:

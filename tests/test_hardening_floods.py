@@ -9,7 +9,8 @@ import uuid
 
 from bot.events import InboundEvent
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router
 
 
 async def burst(bot: Bot, lines: list[str], who: str = "alice") -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from storage.models import Case, LinkCode, Person, utcnow
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 
 def code_from(replies: str) -> str:

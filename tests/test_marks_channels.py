@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.bot_process import both_channels, experts_file, start_bot, stop_bot
+from tests.intake import INCIDENT_SUBMITTED
 from tests.matrix_person import MatrixPerson
-from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 

@@ -18,8 +18,8 @@ from storage.models import Message
 from tests.bot_process import start_bot, stop_bot
 from tests.checkin_support import CHECKIN_HELLO
 from tests.conftest import TEST_KEY
+from tests.intake import INCIDENT_SUBMITTED
 from tests.matrix_person import MatrixPerson
-from tests.routing_support import INCIDENT_SUBMITTED
 from tests.synapse import Synapse, start_synapse
 
 pytestmark = pytest.mark.slow  # starts the bot as a process

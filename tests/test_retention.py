@@ -19,7 +19,8 @@ from config.timezone import TIMEZONE_NAME
 from storage.database import create_db_engine
 from storage.models import AuditEntry, Case, CaseFact, Conversation, Message, Person, utcnow
 from storage.retention import PurgeReport, purge
-from tests.harness import INCIDENT_TO_SUMMARY, Bot
+from tests.harness import Bot
+from tests.intake import INCIDENT_TO_SUMMARY
 
 
 async def test_a_submitted_case_leaves_anonymous_facts(db_url: str) -> None:

@@ -20,7 +20,8 @@ from config.experts import Roster, load_roster, save_roster
 from storage.models import AuditEntry, Handoff
 from tests.console_process import ROOT, ConsoleBot, console_env
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, roster_data, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, roster_data, routed_bot
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 
@@ -113,7 +114,7 @@ async def test_a_roster_that_loses_nobody_changes_no_case(db_url: str) -> None:
         await bot.say("aannemen 1", who="anna")
         before = texts(bot.channel.to("alice"))
         await bot.engine.use_roster(Roster.model_validate(roster_data()))
-        await asyncio.sleep(1.5)  # one escalation check, which must find nothing to do
+        await asyncio.sleep(0.3)  # escalation checks (every 0.1 s here), which must find nothing
         await bot.engine.drain()
         assert texts(bot.channel.to("alice")) == before
         assert bot.cases()[0].assigned_expert == "anna"

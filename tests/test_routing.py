@@ -13,7 +13,8 @@ from sqlalchemy import select
 from bot.events import Attachment, InboundEvent
 from storage.models import AcceptFact, AuditEntry, Case, CaseNote, Handoff, Message, Person
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 
 async def submit(bot: Bot, who: str = "alice") -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.console_process import ROOT, ConsoleBot
-from tests.routing_support import INCIDENT_SUBMITTED
+from tests.intake import INCIDENT_SUBMITTED
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 

@@ -15,7 +15,8 @@ from bot.routing import Router, RoutingSettings
 from config.experts import Roster
 from storage.database import create_db_engine
 from tests.harness import FACTS, FLOWS, make_logic
-from tests.routing_support import INCIDENT_SUBMITTED, roster_data
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import roster_data
 from tests.telegram_api import FakeTelegram, Sent
 
 PERSON, ANNA, BERT, CARLA = 5551234, 1001, 1002, 1003

@@ -9,7 +9,8 @@ from sqlalchemy import func, inspect, select, text
 from bot.events import InboundEvent
 from storage.database import create_db_engine, is_sqlite
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound
-from tests.harness import INCIDENT_TO_SUMMARY, Bot, RecordingChannel, texts
+from tests.harness import Bot, RecordingChannel, texts
+from tests.intake import INCIDENT_TO_SUMMARY
 
 TABLES = {"people", "conversations", "cases", "messages", "processed_inbound", "alembic_version",
           "case_facts", "handoffs", "case_notes", "expert_sessions", "audit_log", "checkins",
@@ -56,7 +57,7 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(sqlite_url: str) 
 async def test_delivery_marks_leave_the_connections_durable(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1"])
-        await asyncio.sleep(0.1)  # the marks-only transaction has run
+        await bot.engine.settle()  # the marks-only transaction has run
         assert all(m.delivered_at is not None for m in bot.messages() if m.direction == "out")
         with bot.db.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL

@@ -12,6 +12,7 @@ from bot.adapters.telegram import TelegramChannel, Webhook, split_text
 from storage.models import Message
 from tests.conftest import Running
 from tests.harness import FLOWS, Bot, make_logic
+from tests.intake import intake
 from tests.telegram_api import FakeTelegram
 
 USER = 5551234
@@ -98,7 +99,8 @@ async def test_a_photo_is_kept_as_evidence_and_a_sticker_is_answered(running: Ru
 async def test_an_edited_message_is_answered_kept_and_checked_for_danger(
         running: Running) -> None:
     tg = running.telegram
-    await tg.user_types(USER, [("hallo", 2), "1", "nee", "raadslid", "gemeente", "Gemeente Oost"])
+    await tg.user_types(USER, [("hallo", 2), *intake("incident", {"org_name": "Gemeente Oost"},
+                                                      until="what")[1:]])
     assert "Wat is er gebeurd?" in tg.to(USER)[-1].text
     count = len(tg.to(USER))
     tg.user_edits(USER, "Gemeente Oost. Hij staat nu voor mijn deur")

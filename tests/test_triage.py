@@ -20,7 +20,8 @@ from flows.triage import assess
 from storage.models import AuditEntry
 from tests.conftest import TEST_KEY
 from tests.harness import FLOWS, Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 # The incident of routing_support, but over and without family: nothing makes it urgent.
 CALM_INCIDENT = [*INCIDENT_SUBMITTED]

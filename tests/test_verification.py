@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from storage.models import AuditEntry
 from tests.harness import Bot, texts
-from tests.routing_support import INCIDENT_SUBMITTED, make_router, routed_bot
+from tests.intake import INCIDENT_SUBMITTED
+from tests.routing_support import make_router, routed_bot
 
 HOW = "gebeld via de griffie van Ergenshuizen"
 
