@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from bot.conversation import ACTIVE, ConversationLogic
 from bot.metrics import Metrics
-from bot.outbox import Outbox, TurnResult
+from bot.write_buffer import TurnContext
 from config.sending_hours import SendingHours
 from config.settings import CheckinStep
 from config.timezone import TIMEZONE
@@ -69,13 +69,13 @@ class CheckinDesk:
 
     # -- planning ----------------------------------------------------------------------------
 
-    def plan(self, cx: Connection, box: Outbox, *, case_id: int, person_id: int, kind: str,
+    def plan(self, turn: TurnContext, *, case_id: int, person_id: int, kind: str,
              answers: dict[str, Any]) -> None:
         """Plan the check-ins of a case that was just submitted."""
         value = (answers.get("key_date") or {}).get("value")
         key_date = date.fromisoformat(value) if value else None
-        for lasting, due in self.times(kind, box.now, key_date):
-            self.add(cx, box, case_id=case_id, person_id=person_id, lasting=lasting, due=due)
+        for lasting, due in self.times(kind, turn.now, key_date):
+            self.add(turn, case_id=case_id, person_id=person_id, lasting=lasting, due=due)
 
     def times(self, kind: str, submitted: datetime,
               key_date: date | None) -> list[tuple[bool, datetime]]:
@@ -94,15 +94,15 @@ class CheckinDesk:
                 result.append((step.lasting, due))
         return result
 
-    def add(self, cx: Connection, box: Outbox, *, case_id: int, person_id: int, lasting: bool,
+    def add(self, turn: TurnContext, *, case_id: int, person_id: int, lasting: bool,
             due: datetime | None) -> datetime | None:
         """One check-in at ``due`` (moved into the sending hours); None if that has passed."""
-        if due is None or due < box.now:
+        if due is None or due < turn.now:
             return None
         due = self.settings.hours.next_allowed(due)
-        checkin_id = db.insert_checkin(cx, person_id=person_id, case_id=case_id, due_at=due,
-                                       lasting=lasting, now=box.now)
-        box.planned_checkins.append((checkin_id, due))
+        checkin_id = db.insert_checkin(turn.db, person_id=person_id, case_id=case_id, due_at=due,
+                                       lasting=lasting, now=turn.now)
+        turn.writes.planned_checkins.append((checkin_id, due))
         log.info("checkin.planned checkin=%s case=%s", checkin_id, case_id)
         return due
 
@@ -116,27 +116,26 @@ class CheckinDesk:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send_due(self, cx: Connection, box: Outbox, checkin_ids: Sequence[int],
-                 owner: TurnResult) -> int:
+    def send_due(self, turn: TurnContext, checkin_ids: Sequence[int]) -> int:
         """Send the check-ins that fell due; returns how many went out."""
         sent = 0
-        for row in db.load(cx, checkin_ids):
+        for row in db.load(turn.db, checkin_ids):
             if row.status != db.PLANNED:
                 continue
-            if box.now - row.due_at > self.settings.grace:
-                db.set_status(cx, row.id, db.SKIPPED)
+            if turn.now - row.due_at > self.settings.grace:
+                db.set_status(turn.db, row.id, db.SKIPPED)
                 log.info("checkin.skipped checkin=%s reason=too_late", row.id)
                 self.metrics.checkins.labels("skipped").inc()
                 continue
-            later = self._not_now(cx, row, box.now)
+            later = self._not_now(turn.db, row, turn.now)
             if later is not None:
-                db.move(cx, row.id, later)
-                box.planned_checkins.append((row.id, later))
+                db.move(turn.db, row.id, later)
+                turn.writes.planned_checkins.append((row.id, later))
                 self.metrics.checkins.labels("postponed").inc()
                 continue
-            if not db.mark_sent(cx, row.id, box.now):
+            if not db.mark_sent(turn.db, row.id, turn.now):
                 continue
-            self._start(cx, box, row, owner)
+            self._start(turn, row)
             self.metrics.checkins.labels("sent").inc()
             sent += 1
         return sent
@@ -156,17 +155,16 @@ class CheckinDesk:
                 return hours.next_allowed(now + RETRY_WHEN_BUSY)
         return None
 
-    def _start(self, cx: Connection, box: Outbox, row: db.CheckinRow,
-               owner: TurnResult) -> None:
+    def _start(self, turn: TurnContext, row: db.CheckinRow) -> None:
         outcome = self.logic.begin(CHECKIN_FLOWS[row.lasting], row.language,
                                    {"checkin_case": row.case_id, "checkin_id": row.id})
         conversation_id = repo.insert_conversation(
-            cx, row.person_id, flow=outcome.flow, state=outcome.state, status=outcome.status,
+            turn.db, row.person_id, flow=outcome.flow, state=outcome.state, status=outcome.status,
             language=outcome.language, data=outcome.data)
         for reply in outcome.replies:
-            box.post(owner, channel=row.channel, address=row.address, text=reply.text,
-                     language=row.language, person_id=row.person_id,
-                     conversation_id=conversation_id, case_id=row.case_id,
-                     options=reply.options)
-        box.audit("bot", "checkin", row.case_id)
+            turn.writes.post(turn.result, channel=row.channel, address=row.address, text=reply.text,
+                             language=row.language, person_id=row.person_id,
+                             conversation_id=conversation_id, case_id=row.case_id,
+                             options=reply.options)
+        turn.audit("bot", "checkin", row.case_id)
         log.info("checkin.sent checkin=%s case=%s", row.id, row.case_id)

@@ -80,6 +80,14 @@ class Outcome:
         return bool(self.case_kind or self.urgent or self.human or self.submit
                     or self.attach_to_case)
 
+    def add_notice(self, text: str, *, last_when_completed: bool = True) -> None:
+        """A notice from outside the conversation (the case went to an expert): before the
+        question this turn asks, so the question stays last; last when the conversation
+        ended (unless ``last_when_completed`` is False)."""
+        ended = self.status == COMPLETED and last_when_completed
+        self.replies.insert(len(self.replies) if ended else max(0, len(self.replies) - 1),
+                            Reply(text))
+
 
 def option_texts(flows: FlowSet) -> set[str]:
     """Every answer the flows offer (labels and words), normalised."""

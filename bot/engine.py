@@ -35,7 +35,6 @@ from bot.events import ChatItem, InboundEvent, OutboundMessage
 from bot.flood import FloodGuard
 from bot.logsafe import describe
 from bot.metrics import Metrics
-from bot.outbox import TurnResult
 from bot.routing import Router
 from bot.turns import (
     ESCALATION_CHECK_SECONDS,
@@ -45,6 +44,7 @@ from bot.turns import (
     TurnRunner,
     to_outbound,
 )
+from bot.write_buffer import TurnResult
 from config.experts import Roster
 from storage import repository as repo
 from storage.database import read_only

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
-from sqlalchemy import Connection
 
 from bot.case_marks import (
     UNDO_WORDS,
@@ -25,11 +24,13 @@ from bot.case_marks import (
     set_urgency,
     set_verified,
 )
+from bot.case_moves import next_status
 from bot.checkins import CheckinDesk, due_time
+from bot.conversation import ACTIVE
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent, Location, SharedContact
 from bot.expert_commands import EXPERT_COMMANDS, check_commands, help_lines
-from bot.outbox import Outbox, TurnResult, attachment_body, carried
 from bot.routing import ADDITION_LIMIT, HANDOFF_PREFIX, RELAY_LIMIT, Router
+from bot.write_buffer import TurnContext, attachment_body, carried
 from config.experts import Expert
 from config.settings import CheckinStep
 from config.timezone import TIMEZONE
@@ -39,6 +40,7 @@ from flows.triage import RANK
 from storage import cases as db
 from storage import checkins as checkin_db
 from storage import repository as repo
+from storage.case_status import CaseStatus, OfferStatus
 from storage.retention import record_accept
 
 log = logging.getLogger(__name__)
@@ -62,9 +64,8 @@ class ExpertDesk:
         self.words = {normalize(w): name for name, words in router.flows.routing.commands.items()
                       for w in words}
 
-    def turn(self, cx: Connection, box: Outbox, expert: Expert, event: InboundEvent,
-             result: TurnResult) -> None:
-        desk = ExpertMessage(self, cx, box, expert, result)
+    def turn(self, turn: TurnContext, expert: Expert, event: InboundEvent) -> None:
+        desk = ExpertMessage(self, turn, expert)
         if event.option is not None:
             desk.payload(event.option)
         elif event.attachment is not None:
@@ -95,18 +96,18 @@ class ExpertDesk:
 class ExpertMessage:
     """One expert message: what it asks, checked against what this expert may do."""
 
-    def __init__(self, desk: ExpertDesk, cx: Connection, box: Outbox, expert: Expert,
-                 result: TurnResult) -> None:
+    def __init__(self, desk: ExpertDesk, turn: TurnContext, expert: Expert) -> None:
         self.desk, self.router, self.texts = desk, desk.router, desk.texts
-        self.cx, self.box, self.expert, self.result = cx, box, expert, result
+        self.turn, self.expert = turn, expert
+        self.db = turn.db
         self.language = expert.language
 
     def say(self, key: str, **fields: object) -> None:
-        self.router.tell_expert(self.cx, self.box, None, self.expert, self.result,
+        self.router.tell_expert(self.turn, None, self.expert,
                                 self.texts.t(key, self.language, **fields))
 
     def audit(self, action: str, case_id: int | None, detail: str | None = None) -> None:
-        self.box.audit(f"expert:{self.expert.id}", action, case_id, detail)
+        self.turn.audit(f"expert:{self.expert.id}", action, case_id, detail)
 
     def lists(self) -> dict[str, str]:
         routing = self.router.flows.routing
@@ -117,9 +118,9 @@ class ExpertMessage:
     # -- input ---------------------------------------------------------------------------
 
     def typed(self, text: str) -> None:
-        active = db.active_case(self.cx, self.expert.id)
+        active = db.active_case(self.db, self.expert.id)
         if text in ("1", "2") and active is None \
-                and (offers := db.pending_handoffs_of(self.cx, self.expert.id)):
+                and (offers := db.pending_handoffs_of(self.db, self.expert.id)):
             # Channels without buttons show the offer's options numbered: 1 takes it, 2
             # declines it (only when no case is open, where a digit is an answer).
             action = "accept" if text == "1" else "decline"
@@ -141,7 +142,7 @@ class ExpertMessage:
         """The commands, built from bot/expert_commands.py and their lines in routing.yaml."""
         fields = self.lists()
         first, *lines, last = (self.texts.t(key, self.language, **fields) for key in help_lines())
-        self.router.tell_expert(self.cx, self.box, None, self.expert, self.result,
+        self.router.tell_expert(self.turn, None, self.expert,
                                 "\n".join([first, *(f"• {line}" for line in lines), last]))
 
     def read_audit(self, case_id: int) -> None:
@@ -150,7 +151,7 @@ class ExpertMessage:
             self.audit("denied", case_id, "audit")
             self.say("expert_audit_coordinators_only")
             return
-        entries = db.audit_entries(self.cx, case_id)
+        entries = db.audit_entries(self.db, case_id)
         self.audit("audit_read", case_id)
         if not entries:
             self.say("expert_audit_empty", case=case_id)
@@ -161,7 +162,7 @@ class ExpertMessage:
 
     def payload(self, payload: str) -> None:
         where, _, action = payload.removeprefix(HANDOFF_PREFIX).partition(":")
-        handoff = db.handoff(self.cx, int(where)) if (
+        handoff = db.handoff(self.db, int(where)) if (
             payload.startswith(HANDOFF_PREFIX) and where.isdigit()) else None
         if handoff is None or handoff.expert != self.expert.id or \
                 action not in ("accept", "decline"):
@@ -177,62 +178,63 @@ class ExpertMessage:
     # -- taking a case -------------------------------------------------------------------------
 
     def _my_handoff(self, case_id: int) -> db.HandoffRow | None:
-        mine = [h for h in db.handoffs_of_case(self.cx, case_id) if h.expert == self.expert.id]
+        mine = [h for h in db.handoffs_of_case(self.db, case_id) if h.expert == self.expert.id]
         return mine[-1] if mine else None
 
     def accept(self, case_id: int, handoff: db.HandoffRow | None) -> None:
         """Take a case: valid only for an open offer to this expert (a button pressed after
         declining, or after the case was transferred away, is not), or for a coordinator
         taking any case that is still waiting."""
-        case = db.load_case(self.cx, case_id)
+        case = db.load_case(self.db, case_id)
         handoff = handoff or self._my_handoff(case_id)
         coordinator_may = self.expert.coordinator and case is not None \
-            and case.status == db.ASKING
+            and case.status == CaseStatus.ASKING
         if case is None or (handoff is None and not coordinator_may):
             self.refuse(case_id)
             return
-        if case.status == db.ASSIGNED and case.assigned_expert == self.expert.id:
-            db.save_session(self.cx, self.expert.id, active_case_id=case.id)
+        if case.is_with(self.expert.id):
+            db.save_session(self.db, self.expert.id, active_case_id=case.id)
             self.say("expert_switched", case=case.id)
             return
-        if case.status != db.ASKING:
-            key = "expert_taken" if case.status == db.ASSIGNED else "expert_already_answered"
+        if case.status != CaseStatus.ASKING:
+            key = "expert_taken" if case.status == CaseStatus.ASSIGNED \
+                else "expert_already_answered"
             self.say(key, case=case.id)
             return
-        if handoff is not None and handoff.status != db.ASKED and not coordinator_may:
+        if handoff is not None and handoff.status != OfferStatus.ASKED and not coordinator_may:
             self.audit("denied", case.id, "stale_offer")
             log.info("expert.stale_accept expert=%s case=%s", self.expert.id, case.id)
             self.say("expert_already_answered", case=case.id)
             return
-        if handoff is not None and handoff.status != db.ASKED:
+        if handoff is not None and handoff.status != OfferStatus.ASKED:
             handoff = None  # a coordinator taking it anew, not through the old offer
         if handoff is None:
-            handoff_id = db.insert_handoff(self.cx, case.id, self.expert.id, 0, self.box.now)
+            handoff_id = db.insert_handoff(self.db, case.id, self.expert.id, 0, self.turn.now)
         else:
             handoff_id = handoff.id
         self.assign(case, handoff_id)
 
     def assign(self, case: db.CaseInfo, handoff_id: int) -> None:
-        now, router = self.box.now, self.router
-        db.update_case(self.cx, case.id, now, status=db.ASSIGNED,
+        now, router = self.turn.now, self.router
+        db.update_case(self.db, case.id, now, status=next_status(case.status, "accept"),
                        assigned_expert=self.expert.id, accepted_at=case.accepted_at or now,
                        escalate_at=None)
-        db.set_handoff_status(self.cx, [handoff_id], db.ACCEPTED, now)
-        others = [h for h in db.handoffs_of_case(self.cx, case.id)
-                  if h.status == db.ASKED and h.id != handoff_id]
-        db.set_handoff_status(self.cx, [h.id for h in others], db.TAKEN, now)
+        db.set_handoff_status(self.db, [handoff_id], OfferStatus.ACCEPTED, now)
+        others = [h for h in db.handoffs_of_case(self.db, case.id)
+                  if h.status == OfferStatus.ASKED and h.id != handoff_id]
+        db.set_handoff_status(self.db, [h.id for h in others], OfferStatus.TAKEN, now)
         for other in {h.expert for h in others} - {self.expert.id}:
             colleague = router.roster.by_id(other)
             if colleague is not None:
-                router.tell_expert(self.cx, self.box, case, colleague, self.result,
+                router.tell_expert(self.turn, case, colleague,
                                    self.texts.t("expert_taken", colleague.language, case=case.id))
-        db.save_session(self.cx, self.expert.id, active_case_id=case.id)
-        self.box.expert_counts = None
+        db.save_session(self.db, self.expert.id, active_case_id=case.id)
+        self.turn.writes.expert_counts = None
         self.audit("accept", case.id)
         if case.first_asked_at is not None and case.accepted_at is None:
             waited = (now - case.first_asked_at).total_seconds()
             router.metrics.time_to_accept.observe(max(0.0, waited))
-            record_accept(self.cx, asked_at=case.first_asked_at, accepted_at=now,
+            record_accept(self.db, asked_at=case.first_asked_at, accepted_at=now,
                           urgent=case.urgent, escalated=case.escalation_level > 1)
         log.info("case.accepted case=%s expert=%s", case.id, self.expert.id)
         self.send_case_file(case)
@@ -243,8 +245,8 @@ class ExpertMessage:
         additions first to stay); 'volledig 12' shows all of it."""
         router = self.router
         text = self.texts.t("expert_accepted", self.language, case=case.id,
-                            intake=router.full_intake(self.cx, case, self.language))
-        additions, files = router.evidence(self.cx, case, self.language)
+                            intake=router.full_intake(self.db, case, self.language))
+        additions, files = router.evidence(self.db, case, self.language)
         lines, size = [], 0
         for by_expert, line in reversed(additions):
             shown, _ = self.texts.cap(line, self.language, case.id, limit=ADDITION_LIMIT)
@@ -256,7 +258,7 @@ class ExpertMessage:
             lines.append(f"{self.who_wrote(by_expert)}: {shown}")
         if lines:
             text += "\n\n" + "\n".join(reversed(lines))
-        router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
+        router.tell_expert(self.turn, case, self.expert, text)
         for attachment in files:
             self.forward_to_expert(case, attachment)
 
@@ -269,38 +271,38 @@ class ExpertMessage:
         case = self.my_case(case_id, coordinator_may=True)
         if case is None:
             return
-        additions, _ = self.router.evidence(self.cx, case, self.language)
+        additions, _ = self.router.evidence(self.db, case, self.language)
         texts = "\n\n".join(f"{self.who_wrote(by_expert)}: {line}"
                              for by_expert, line in additions)
         self.audit("open", case.id, "full")
         text = self.texts.t(
             "expert_full", self.language, case=case.id,
-            intake=self.router.full_intake(self.cx, case, self.language, limit=None),
+            intake=self.router.full_intake(self.db, case, self.language, limit=None),
             texts=texts or self.texts.t("expert_full_nothing_more", self.language))
         # With the case's person, so an erasure takes it along if it is still waiting.
-        self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text)
+        self.router.tell_expert(self.turn, case, self.expert, text)
 
     def forward_to_expert(self, case: db.CaseInfo, attachment: Attachment) -> None:
         text = self.texts.t("expert_person_file", self.language, case=case.id,
                             kind=attachment.kind)
-        self.router.tell_expert(self.cx, self.box, case, self.expert, self.result, text,
+        self.router.tell_expert(self.turn, case, self.expert, text,
                                 attachment=carried(attachment, case.channel,
                                                    self.expert.channel))
 
     def tell_person_accepted(self, case: db.CaseInfo) -> None:
         language, router = case.language, self.router
-        _, answers, _ = router.answers(self.cx, case)
+        _, answers, _ = router.answers(self.db, case)
         how = str((answers.get("contact") or {}).get("option") or "chat")
         if how not in ("chat", "phone", "email"):
             how = "chat"
         fields = {"name": self.expert.first_name, "role": self.role(language)}
         parts = [self.texts.t("accepted", language, **fields),
                  self.texts.t(f"how_{how}", language, **fields)]
-        found = (db.conversation_answers(self.cx, case.conversation_id)
+        found = (db.conversation_answers(self.db, case.conversation_id)
                  if case.conversation_id is not None else None)
-        if found is not None and found[2] == "active":
+        if found is not None and found.status == ACTIVE:
             parts.append(self.texts.t("intake_stopped", language))
-        router.tell_person(self.box, case, self.result, "\n".join(parts))
+        router.tell_person(self.turn, case, "\n".join(parts))
 
     def role(self, language: str) -> str:
         if self.expert.role is not None:
@@ -314,31 +316,29 @@ class ExpertMessage:
 
     def decline(self, case_id: int, handoff: db.HandoffRow | None) -> None:
         handoff = handoff or self._my_handoff(case_id)
-        case = db.load_case(self.cx, case_id)
+        case = db.load_case(self.db, case_id)
         if case is None or handoff is None:
             self.refuse(case_id)
             return
-        if handoff.status != db.ASKED or case.status != db.ASKING:
+        if handoff.status != OfferStatus.ASKED or case.status != CaseStatus.ASKING:
             self.say("expert_already_answered", case=case.id)
             return
-        db.set_handoff_status(self.cx, [handoff.id], db.DECLINED, self.box.now)
+        db.set_handoff_status(self.db, [handoff.id], OfferStatus.DECLINED, self.turn.now)
         self.audit("decline", case.id)
         log.info("case.declined case=%s expert=%s", case.id, self.expert.id)
         self.say("expert_declined", case=case.id)
-        if not any(h.status == db.ASKED for h in db.handoffs_of_case(self.cx, case.id)):
-            self.router.escalate(self.cx, self.box, case, self.result)
+        if not any(h.status == OfferStatus.ASKED for h in db.handoffs_of_case(self.db, case.id)):
+            self.router.escalate(self.turn, case)
 
     # -- working on a case ----------------------------------------------------------------
 
     def my_case(self, case_id: int, *, coordinator_may: bool) -> db.CaseInfo | None:
         """The case if this expert may act on it: given to them, or (for a coordinator where
         allowed) any open case. Refuses politely otherwise."""
-        case = db.load_case(self.cx, case_id)
-        if case is not None and case.status == db.ASSIGNED \
-                and case.assigned_expert == self.expert.id:
+        case = db.load_case(self.db, case_id)
+        if case is not None and case.is_with(self.expert.id):
             return case
-        if case is not None and coordinator_may and self.expert.coordinator \
-                and case.status in db.OPEN_STATUSES:
+        if case is not None and coordinator_may and self.expert.coordinator and case.is_open():
             return case
         if case is not None and case.assigned_expert == self.expert.id:
             self.say("expert_not_open", case=case_id)
@@ -354,19 +354,20 @@ class ExpertMessage:
         if outcome is None:
             self.say("expert_close_usage", case=case.id, **self.lists())
             return
-        now = self.box.now
-        db.update_case(self.cx, case.id, now, status=db.CLOSED, closed_at=now, outcome=outcome,
-                       escalate_at=None)
-        pending = [h.id for h in db.handoffs_of_case(self.cx, case.id) if h.status == db.ASKED]
-        db.set_handoff_status(self.cx, pending, db.WITHDRAWN, now)
+        now = self.turn.now
+        db.update_case(self.db, case.id, now, status=next_status(case.status, "close"),
+                       closed_at=now, outcome=outcome, escalate_at=None)
+        pending = [h.id for h in db.handoffs_of_case(self.db, case.id)
+                   if h.status == OfferStatus.ASKED]
+        db.set_handoff_status(self.db, pending, OfferStatus.WITHDRAWN, now)
         if case.conversation_id is not None:
-            db.close_conversation(self.cx, case.conversation_id)
+            db.close_conversation(self.db, case.conversation_id)
         self.clear_session(case.id)
         self.audit("close", case.id, outcome)
         log.info("case.closed case=%s outcome=%s", case.id, outcome)
         self.say("expert_closed", case=case.id,
                  outcome=self.texts.outcome(outcome, self.language))
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
+        self.router.tell_person(self.turn, case, self.texts.t(
             "closed", case.language, name=self.expert.first_name))
 
     def transfer(self, case_id: int, rest: str) -> None:
@@ -377,23 +378,23 @@ class ExpertMessage:
         if specialty is None:
             self.say("expert_transfer_usage", case=case.id, **self.lists())
             return
-        now = self.box.now
-        mine = [h.id for h in db.handoffs_of_case(self.cx, case.id)
-                if h.status == db.ACCEPTED and h.expert == case.assigned_expert]
-        db.set_handoff_status(self.cx, mine, db.TRANSFERRED, now)
-        db.update_case(self.cx, case.id, now, status=db.ASKING, assigned_expert=None,
-                       specialties=[specialty], escalation_level=0)
+        now = self.turn.now
+        mine = [h.id for h in db.handoffs_of_case(self.db, case.id)
+                if h.status == OfferStatus.ACCEPTED and h.expert == case.assigned_expert]
+        db.set_handoff_status(self.db, mine, OfferStatus.TRANSFERRED, now)
+        db.update_case(self.db, case.id, now, status=next_status(case.status, "transfer"),
+                       assigned_expert=None, specialties=[specialty], escalation_level=0)
         self.clear_session(case.id)
         self.audit("transfer", case.id, specialty)
         log.info("case.transferred case=%s specialty=%s", case.id, specialty)
         self.say("expert_transferred", case=case.id,
                  specialty=self.texts.specialty(specialty, self.language))
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
+        self.router.tell_person(self.turn, case, self.texts.t(
             "transferred", case.language, name=self.expert.first_name,
             specialty=self.texts.specialty(specialty, case.language)))
-        moved = db.load_case(self.cx, case.id)
+        moved = db.load_case(self.db, case.id)
         assert moved is not None
-        self.router.ask_next(self.cx, self.box, moved, self.result)
+        self.router.ask_next(self.turn, moved)
 
     def note(self, case_id: int, rest: str) -> None:
         case = self.my_case(case_id, coordinator_may=True)
@@ -402,7 +403,7 @@ class ExpertMessage:
         if not rest:
             self.say("expert_note_usage", case=case.id)
             return
-        db.add_note(self.cx, case.id, self.expert.id, rest, self.box.now)
+        db.add_note(self.db, case.id, self.expert.id, rest, self.turn.now)
         self.audit("note", case.id)
         self.say("expert_noted", case=case.id)
 
@@ -418,7 +419,7 @@ class ExpertMessage:
             return
         word = normalize(rest)
         if word in ("stop", "annuleer", "cancel"):
-            desk.cancel(self.cx, case_id=case.id)
+            desk.cancel(self.db, case_id=case.id)
             self.audit("aftercare", case.id, "cancel")
             self.say("expert_aftercare_cancelled", case=case.id)
             return
@@ -428,14 +429,14 @@ class ExpertMessage:
             except ValidationError:
                 self.say("expert_aftercare_usage", case=case.id)
                 return
-            desk.add(self.cx, self.box, case_id=case.id, person_id=case.person_id,
-                     lasting=False, due=due_time(step, self.box.now, None))
-        elif not checkin_db.planned_for_case(self.cx, case.id):
-            _, answers, _ = self.router.answers(self.cx, case)
-            desk.plan(self.cx, self.box, case_id=case.id, person_id=case.person_id,
+            desk.add(self.turn, case_id=case.id, person_id=case.person_id,
+                     lasting=False, due=due_time(step, self.turn.now, None))
+        elif not checkin_db.planned_for_case(self.db, case.id):
+            _, answers, _ = self.router.answers(self.db, case)
+            desk.plan(self.turn, case_id=case.id, person_id=case.person_id,
                       kind=case.kind, answers=answers)
         self.audit("aftercare", case.id, word or "plan")
-        planned = checkin_db.planned_for_case(self.cx, case.id)
+        planned = checkin_db.planned_for_case(self.db, case.id)
         if not planned:
             self.say("expert_aftercare_none", case=case.id)
             return
@@ -453,9 +454,9 @@ class ExpertMessage:
         if level is None:
             self.say("expert_urgency_usage", case=case.id, **self.lists())
             return
-        sooner = set_urgency(self.cx, case, level, self.expert.id, self.box.now)
-        if sooner and case.status == db.ASKING:
-            self.router.hasten(self.cx, self.box, replace(case, urgency=level))
+        sooner = set_urgency(self.db, case, level, self.expert.id, self.turn.now)
+        if sooner and case.status == CaseStatus.ASKING:
+            self.router.hasten(self.turn, replace(case, urgency=level))
         self.audit("urgency", case.id, level)
         log.info("case.urgency case=%s level=%s", case.id, level)
         self.say("expert_urgency_set", case=case.id,
@@ -472,36 +473,36 @@ class ExpertMessage:
             self.say("expert_verify_usage", case=case.id)
             return
         if normalize(how) in UNDO_WORDS:
-            set_verified(self.cx, case.id, self.box.now, None, None)
+            set_verified(self.db, case.id, self.turn.now, None, None)
             self.audit("unverify", case.id)
             self.say("expert_unverified", case=case.id)
             return
-        set_verified(self.cx, case.id, self.box.now, self.expert.id, how[:500])
+        set_verified(self.db, case.id, self.turn.now, self.expert.id, how[:500])
         self.audit("verify", case.id)
         log.info("case.verified case=%s", case.id)
         self.say("expert_verified", case=case.id, how=how[:500])
 
     def switch(self, case_id: int) -> None:
-        case = db.load_case(self.cx, case_id)
+        case = db.load_case(self.db, case_id)
         if case is None or case.assigned_expert != self.expert.id:
             self.refuse(case_id)
-        elif case.status != db.ASSIGNED:
+        elif case.status != CaseStatus.ASSIGNED:
             self.say("expert_not_open", case=case_id)
         else:
-            db.save_session(self.cx, self.expert.id, active_case_id=case.id)
+            db.save_session(self.db, self.expert.id, active_case_id=case.id)
             self.audit("open", case.id)
             self.say("expert_switched", case=case.id)
 
     def list_cases(self) -> None:
         lines = []
         triage = self.router.flows.triage
-        mine = sorted(db.assigned_cases(self.cx, self.expert.id),
+        mine = sorted(db.assigned_cases(self.db, self.expert.id),
                       key=lambda c: (RANK.get(c.urgency, len(RANK)), c.id))
         for case in mine:
             level = level_label(triage, case.urgency, self.language)
             lines.append(f"• #{case.id} {case.kind} ({level})")
         offered = self.texts.t("expert_accept_label", self.language).lower()
-        for handoff in db.pending_handoffs_of(self.cx, self.expert.id):
+        for handoff in db.pending_handoffs_of(self.db, self.expert.id):
             lines.append(f"• #{handoff.case_id} ({offered}?)")
         self.audit("list", None)
         if lines:
@@ -510,8 +511,8 @@ class ExpertMessage:
             self.say("expert_no_cases")
 
     def clear_session(self, case_id: int) -> None:
-        if db.active_case(self.cx, self.expert.id) == case_id:
-            db.save_session(self.cx, self.expert.id, active_case_id=None)
+        if db.active_case(self.db, self.expert.id) == case_id:
+            db.save_session(self.db, self.expert.id, active_case_id=None)
 
     @staticmethod
     def pick(text: str, names: Mapping[str, Text]) -> str | None:
@@ -528,9 +529,8 @@ class ExpertMessage:
     # -- relay ---------------------------------------------------------------------------------
 
     def active_case(self, active: int | None) -> db.CaseInfo | None:
-        case = db.load_case(self.cx, active) if active is not None else None
-        if case is None or case.status != db.ASSIGNED or \
-                case.assigned_expert != self.expert.id:
+        case = db.load_case(self.db, active) if active is not None else None
+        if case is None or not case.is_with(self.expert.id):
             self.say("expert_no_active_case")
             return None
         return case
@@ -538,19 +538,18 @@ class ExpertMessage:
     def keep(self, case: db.CaseInfo, body: dict[str, object]) -> None:
         row = repo.message_row(channel=self.expert.channel, address=self.expert.channel_id,
                                direction=repo.INBOUND, kind=db.EXPERT_MESSAGE, body=body,
-                               person_id=case.person_id, conversation_id=None, now=self.box.now)
+                               person_id=case.person_id, conversation_id=None, now=self.turn.now)
         row["case_id"] = case.id
-        self.box.keep(row)
+        self.turn.writes.keep(row)
         if case.first_answer_at is None:
-            db.update_case(self.cx, case.id, self.box.now, first_answer_at=self.box.now)
+            db.update_case(self.db, case.id, self.turn.now, first_answer_at=self.turn.now)
         self.audit("relay", case.id)
 
     def repeated_press(self, active: int | None) -> bool:
         """A bare 1 or 2 right after taking a case, before writing to the person, is the
         offer's answer typed twice, not a message: it is not passed on."""
-        case = db.load_case(self.cx, active) if active is not None else None
-        if case is None or case.status != db.ASSIGNED or \
-                case.assigned_expert != self.expert.id or case.first_answer_at is not None:
+        case = db.load_case(self.db, active) if active is not None else None
+        if case is None or not case.is_with(self.expert.id) or case.first_answer_at is not None:
             return False
         self.say("expert_digit_held", case=case.id)
         return True
@@ -564,15 +563,15 @@ class ExpertMessage:
         if self.desk.parse(text) is not None:
             self.say("expert_edited_command")
             return
-        self.pass_on(db.active_case(self.cx, self.expert.id), {"text": text},
+        self.pass_on(db.active_case(self.db, self.expert.id), {"text": text},
                      "from_expert_edited", text=text)
 
     def relay_location(self, place: Location) -> None:
-        self.pass_on(db.active_case(self.cx, self.expert.id), {"location": place.as_body()},
+        self.pass_on(db.active_case(self.db, self.expert.id), {"location": place.as_body()},
                      "from_expert_location", **place.text_fields())
 
     def relay_contact(self, card: SharedContact) -> None:
-        self.pass_on(db.active_case(self.cx, self.expert.id), {"contact": card.as_body()},
+        self.pass_on(db.active_case(self.db, self.expert.id), {"contact": card.as_body()},
                      "from_expert_contact", **card.text_fields())
 
     def pass_on(self, active: int | None, body: dict[str, object], key: str,
@@ -583,17 +582,17 @@ class ExpertMessage:
         if case is None:
             return
         self.keep(case, body)
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
+        self.router.tell_person(self.turn, case, self.texts.t(
             key, case.language, name=self.expert.first_name, **fields))
 
     def relay_file(self, attachment: Attachment) -> None:
         if attachment.kind not in EVIDENCE_KINDS:
             self.say("expert_unsupported")
             return
-        case = self.active_case(db.active_case(self.cx, self.expert.id))
+        case = self.active_case(db.active_case(self.db, self.expert.id))
         if case is None:
             return
         self.keep(case, {"attachment": attachment_body(attachment)})
-        self.router.tell_person(self.box, case, self.result, self.texts.t(
+        self.router.tell_person(self.turn, case, self.texts.t(
             "expert_sent_file", case.language, name=self.expert.first_name),
             attachment=carried(attachment, self.expert.channel, case.channel))

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from bot.case_triage import signal_changes
 from bot.conversation import ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
-from bot.outbox import Outbox, TurnResult, carried
 from bot.routing import Router
+from bot.write_buffer import TurnContext, carried
 from config.experts import Expert
 from storage import cases as db
+from storage.case_status import CaseStatus
 
 RELAYED_COMMANDS = (None, "stop", "human")
 
@@ -29,7 +28,7 @@ class PersonRelay:
     def expert_for(self, case: db.CaseInfo | None, event: InboundEvent,
                    data: dict[str, Any]) -> Expert | None:
         """The expert this event goes to, or None when the conversation handles it."""
-        if case is None or case.status != db.ASSIGNED or case.assigned_expert is None:
+        if case is None or case.status != CaseStatus.ASSIGNED or case.assigned_expert is None:
             return None
         if data.get("confirm") or event.option is not None:
             return None
@@ -44,8 +43,8 @@ class PersonRelay:
                 return None
         return self.router.roster.by_id(case.assigned_expert)
 
-    def turn(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert,
-             snapshot: Snapshot, event: InboundEvent, result: TurnResult) -> Outcome:
+    def turn(self, turn: TurnContext, case: db.CaseInfo, expert: Expert,
+             snapshot: Snapshot, event: InboundEvent) -> Outcome:
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                       language=snapshot.language, data=snapshot.data)
         language, name = snapshot.language, expert.first_name
@@ -59,7 +58,7 @@ class PersonRelay:
                 fields["text"], cut = self.texts.cap(text, expert.language, case.id)
                 if cut:
                     say(self.texts.t("relay_long", language, name=name))
-            self.router.tell_expert(cx, box, case, expert, result,
+            self.router.tell_expert(turn, case, expert,
                                     self.texts.t(key, expert.language, case=case.id, **fields),
                                     attachment=attachment,
                                     continued=fields.get("text") if joins else None)
@@ -90,11 +89,11 @@ class PersonRelay:
         if alarm:
             changes = signal_changes(
                 self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
-                signals=case.signals, new_signals=alarm.kinds, flow=snapshot.flow, now=box.now)
+                signals=case.signals, new_signals=alarm.kinds, flow=snapshot.flow, now=turn.now)
             if not case.urgent:
-                changes.update(urgent=True, urgent_at=box.now)
+                changes.update(urgent=True, urgent_at=turn.now)
             if changes:
-                db.update_case(cx, case.id, box.now, **changes)
+                db.update_case(turn.db, case.id, turn.now, **changes)
             if event.advise:  # in a burst, once a short while
                 if alarm.danger:
                     say(self.logic.flows.text("danger").get(language).format_map(

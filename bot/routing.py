@@ -19,13 +19,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.case_marks import mark_lines
+from bot.case_moves import next_status
 from bot.events import Attachment, Location, OutboundOption, SharedContact
 from bot.metrics import Metrics
-from bot.outbox import Outbox, TurnResult, attachment_from
+from bot.write_buffer import TurnContext, attachment_from
 from config.experts import COORDINATOR, Expert, Roster
 from flows.loader import FlowSet
 from flows.summary import answers_of, describe, specialties
 from storage import cases as db
+from storage.case_status import OfferStatus
 
 log = logging.getLogger(__name__)
 
@@ -154,146 +156,148 @@ class Router:
 
     # -- asking ------------------------------------------------------------------------------
 
-    def start(self, cx: Connection, box: Outbox, case: db.CaseInfo, owner: TurnResult,
+    def start(self, turn: TurnContext, case: db.CaseInfo,
               current: Answers | None = None, needed: list[str] | None = None,
               **case_values: Any) -> str:
         """Hand a case off for the first time; returns the notice for the person.
         ``current``: the answers as the turn has them (saves reading them back);
         ``needed``: the specialties, instead of those the answers ask for;
         ``case_values``: other changes to the case, written in the same update."""
-        answers = current or self.answers(cx, case)
+        answers = current or self.answers(turn.db, case)
         flow = self.flows.flows.get(answers[0])
         if needed is None:
             needed = specialties(flow, answers[1]) if flow is not None else []
-        first_asked = case.first_asked_at or box.now
-        case = replace(case, status=db.ASKING, specialties=needed, first_asked_at=first_asked,
+        first_asked = case.first_asked_at or turn.now
+        status = next_status(case.status, "hand_off")
+        case = replace(case, status=status, specialties=needed, first_asked_at=first_asked,
                        escalation_level=0)
-        case_values.update(status=db.ASKING, specialties=needed, first_asked_at=first_asked)
-        self.ask_next(cx, box, case, owner, answers=answers, first=True, **case_values)
+        case_values.update(status=status, specialties=needed, first_asked_at=first_asked)
+        self.ask_next(turn, case, answers=answers, first=True, **case_values)
         log.info("case.handoff case=%s urgent=%s", case.id, case.urgent)
         return self.texts.t("handoff_asked", case.language,
                             wait=self.texts.wait(self.timeout(case), case.language))
 
-    def hasten(self, cx: Connection, box: Outbox, case: db.CaseInfo) -> None:
+    def hasten(self, turn: TurnContext, case: db.CaseInfo) -> None:
         """A case that became more urgent while waiting: move on after its level's time at
         most (``case`` has the new level)."""
-        sooner = box.now + timedelta(seconds=self.timeout(case))
-        db.bring_forward(cx, case.id, box.now, sooner)
+        sooner = turn.now + timedelta(seconds=self.timeout(case))
+        db.bring_forward(turn.db, case.id, turn.now, sooner)
 
-    def escalate_due(self, cx: Connection, box: Outbox, owner: TurnResult) -> int:
-        due = db.due_cases(cx, box.now)
+    def escalate_due(self, turn: TurnContext) -> int:
+        due = db.due_cases(turn.db, turn.now)
         for case in due:
-            self.escalate(cx, box, case, owner)
+            self.escalate(turn, case)
         return len(due)
 
-    def escalate(self, cx: Connection, box: Outbox, case: db.CaseInfo,
-                 owner: TurnResult) -> None:
+    def escalate(self, turn: TurnContext, case: db.CaseInfo) -> None:
         """Nobody accepted in time (or everyone asked declined): ask the next."""
         wait = self.texts.wait(self.timeout(case), case.language)
-        step = self.ask_next(cx, box, case, owner)
+        step = self.ask_next(turn, case)
         self.metrics.escalations.labels(step).inc()
         log.info("case.escalated case=%s to=%s", case.id, step)
         key = {"expert": "escalated", "coordinator": "escalated_coordinator",
                "reminder": "still_waiting"}[step]
         if step == "reminder" and case.escalation_level > COORDINATOR_LEVEL:
             return  # the person was told once; the coordinators keep being reminded
-        self.tell_person(box, case, owner, self.texts.t(key, case.language, wait=wait))
+        self.tell_person(turn, case, self.texts.t(key, case.language, wait=wait))
 
-    def release_removed(self, cx: Connection, box: Outbox, owner: TurnResult) -> int:
+    def release_removed(self, turn: TurnContext) -> int:
         """Cases taken by, or offered to, experts no longer on the roster go back to routing;
         returns how many cases moved. A taken case is asked afresh (the person is told); an
         offer is withdrawn, and a case left without open offers moves on at once."""
         on_roster = [e.id for e in self.roster.experts]
         moved = 0
-        for case in db.cases_assigned_outside(cx, on_roster):
-            mine = [h.id for h in db.handoffs_of_case(cx, case.id)
-                    if h.status == db.ACCEPTED and h.expert == case.assigned_expert]
-            db.set_handoff_status(cx, mine, db.TRANSFERRED, box.now)
-            db.update_case(cx, case.id, box.now, status=db.ASKING, assigned_expert=None,
-                           escalation_level=0)
-            box.audit("bot", "released", case.id, detail=case.assigned_expert)
+        for case in db.cases_assigned_outside(turn.db, on_roster):
+            mine = [h.id for h in db.handoffs_of_case(turn.db, case.id)
+                    if h.status == OfferStatus.ACCEPTED and h.expert == case.assigned_expert]
+            db.set_handoff_status(turn.db, mine, OfferStatus.TRANSFERRED, turn.now)
+            db.update_case(turn.db, case.id, turn.now, status=next_status(case.status, "release"),
+                           assigned_expert=None, escalation_level=0)
+            turn.audit("bot", "released", case.id, detail=case.assigned_expert)
             log.info("case.released case=%s", case.id)
-            self.tell_person(box, case, owner, self.texts.t("expert_left", case.language))
-            released = db.load_case(cx, case.id)
+            self.tell_person(turn, case, self.texts.t("expert_left", case.language))
+            released = db.load_case(turn.db, case.id)
             assert released is not None
-            self.ask_next(cx, box, released, owner)
+            self.ask_next(turn, released)
             moved += 1
-        offers = db.offers_outside(cx, on_roster)
-        db.set_handoff_status(cx, [h.id for h in offers], db.WITHDRAWN, box.now)
+        offers = db.offers_outside(turn.db, on_roster)
+        db.set_handoff_status(turn.db, [h.id for h in offers], OfferStatus.WITHDRAWN, turn.now)
         for case_id in sorted({h.case_id for h in offers}):
-            box.audit("bot", "offer_withdrawn", case_id)
-            still_asked = any(h.status == db.ASKED for h in db.handoffs_of_case(cx, case_id))
+            turn.audit("bot", "offer_withdrawn", case_id)
+            still_asked = any(h.status == OfferStatus.ASKED
+                              for h in db.handoffs_of_case(turn.db, case_id))
             if not still_asked:
-                db.update_case(cx, case_id, box.now, escalate_at=box.now)
+                db.update_case(turn.db, case_id, turn.now, escalate_at=turn.now)
                 moved += 1
         return moved
 
-    def ask_next(self, cx: Connection, box: Outbox, case: db.CaseInfo, owner: TurnResult, *,
+    def ask_next(self, turn: TurnContext, case: db.CaseInfo, *,
                  answers: Answers | None = None, first: bool = False,
                  **case_values: Any) -> str:
         """Ask the next experts and set when to move on (with ``case_values``, in one
         update); returns which step that was. ``first``: the case was never handed off."""
-        asked = set() if first else {h.expert for h in db.handoffs_of_case(cx, case.id)}
-        due = box.now + timedelta(seconds=self.timeout(case))
+        asked = set() if first else {h.expert for h in db.handoffs_of_case(turn.db, case.id)}
+        due = turn.now + timedelta(seconds=self.timeout(case))
         if case.escalation_level >= COORDINATOR_LEVEL:
-            pending = [h for h in db.handoffs_of_case(cx, case.id) if h.status == db.ASKED]
+            pending = [h for h in db.handoffs_of_case(turn.db, case.id)
+                       if h.status == OfferStatus.ASKED]
             for handoff in pending:
                 expert = self.roster.by_id(handoff.expert)
                 if expert is not None and expert.coordinator:
-                    self._post_handoff(cx, box, case, expert, handoff.id, owner, reminder=True)
-            for expert in on_call_coordinators(self.roster, box.now):
+                    self._post_handoff(turn, case, expert, handoff.id, reminder=True)
+            for expert in on_call_coordinators(self.roster, turn.now):
                 if expert.id not in asked:
-                    self._ask(cx, box, case, expert, COORDINATOR_LEVEL, owner, answers)
-            db.update_case(cx, case.id, box.now, escalate_at=due,
+                    self._ask(turn, case, expert, COORDINATOR_LEVEL, answers)
+            db.update_case(turn.db, case.id, turn.now, escalate_at=due,
                            escalation_level=case.escalation_level + 1, **case_values)
             return "reminder"
         how_many = self.settings.ask_count_for(case.urgency)
-        if box.expert_counts is None:  # read once a batch; an accept clears it
-            box.expert_counts = db.open_counts(cx, (e.id for e in self.roster.experts))
-        counts = box.expert_counts
-        experts = choose_experts(self.roster, box.now, case.specialties, case.language, counts,
+        if turn.writes.expert_counts is None:  # read once a batch; an accept clears it
+            turn.writes.expert_counts = db.open_counts(turn.db, (e.id for e in self.roster.experts))
+        counts = turn.writes.expert_counts
+        experts = choose_experts(self.roster, turn.now, case.specialties, case.language, counts,
                                  asked, how_many)
         if experts:
             level = case.escalation_level + 1
             step = "expert"
         else:
-            experts = [e for e in on_call_coordinators(self.roster, box.now)
-                       if e.id not in asked] or on_call_coordinators(self.roster, box.now)
+            experts = [e for e in on_call_coordinators(self.roster, turn.now)
+                       if e.id not in asked] or on_call_coordinators(self.roster, turn.now)
             level, step = COORDINATOR_LEVEL, "coordinator"
         for expert in experts:
-            self._ask(cx, box, case, expert, level, owner, answers)
-        db.update_case(cx, case.id, box.now, escalate_at=due, escalation_level=level,
+            self._ask(turn, case, expert, level, answers)
+        db.update_case(turn.db, case.id, turn.now, escalate_at=due, escalation_level=level,
                        **case_values)
         return step
 
-    def _ask(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert, level: int,
-             owner: TurnResult, answers: Answers | None) -> None:
-        handoff_id = db.insert_handoff(cx, case.id, expert.id, level, box.now)
-        box.audit("bot", "asked", case.id, detail=expert.id)
+    def _ask(self, turn: TurnContext, case: db.CaseInfo, expert: Expert, level: int,
+             answers: Answers | None) -> None:
+        handoff_id = db.insert_handoff(turn.db, case.id, expert.id, level, turn.now)
+        turn.audit("bot", "asked", case.id, detail=expert.id)
         self.metrics.handoffs.labels(str(case.urgent).lower()).inc()
-        self._post_handoff(cx, box, case, expert, handoff_id, owner, reminder=False,
+        self._post_handoff(turn, case, expert, handoff_id, reminder=False,
                            answers=answers)
 
-    def _post_handoff(self, cx: Connection, box: Outbox, case: db.CaseInfo, expert: Expert,
-                      handoff_id: int, owner: TurnResult, *, reminder: bool,
+    def _post_handoff(self, turn: TurnContext, case: db.CaseInfo, expert: Expert,
+                      handoff_id: int, *, reminder: bool,
                       answers: Answers | None = None) -> None:
         language = expert.language
         urgent = self.texts.t("expert_urgent_mark", language) \
             if case.urgency == "spoed" else ""
         if reminder:
-            waited = (box.now - (case.first_asked_at or case.created_at)).total_seconds()
+            waited = (turn.now - (case.first_asked_at or case.created_at)).total_seconds()
             text = self.texts.t("expert_reminder", language, case=case.id, urgent=urgent,
                                 wait=self.texts.wait(waited, language))
         else:
             text = self.texts.t("expert_handoff", language, case=case.id, urgent=urgent,
-                                summary=self.brief(cx, case, language, answers))
+                                summary=self.brief(turn.db, case, language, answers))
         options = [
             OutboundOption(f"{HANDOFF_PREFIX}{handoff_id}:accept",
                            self.texts.t("expert_accept_label", language)),
             OutboundOption(f"{HANDOFF_PREFIX}{handoff_id}:decline",
                            self.texts.t("expert_decline_label", language)),
         ]
-        self.tell_expert(cx, box, case, expert, owner, text, options=options)
+        self.tell_expert(turn, case, expert, text, options=options)
 
     # -- what experts see ---------------------------------------------------------------------
 
@@ -369,21 +373,22 @@ class Router:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def tell_person(self, box: Outbox, case: db.CaseInfo, owner: TurnResult, text: str,
+    def tell_person(self, turn: TurnContext, case: db.CaseInfo, text: str,
                     attachment: Attachment | None = None) -> None:
-        box.post(owner, channel=case.channel, address=case.address, text=text,
-                 language=case.language, person_id=case.person_id,
-                 conversation_id=case.conversation_id, case_id=case.id, attachment=attachment)
+        turn.writes.post(turn.result, channel=case.channel, address=case.address, text=text,
+                         language=case.language, person_id=case.person_id,
+                         conversation_id=case.conversation_id, case_id=case.id,
+                         attachment=attachment)
 
-    def tell_expert(self, cx: Connection, box: Outbox, case: db.CaseInfo | None,
-                    expert: Expert, owner: TurnResult, text: str, *,
+    def tell_expert(self, turn: TurnContext, case: db.CaseInfo | None,
+                    expert: Expert, text: str, *,
                     options: list[OutboundOption] | None = None,
                     attachment: Attachment | None = None, continued: str | None = None,
                     ) -> None:
         """A message to an expert. It hangs off the case's person, so erasing the person
         erases it too (``case`` None: a notice that must outlive the person).
-        ``continued``: see :meth:`Outbox.post`."""
-        box.post(owner, channel=expert.channel, address=expert.channel_id, text=text,
-                 language=expert.language, person_id=case.person_id if case else None,
-                 case_id=case.id if case else None, options=options or (),
-                 attachment=attachment, sticky=bool(options), continued=continued)
+        ``continued``: see :meth:`WriteBuffer.post`."""
+        turn.writes.post(turn.result, channel=expert.channel, address=expert.channel_id, text=text,
+                         language=expert.language, person_id=case.person_id if case else None,
+                         case_id=case.id if case else None, options=options or (),
+                         attachment=attachment, sticky=bool(options), continued=continued)

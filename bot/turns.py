@@ -15,31 +15,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from bot.accounts import RELINKED, AccountDesk
-from bot.case_triage import signal_changes, triage_changes
 from bot.checkins import CHECKIN_FLOWS, CheckinDesk
-from bot.conversation import ACTIVE, COMPLETED, ConversationLogic, Outcome, Reply, Snapshot
+from bot.conversation import ACTIVE, ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import InboundEvent, OutboundMessage, WipeOrder
 from bot.experts import ExpertDesk
-from bot.outbox import Outbox, TurnResult, attachment_body
-from bot.outbox import to_outbound as _outbound
+from bot.lifecycle import CaseLifecycle
+from bot.person_state import PersonState
 from bot.relay import PersonRelay
 from bot.routing import Router
+from bot.write_buffer import TurnContext, TurnResult, WriteBuffer, attachment_body
+from bot.write_buffer import to_outbound as _outbound
 from config.experts import Roster
-from flows.summary import answers_of
-from flows.triage import more_urgent
 from storage import cases, links
 from storage import checkins as checkins_db
 from storage import repository as repo
 from storage.database import begin_without_flush_to_disk, forget_deleted
 from storage.models import Message, utcnow
-from storage.retention import record_facts
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +68,6 @@ class DeliveryReport:
 
 
 @dataclass
-class _Current:
-    """A person and their conversation as the batch has them now."""
-
-    person_id: int
-    conversation_id: int
-    snapshot: Snapshot
-    channel: str
-    address: str
-    identity_id: int = 0
-    """The identity written from: the person, or an account linked to them."""
-    reply_identity_id: int | None = None
-
-
-@dataclass
 class BatchResult:
     """Per event its result, and the messages the batch made on its own (escalations)."""
 
@@ -97,36 +81,15 @@ class BatchResult:
 
 
 @dataclass
-class _Batch(Outbox):
-    """Rows collected during a batch and written at its end (or before an erasure or an
-    expert's action)."""
+class _Batch(WriteBuffer):
+    """A batch's writes (see :class:`WriteBuffer`) and what the batch keeps track of."""
 
     results: list[TurnResult] = field(default_factory=list)
     extra: TurnResult = field(default_factory=TurnResult)
-    processed: list[dict[str, Any]] = field(default_factory=list)
-    conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
-    languages: dict[int, str] = field(default_factory=dict)
     erased: bool = False
-    reply_to: dict[int, int] = field(default_factory=dict)
-    linked_seen: set[int] = field(default_factory=set)
     with_assigned_case: set[int] | None = None
     """People who had a case with an expert when the batch began; ``None`` once an expert
     acted in the batch (cases may have changed: ask the database again)."""
-
-    def flush(self, connection: Connection) -> None:
-        repo.insert_processed(connection, self.processed)
-        ids = repo.insert_messages(connection, self.messages)
-        for message_id, row, owner in zip(ids, self.messages, self.owners, strict=True):
-            if owner is not None:
-                owner.replies.append(_outbound(message_id, row))
-        repo.update_conversations(connection, self.conversations, self.now)
-        repo.update_people(connection, self.languages, self.now, self.reply_to,
-                           self.linked_seen)
-        cases.insert_audits(connection, self.audits)
-        self.processed, self.messages, self.owners, self.audits = [], [], [], []
-        self._joinable.clear()
-        self.conversations, self.languages, self.reply_to = {}, {}, {}
-        self.linked_seen = set()
 
 
 class TurnRunner:
@@ -155,6 +118,7 @@ class TurnRunner:
         self.router = router if router is not None and router.active else None
         self.desk = ExpertDesk(self.router, self.checkins) if self.router else None
         self.relay = PersonRelay(self.router, self.logic) if self.router else None
+        self.cases = CaseLifecycle(self.logic, self.router, self.checkins)
 
     def use_roster(self, roster: Roster) -> None:
         """Route with ``roster`` from the next batch on; that batch also gives the cases of
@@ -255,7 +219,7 @@ class TurnRunner:
         if self.relay is not None:
             batch.with_assigned_case = cases.people_with_assigned_case(
                 connection, (row.person_id for row in known.values()))
-        current: dict[tuple[str, str], _Current] = {}
+        current: dict[tuple[str, str], PersonState] = {}
         reread = False
         for event in events:
             result = TurnResult()
@@ -276,7 +240,7 @@ class TurnRunner:
                 batch.with_assigned_case = None
                 batch.processed.append(_processed(batch.now, event, None))
                 log.info("expert.message expert=%s", expert.id)
-                self.desk.turn(connection, batch, expert, event, result)
+                self.desk.turn(TurnContext(connection, batch, result), expert, event)
                 continue
             who = (event.channel, event.sender)
             if who not in current:
@@ -293,25 +257,26 @@ class TurnRunner:
                 batch.with_assigned_case = None
         if escalate and self.router is not None:
             batch.flush(connection)
+            bot_work = TurnContext(connection, batch, batch.extra)
             if self._roster_changed:
-                self.router.release_removed(connection, batch, batch.extra)
-            self.router.escalate_due(connection, batch, batch.extra)
+                self.router.release_removed(bot_work)
+            self.router.escalate_due(bot_work)
         done = False
         if due_checkins and self.checkins is not None:
             batch.flush(connection)
-            self.checkins.send_due(connection, batch, due_checkins, batch.extra)
+            self.checkins.send_due(TurnContext(connection, batch, batch.extra), due_checkins)
             done = True
         batch.flush(connection)
         return BatchResult(batch.results, batch.extra, batch.planned_checkins, done,
                            erased=batch.erased)
 
     def _load(self, connection: Connection, event: InboundEvent,
-              row: repo.PersonRow | None) -> _Current:
+              row: repo.PersonRow | None) -> PersonState:
         if row is not None and row.conversation_id is not None \
                 and row.status != cases.CONVERSATION_CLOSED:
             snapshot = Snapshot(known=True, flow=row.flow, state=row.state, status=row.status,
                                 language=row.conversation_language, data=row.data)
-            return _Current(row.person_id, row.conversation_id, snapshot, event.channel,
+            return PersonState(row.person_id, row.conversation_id, snapshot, event.channel,
                             event.sender, row.identity_id, row.reply_identity_id)
         if row is None:
             language = self.default_language
@@ -324,24 +289,24 @@ class TurnRunner:
         conversation_id = repo.insert_conversation(
             connection, person_id, flow=snapshot.flow, state=snapshot.state,
             status=snapshot.status, language=snapshot.language, data=snapshot.data)
-        return _Current(person_id, conversation_id, snapshot, event.channel, event.sender,
+        return PersonState(person_id, conversation_id, snapshot, event.channel, event.sender,
                         identity_id, reply_identity_id)
 
-    def _turn(self, connection: Connection, batch: _Batch, state: _Current,
+    def _turn(self, connection: Connection, batch: _Batch, state: PersonState,
               event: InboundEvent, result: TurnResult) -> str | None:
         """One turn; returns :data:`ERASED` when the person was erased, :data:`RELINKED` when
         accounts were joined or parted."""
+        turn = TurnContext(connection, batch, result)
         relayed = self._relayed_case(connection, batch, state)
         changed: str | None = None
         try:
-            accounts = self.accounts.turn(connection, batch, state, event, result)
+            accounts = self.accounts.turn(turn, state, event)
             expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
                 if self.relay is not None and accounts is None else None
             if accounts is not None:
                 outcome, changed, relayed = accounts.outcome, accounts.changed, None
             elif expert is not None and self.relay is not None and relayed is not None:
-                outcome = self.relay.turn(connection, batch, relayed, expert, state.snapshot,
-                                          event, result)
+                outcome = self.relay.turn(turn, relayed, expert, state.snapshot, event)
             else:
                 relayed = None
                 outcome = (self.logic.burst(state.snapshot, event) if event.burst
@@ -354,14 +319,14 @@ class TurnRunner:
                  state.snapshot.state, outcome.state, len(outcome.replies), outcome.urgent)
         if outcome.erase:
             batch.flush(connection)
-            self._withdraw_cases(connection, batch, state.person_id, result)
+            self.cases.withdraw(turn, state.person_id)
             if self.checkins is not None:
                 self.checkins.cancel(connection, person_id=state.person_id)
             repo.erase_person(connection, state.person_id)
             batch.erased = True
             log.info("person.erased")
             batch.processed.append(_processed(batch.now, event, None))
-            self._add_replies(connection, batch, event, None, None, outcome, result)
+            self._add_replies(turn, event, None, None, outcome)
             return ERASED
         if outcome.stop_checkins and self.checkins is not None:
             stopped = self.checkins.cancel(connection, person_id=state.person_id)
@@ -372,12 +337,13 @@ class TurnRunner:
         inbound = _inbound_row(batch.now, event, state)
         batch.keep(inbound)
         if outcome.abandon_case:
-            repo.abandon_case(connection, state.conversation_id)
+            self.cases.abandon(turn, state.conversation_id)
         if outcome.new_conversation:
             old = state.snapshot
             batch.conversations[state.conversation_id] = {
                 "flow": old.flow, "state": old.state, "language": old.language,
-                "data": old.data, "status": repo.ABANDONED if old.status == ACTIVE else old.status}
+                "data": old.data, "status": repo.CONVERSATION_ABANDONED if old.status == ACTIVE
+                else old.status}
             state.conversation_id = repo.insert_conversation(
                 connection, state.person_id, flow=outcome.flow, state=outcome.state,
                 status=outcome.status, language=outcome.language, data=outcome.data)
@@ -388,7 +354,7 @@ class TurnRunner:
         if relayed is not None:
             inbound["case_id"] = relayed.id
         elif outcome.touches_case:
-            case_id = self._apply_case(connection, batch, state, outcome, event.channel, result)
+            case_id = self.cases.apply(turn, state, outcome, event.channel)
             if outcome.attach_to_case:
                 inbound["case_id"] = case_id
         batch.languages[state.person_id] = outcome.language
@@ -400,8 +366,7 @@ class TurnRunner:
         state.snapshot = Snapshot(known=True, flow=outcome.flow, state=outcome.state,
                                   status=outcome.status, language=outcome.language,
                                   data=outcome.data)
-        self._add_replies(connection, batch, event, state.person_id, state.conversation_id,
-                          outcome, result)
+        self._add_replies(turn, event, state.person_id, state.conversation_id, outcome)
         return changed
 
     def _entered_stop_step(self, outcome: Outcome) -> bool:
@@ -411,7 +376,7 @@ class TurnRunner:
             and step.type == "end"
 
     def _relayed_case(self, connection: Connection, batch: _Batch,
-                      state: _Current) -> cases.CaseInfo | None:
+                      state: PersonState) -> cases.CaseInfo | None:
         """The case an expert took whose person this is, when their messages should go to
         that expert: from the case's own conversation, or from a fresh one (not from a new
         intake the person is filling in)."""
@@ -434,187 +399,18 @@ class TurnRunner:
                        language=snapshot.language, data=snapshot.data,
                        replies=[Reply(text.format_map(self.logic.facts))])
 
-    def _apply_case(self, connection: Connection, batch: _Batch, state: _Current,
-                    outcome: Outcome, platform: str, result: TurnResult) -> int | None:
-        now = batch.now
-        if "checkin_case" in outcome.data:
-            return self._checkin_answer(connection, batch, state, outcome, result)
-        case = repo.case_of(connection, state.conversation_id)
-        if case is None:
-            kind = outcome.case_kind or "contact"
-            case = repo.CaseRow(repo.insert_case(connection, state.person_id,
-                                                 state.conversation_id, kind),
-                                kind, repo.INTAKE, urgent=False, human_requested=False)
-            log.info("case.opened case=%s kind=%s", case.id, kind)
-        values: dict[str, Any] = {}
-        if outcome.case_kind and case.status == repo.INTAKE and case.kind != outcome.case_kind:
-            values["kind"] = outcome.case_kind
-        if outcome.urgent and not case.urgent:
-            values.update(urgent=True, urgent_at=now)
-            log.info("case.urgent case=%s", case.id)
-        if outcome.human and not case.human_requested:
-            values.update(human_requested=True, human_requested_at=now)
-            log.info("case.human_requested case=%s", case.id)
-        flow, answers = self._current_answers(outcome)
-        values.update(triage_changes(
-            self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
-            set_by=case.urgency_set_by, signals=case.signals, new_signals=outcome.signals,
-            flow=flow, answers=answers, now=now))
-        if outcome.submit is not None:
-            values.update(intake=outcome.submit, submitted_at=now)
-            if case.status == repo.INTAKE:
-                values["status"] = repo.SUBMITTED
-            kind = str(values.get("kind", case.kind))
-            record_facts(connection, submitted_at=now, kind=kind, platform=platform,
-                         answers=outcome.submit.get("answers", {}),
-                         urgent=case.urgent or outcome.urgent)
-            log.info("case.submitted case=%s kind=%s", case.id, kind)
-            if self.checkins is not None:
-                self.checkins.plan(connection, batch, case_id=case.id,
-                                   person_id=state.person_id, kind=kind,
-                                   answers=outcome.submit.get("answers", {}))
-        if self._hands_off(case, values, outcome):
-            self._start_handoff(connection, batch, state, case, values, outcome, result)
-            return case.id
-        repo.update_case(connection, case.id, values)
-        if self.router is not None:
-            self._tell_about(connection, batch, case, values, outcome, result)
-        return case.id
-
-    @staticmethod
-    def _current_answers(outcome: Outcome) -> tuple[str, dict[str, Any]]:
-        """The case's flow and answers by step: as submitted, or as the turn has them."""
-        if outcome.submit is not None:
-            return (str(outcome.submit.get("flow", outcome.flow)),
-                    dict(outcome.submit.get("answers", {})))
-        return outcome.flow, answers_of(outcome.flow, outcome.data.get("answers", {}))
-
-    def _checkin_answer(self, connection: Connection, batch: _Batch, state: _Current,
-                        outcome: Outcome, result: TurnResult) -> int | None:
-        """In a check-in, the person asked for contact (or signalled danger): the case is
-        re-opened for nazorg, or its expert is told."""
-        case = repo.case_by_id(connection, int(outcome.data["checkin_case"]))
-        if case is None:
-            return None
-        values: dict[str, Any] = {}
-        if outcome.urgent and not case.urgent:
-            values.update(urgent=True, urgent_at=batch.now)
-        values.update(signal_changes(
-            self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
-            signals=case.signals, new_signals=outcome.signals, flow=outcome.flow, now=batch.now))
-        if not (outcome.human or outcome.urgent):
-            repo.update_case(connection, case.id, values)
-            return case.id
-        values.update(human_requested=True, human_requested_at=batch.now)
-        if case.status == cases.ASSIGNED and self.router is not None:
-            repo.update_case(connection, case.id, values)
-            info = cases.load_case(connection, case.id)
-            expert = self.router.roster.by_id(info.assigned_expert or "") if info else None
-            if info is not None and expert is not None:
-                self.router.tell_expert(connection, batch, info, expert, result,
-                                        self.router.texts.t("expert_person_asks_human",
-                                                            expert.language, case=case.id))
-            return case.id
-        if case.status == cases.ASKING:
-            repo.update_case(connection, case.id, values)
-            return case.id
-        log.info("case.reopened case=%s", case.id)
-        values.update(status=repo.SUBMITTED, closed_at=None, outcome=None,
-                      assigned_expert=None)
-        if self.router is None:
-            repo.update_case(connection, case.id, values)
-            return case.id
-        repo.update_case(connection, case.id, values)
-        info = cases.load_case(connection, case.id)
-        assert info is not None
-        info = replace(info, language=outcome.language)
-        notice = self.router.start(connection, batch, info, result, needed=["nazorg"])
-        outcome.replies.insert(max(0, len(outcome.replies) - 1), Reply(notice))
-        return case.id
-
-    def _hands_off(self, case: repo.CaseRow, values: dict[str, Any], outcome: Outcome) -> bool:
-        """Whether this turn hands the case to an expert: the intake is confirmed, the person
-        asks for a human, or danger was signalled, and nobody was asked yet."""
-        return self.router is not None and case.status in (repo.INTAKE, repo.SUBMITTED) and (
-            outcome.submit is not None or case.urgent or case.human_requested
-            or bool(values.get("urgent")) or bool(values.get("human_requested")))
-
-    def _start_handoff(self, connection: Connection, batch: _Batch, state: _Current,
-                       case: repo.CaseRow, values: dict[str, Any], outcome: Outcome,
-                       result: TurnResult) -> None:
-        assert self.router is not None
-        submitted = outcome.submit
-        current = (*self._current_answers(outcome), submitted is not None)
-        # Everything routing needs is known here; no need to read the case back.
-        info = cases.CaseInfo(
-            id=case.id, kind=str(values.get("kind", case.kind)),
-            status=str(values.get("status", case.status)),
-            urgent=bool(case.urgent or values.get("urgent")), person_id=state.person_id,
-            urgency=str(values.get("urgency", case.urgency)),
-            urgency_reasons=tuple(values.get("urgency_reasons", case.urgency_reasons or ())),
-            urgency_set_by=values.get("urgency_set_by", case.urgency_set_by),
-            channel=state.channel, address=state.address, language=outcome.language,
-            conversation_id=state.conversation_id, specialties=[], assigned_expert=None,
-            escalation_level=0, intake=dict(submitted or {}), created_at=batch.now,
-            first_asked_at=None, accepted_at=None, first_answer_at=None)
-        if case.status != repo.INTAKE and (stored := cases.load_case(connection, case.id)):
-            info = replace(info, verified_at=stored.verified_at,
-                           verified_by=stored.verified_by, verified_how=stored.verified_how)
-        notice = self.router.start(connection, batch, info, result, current, **values)
-        position = len(outcome.replies) if outcome.status == COMPLETED else max(
-            0, len(outcome.replies) - 1)
-        outcome.replies.insert(position, Reply(notice))
-
-    def _tell_about(self, connection: Connection, batch: _Batch, before: repo.CaseRow,
-                    changed: dict[str, Any], outcome: Outcome, result: TurnResult) -> None:
-        """A case already with experts: waiting ones move on sooner when it became urgent;
-        the expert who took it gets the intake when it is completed."""
-        assert self.router is not None
-        if before.status == cases.ASKING and "urgency" in changed \
-                and more_urgent(changed["urgency"], before.urgency) != before.urgency:
-            case = cases.load_case(connection, before.id)
-            if case is not None:
-                self.router.hasten(connection, batch, case)
-        elif before.status == cases.ASSIGNED and outcome.submit is not None:
-            case = cases.load_case(connection, before.id)
-            expert = self.router.roster.by_id(case.assigned_expert or "") if case else None
-            if case is not None and expert is not None:
-                self.router.tell_expert(connection, batch, case, expert, result,
-                                        self.router.texts.t(
-                                            "expert_intake_update", expert.language,
-                                            case=case.id, intake=self.router.full_intake(
-                                                connection, case, expert.language)))
-
-    def _withdraw_cases(self, connection: Connection, batch: _Batch, person_id: int,
-                        result: TurnResult) -> None:
-        """Before an erasure: tell each expert asked for or working on this person's cases.
-        The notices carry no person, so they outlive the erasure until delivered."""
-        if self.router is None:
-            return
-        for case in cases.open_cases_of_person(connection, person_id):
-            experts = {h.expert for h in cases.handoffs_of_case(connection, case.id)
-                       if h.status in (cases.ASKED, cases.ACCEPTED)}
-            for expert_id in sorted(experts):
-                expert = self.router.roster.by_id(expert_id)
-                if expert is not None:
-                    self.router.tell_expert(connection, batch, None, expert, result,
-                                            self.router.texts.t("expert_person_erased",
-                                                                expert.language, case=case.id))
-            batch.audit("person", "erased", case.id)
-
-    def _add_replies(self, connection: Connection, batch: _Batch, event: InboundEvent,
-                     person_id: int | None, conversation_id: int | None, outcome: Outcome,
-                     result: TurnResult) -> None:
+    def _add_replies(self, turn: TurnContext, event: InboundEvent,
+                     person_id: int | None, conversation_id: int | None, outcome: Outcome) -> None:
         for reply in outcome.replies:
-            batch.post(result, channel=event.channel, address=event.sender, text=reply.text,
-                       language=outcome.language, person_id=person_id,
-                       conversation_id=conversation_id, options=reply.options)
+            turn.writes.post(turn.result, channel=event.channel, address=event.sender,
+                             text=reply.text, language=outcome.language, person_id=person_id,
+                             conversation_id=conversation_id, options=reply.options)
         if outcome.wipe is not None and person_id is not None:
-            for _, channel, address in links.identities_of(connection, person_id):
-                self._post_wipe(batch, channel, address, person_id, outcome, result)
+            for _, channel, address in links.identities_of(turn.db, person_id):
+                self._post_wipe(turn, channel, address, person_id, outcome)
 
-    def _post_wipe(self, batch: _Batch, channel: str, address: str, person_id: int,
-                   outcome: Outcome, result: TurnResult) -> None:
+    def _post_wipe(self, turn: TurnContext, channel: str, address: str, person_id: int,
+                   outcome: Outcome) -> None:
         """The order to remove a chat of the person (each of their accounts) from their
         device, delivered after every message before it (its neutral last words are filled
         in once it is known how many messages could not be removed)."""
@@ -622,9 +418,9 @@ class TurnRunner:
         texts = self.logic.flows
         order = WipeOrder(left_text=texts.text("wipe_left").get(outcome.language)
                           .format_map(fields), silent=outcome.wipe == "silent")
-        batch.post(result, channel=channel, address=address,
-                   text=texts.text("wipe_done").get(outcome.language).format_map(fields),
-                   language=outcome.language, person_id=person_id, wipe=order)
+        turn.writes.post(turn.result, channel=channel, address=address,
+                         text=texts.text("wipe_done").get(outcome.language).format_map(fields),
+                         language=outcome.language, person_id=person_id, wipe=order)
         log.info("chat.wipe channel=%s silent=%s", channel, order.silent)
 
     def _failed_turn(self, connection: Connection, event: InboundEvent) -> TurnResult:
@@ -634,8 +430,8 @@ class TurnRunner:
         batch = _Batch(now=self.clock())
         result = TurnResult()
         batch.keep(_inbound_row(batch.now, event, state))
-        self._add_replies(connection, batch, event, state.person_id, state.conversation_id,
-                          self._apology(state.snapshot), result)
+        self._add_replies(TurnContext(connection, batch, result), event, state.person_id,
+                          state.conversation_id, self._apology(state.snapshot))
         batch.flush(connection)
         return result
 
@@ -645,7 +441,7 @@ def _processed(now: datetime, event: InboundEvent, person_id: int | None) -> dic
             "person_id": person_id, "processed_at": now}
 
 
-def _inbound_row(now: datetime, event: InboundEvent, state: _Current) -> dict[str, Any]:
+def _inbound_row(now: datetime, event: InboundEvent, state: PersonState) -> dict[str, Any]:
     body: dict[str, Any] = {}
     kind = "text"
     if event.text is not None:

@@ -6,34 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
+from storage.case_status import OPEN_STATUSES, CaseStatus, OfferStatus
 from storage.models import AuditEntry, CaseNote, ExpertSession, Handoff
-from storage.repository import (
-    ABANDONED,
-    CASES,
-    CONVERSATIONS,
-    INTAKE,
-    MESSAGES,
-    PEOPLE,
-    SUBMITTED,
-    reply_address,
-)
+from storage.repository import CASES, CONVERSATIONS, MESSAGES, PEOPLE, reply_address
 
 HANDOFFS = cast(Table, Handoff.__table__)
 SESSIONS = cast(Table, ExpertSession.__table__)
 NOTES = cast(Table, CaseNote.__table__)
 AUDIT = cast(Table, AuditEntry.__table__)
 
-# Case statuses, in the order a case usually goes through them.
-ASKING, ASSIGNED, CLOSED = "asking", "assigned", "closed"
-STATUSES = (INTAKE, SUBMITTED, ASKING, ASSIGNED, CLOSED, ABANDONED)
-OPEN_STATUSES = (SUBMITTED, ASKING, ASSIGNED)
-# Handoff statuses.
-ASKED, ACCEPTED, DECLINED, TAKEN, TRANSFERRED, WITHDRAWN = (
-    "asked", "accepted", "declined", "taken", "transferred", "withdrawn")
 # Messages an expert sent into a case (stored with the case's person, who may erase them).
 EXPERT_MESSAGE = "expert"
 # The conversation of a closed case: the person's next message starts afresh.
@@ -68,6 +53,13 @@ class CaseInfo:
     verified_at: datetime | None = None
     verified_by: str | None = None
     verified_how: str | None = None
+
+    def is_with(self, expert_id: str) -> bool:
+        """Taken by this expert, and still theirs."""
+        return self.status == CaseStatus.ASSIGNED and self.assigned_expert == expert_id
+
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -118,13 +110,13 @@ def load_case(connection: Connection, case_id: int) -> CaseInfo | None:
 def assigned_case_of_person(connection: Connection, person_id: int) -> CaseInfo | None:
     """The person's latest case an expert has taken, if any."""
     row = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.person_id == person_id,
-                                                      CASES.c.status == ASSIGNED)
+                                                      CASES.c.status == CaseStatus.ASSIGNED)
                              .order_by(CASES.c.id.desc()).limit(1)).one_or_none()
     return _case(row) if row is not None else None
 
 
 _PEOPLE_WITH_ASSIGNED_CASE = select(CASES.c.person_id).distinct().where(
-    CASES.c.person_id.in_(bindparam("ids", expanding=True)), CASES.c.status == ASSIGNED)
+    CASES.c.person_id.in_(bindparam("ids", expanding=True)), CASES.c.status == CaseStatus.ASSIGNED)
 
 
 def people_with_assigned_case(connection: Connection, person_ids: Iterable[int]) -> set[int]:
@@ -144,14 +136,14 @@ def open_cases_of_person(connection: Connection, person_id: int) -> list[CaseInf
 
 def due_cases(connection: Connection, now: datetime, limit: int = 100) -> list[CaseInfo]:
     rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.escalate_at <= now,
-                                                       CASES.c.status == ASKING)
+                                                       CASES.c.status == CaseStatus.ASKING)
                               .order_by(CASES.c.escalate_at).limit(limit))
     return [_case(row) for row in rows]
 
 
 def assigned_cases(connection: Connection, expert: str) -> list[CaseInfo]:
     rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.assigned_expert == expert,
-                                                       CASES.c.status == ASSIGNED)
+                                                       CASES.c.status == CaseStatus.ASSIGNED)
                               .order_by(CASES.c.id))
     return [_case(row) for row in rows]
 
@@ -159,7 +151,7 @@ def assigned_cases(connection: Connection, expert: str) -> list[CaseInfo]:
 def cases_assigned_outside(connection: Connection, experts: Iterable[str]) -> list[CaseInfo]:
     """Taken cases whose expert is not one of ``experts`` (no longer on the roster)."""
     rows = connection.execute(_CASES_WITH_PEOPLE.where(
-        CASES.c.status == ASSIGNED, CASES.c.assigned_expert.not_in(list(experts)))
+        CASES.c.status == CaseStatus.ASSIGNED, CASES.c.assigned_expert.not_in(list(experts)))
         .order_by(CASES.c.id))
     return [_case(row) for row in rows]
 
@@ -168,7 +160,7 @@ def offers_outside(connection: Connection, experts: Iterable[str]) -> list[Hando
     """Open offers to experts not among ``experts`` (no longer on the roster)."""
     rows = connection.execute(
         select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert, HANDOFFS.c.status)
-        .where(HANDOFFS.c.status == ASKED, HANDOFFS.c.expert.not_in(list(experts)))
+        .where(HANDOFFS.c.status == OfferStatus.ASKED, HANDOFFS.c.expert.not_in(list(experts)))
         .order_by(HANDOFFS.c.id))
     return [HandoffRow(*row) for row in rows]
 
@@ -180,22 +172,28 @@ def open_counts(connection: Connection, experts: Iterable[str]) -> dict[str, int
     if names:
         rows = connection.execute(
             select(CASES.c.assigned_expert, func.count())
-            .where(CASES.c.status == ASSIGNED, CASES.c.assigned_expert.in_(names))
+            .where(CASES.c.status == CaseStatus.ASSIGNED, CASES.c.assigned_expert.in_(names))
             .group_by(CASES.c.assigned_expert))
         counts.update({expert: count for expert, count in rows})
     return counts
 
 
+class ConversationAnswers(NamedTuple):
+    flow: str
+    answers: dict[str, Any]
+    status: str
+
+
 def conversation_answers(connection: Connection,
-                         conversation_id: int) -> tuple[str, dict[str, Any], str] | None:
-    """(flow, answers, status) of a conversation."""
+                         conversation_id: int) -> ConversationAnswers | None:
+    """The flow, answers and status of a conversation."""
     row = connection.execute(select(CONVERSATIONS.c.flow, CONVERSATIONS.c.data,
                                     CONVERSATIONS.c.status)
                              .where(CONVERSATIONS.c.id == conversation_id)).one_or_none()
     if row is None:
         return None
     flow, data, status = row
-    return flow, dict((data or {}).get("answers", {})), status
+    return ConversationAnswers(flow, dict((data or {}).get("answers", {})), status)
 
 
 def close_conversation(connection: Connection, conversation_id: int) -> None:
@@ -248,16 +246,17 @@ def pending_handoffs_of(connection: Connection, expert: str) -> list[HandoffRow]
     rows = connection.execute(
         select(HANDOFFS.c.id, HANDOFFS.c.case_id, HANDOFFS.c.expert, HANDOFFS.c.status)
         .select_from(HANDOFFS.join(CASES, CASES.c.id == HANDOFFS.c.case_id))
-        .where(HANDOFFS.c.expert == expert, HANDOFFS.c.status == ASKED,
-               CASES.c.status == ASKING).order_by(HANDOFFS.c.id))
+        .where(HANDOFFS.c.expert == expert, HANDOFFS.c.status == OfferStatus.ASKED,
+               CASES.c.status == CaseStatus.ASKING).order_by(HANDOFFS.c.id))
     return [HandoffRow(*row) for row in rows]
 
 
 def insert_handoff(connection: Connection, case_id: int, expert: str, level: int,
                    now: datetime) -> int:
     handoff_id: int = connection.execute(
-        insert(HANDOFFS).values(case_id=case_id, expert=expert, level=level, status=ASKED,
-                                asked_at=now).returning(HANDOFFS.c.id)).scalar_one()
+        insert(HANDOFFS).values(case_id=case_id, expert=expert, level=level,
+                                status=OfferStatus.ASKED, asked_at=now)
+        .returning(HANDOFFS.c.id)).scalar_one()
     return handoff_id
 
 
@@ -294,7 +293,7 @@ def add_note(connection: Connection, case_id: int, author: str, text: str,
 
 
 def insert_audits(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Audit entries: at, actor, action, case_id, detail (see ``bot.outbox.Outbox.audit``)."""
+    """Audit entries: at, actor, action, case_id, detail (see ``WriteBuffer.audit``)."""
     if rows:
         connection.execute(insert(AUDIT), list(rows))
 

@@ -24,11 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage import crypto
+from storage.case_status import CaseStatus
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound, utcnow
 
-INTAKE = "intake"
-SUBMITTED = "submitted"
-ABANDONED = "abandoned"
+CONVERSATION_ABANDONED = "abandoned"
+"""A conversation left for a new one (its case, if any, was abandoned in intake)."""
 INBOUND, OUTBOUND = "in", "out"
 
 PEOPLE = cast(Table, Person.__table__)
@@ -263,21 +263,16 @@ def insert_case(connection: Connection, person_id: int, conversation_id: int, ki
     now = utcnow()
     case_id: int = connection.execute(
         insert(CASES).values(person_id=person_id, conversation_id=conversation_id, kind=kind,
-                             status=INTAKE, intake={}, urgent=False, human_requested=False,
-                             created_at=now, updated_at=now)
+                             status=CaseStatus.INTAKE, intake={}, urgent=False,
+                             human_requested=False, created_at=now, updated_at=now)
         .returning(CASES.c.id)).scalar_one()
     return case_id
 
 
-def update_case(connection: Connection, case_id: int, values: dict[str, Any]) -> None:
-    connection.execute(update(CASES).where(CASES.c.id == case_id)
-                       .values(updated_at=utcnow(), **values))
-
-
 def abandon_case(connection: Connection, conversation_id: int) -> None:
     connection.execute(update(CASES).where(CASES.c.conversation_id == conversation_id,
-                                           CASES.c.status == INTAKE)
-                       .values(status=ABANDONED, updated_at=utcnow()))
+                                           CASES.c.status == CaseStatus.INTAKE)
+                       .values(status=CaseStatus.ABANDONED, updated_at=utcnow()))
 
 
 # -- messages --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bench.checkins import fill
 from bot.channel import PermanentDeliveryError
-from bot.outbox import Outbox
+from bot.write_buffer import TurnContext, TurnResult, WriteBuffer
 from config.sending_hours import DAYS, SendingHours
 from storage.checkins import load
 from storage.database import create_db_engine
@@ -185,8 +185,8 @@ def test_a_checkin_planned_at_night_is_stored_for_nine_in_the_morning(db_url: st
     db = create_db_engine(db_url)
     try:
         with db.begin() as cx:
-            desk.add(cx, Outbox(now=night - timedelta(hours=1)), case_id=1, person_id=1,
-                     lasting=True, due=night)
+            turn = TurnContext(cx, WriteBuffer(now=night - timedelta(hours=1)), TurnResult())
+            desk.add(turn, case_id=1, person_id=1, lasting=True, due=night)
         with db.connect() as cx:
             (row,) = [r for r in load(cx, [1, 2]) if r.lasting]
     finally:

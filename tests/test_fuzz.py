@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.conversation import COMPLETED, PAUSED, Snapshot
 from bot.events import Attachment, InboundEvent, Location, SharedContact
-from storage.cases import ACCEPTED, ASSIGNED, CLOSED, STATUSES
+from storage.case_status import CaseStatus, OfferStatus
 from storage.database import upgrade_database
 from storage.models import Case, Handoff, Message, Person
 from tests.harness import FLOWS, Bot, make_logic
@@ -174,15 +174,15 @@ async def _routed(url: str, actions: list[tuple[str, dict[str, Any]]]) -> None:
             assert not any(INVISIBLE.search(m.text) for m in bot.channel.sent[before:])
     with bot.session() as session:
         for case in session.scalars(select(Case)):
-            assert case.status in STATUSES
-            assert (case.assigned_expert is not None) == (case.status == ASSIGNED) or \
-                case.status == CLOSED
+            assert case.status in set(CaseStatus)
+            assert (case.assigned_expert is not None) == (case.status == CaseStatus.ASSIGNED) or \
+                case.status == CaseStatus.CLOSED
             if case.assigned_expert is not None:
                 assert case.assigned_expert in ROSTER, "only an expert on the roster has a case"
         for handoff in session.scalars(select(Handoff)):
             assert handoff.expert in ROSTER
         accepted = Counter(h.case_id for h in session.scalars(
-            select(Handoff).where(Handoff.status == ACCEPTED)))
+            select(Handoff).where(Handoff.status == OfferStatus.ACCEPTED)))
         assert all(count == 1 for count in accepted.values()), "one expert accepts a case"
         event(f"cases accepted: {min(len(accepted), 2)}")
         people = {p.address for p in session.scalars(select(Person))}

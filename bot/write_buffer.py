@@ -1,5 +1,6 @@
-"""Messages a batch of turns writes, collected so they are inserted with one statement at the
-end of the batch (in the order they were made, so ids increase per recipient)."""
+"""What a batch of turns writes, collected so it is inserted with one statement at the end of
+the batch (messages in the order they were made, so ids increase per recipient), and the turn
+context every piece of a turn works with."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from bot.events import Attachment, OutboundMessage, OutboundOption, WipeOrder
 from storage import repository as repo
+from storage.cases import insert_audits
 
 JOINED_LIMIT = 4000
 """The longest message that messages of a burst are joined into (Telegram's own limit is 4096)."""
@@ -26,7 +30,10 @@ class TurnResult:
 
 
 @dataclass
-class Outbox:
+class WriteBuffer:
+    """Rows a batch writes at its end: messages (inbound kept, outbound to post once
+    committed), audit entries, and the check-ins planned; ``now`` is the batch's time."""
+
     now: datetime
     messages: list[dict[str, Any]] = field(default_factory=list)
     owners: list[TurnResult | None] = field(default_factory=list)
@@ -35,8 +42,31 @@ class Outbox:
     audits: list[dict[str, Any]] = field(default_factory=list)
     planned_checkins: list[tuple[int, datetime]] = field(default_factory=list)
     """Check-ins planned (or moved) in this batch: the wake-up is set once it is committed."""
+    processed: list[dict[str, Any]] = field(default_factory=list)
+    """The platform ids of the events handled (so a repeated one is ignored)."""
+    conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    languages: dict[int, str] = field(default_factory=dict)
+    reply_to: dict[int, int] = field(default_factory=dict)
+    linked_seen: set[int] = field(default_factory=set)
     _joinable: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
     """Per recipient, the message a ``continued`` text may join: (index, case)."""
+
+    def flush(self, connection: Connection) -> None:
+        """Write what is collected (before the batch ends: before an erasure or an expert's
+        action, which must see it); each posted message's owner gets it as a reply."""
+        repo.insert_processed(connection, self.processed)
+        ids = repo.insert_messages(connection, self.messages)
+        for message_id, row, owner in zip(ids, self.messages, self.owners, strict=True):
+            if owner is not None:
+                owner.replies.append(to_outbound(message_id, row))
+        repo.update_conversations(connection, self.conversations, self.now)
+        repo.update_people(connection, self.languages, self.now, self.reply_to,
+                           self.linked_seen)
+        insert_audits(connection, self.audits)
+        self.processed, self.messages, self.owners, self.audits = [], [], [], []
+        self._joinable.clear()
+        self.conversations, self.languages, self.reply_to = {}, {}, {}
+        self.linked_seen = set()
 
     def audit(self, actor: str, action: str, case_id: int | None,
               detail: str | None = None) -> None:
@@ -117,3 +147,22 @@ def to_outbound(message_id: int, row: dict[str, Any]) -> OutboundMessage:
         sticky=bool(body.get("sticky")),
         wipe=WipeOrder(**body["wipe"]) if body.get("wipe") else None,
     )
+
+
+@dataclass
+class TurnContext:
+    """What the code acting on one event works with: the batch's connection (one
+    transaction), the write buffer committed with it, and the result whose replies are
+    delivered once it is committed."""
+
+    db: Connection
+    writes: WriteBuffer
+    result: TurnResult
+
+    @property
+    def now(self) -> datetime:
+        return self.writes.now
+
+    def audit(self, actor: str, action: str, case_id: int | None,
+              detail: str | None = None) -> None:
+        self.writes.audit(actor, action, case_id, detail)
