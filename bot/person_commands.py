@@ -13,17 +13,17 @@ from flows.loader import FlowError
 from flows.schema import System
 
 if TYPE_CHECKING:
-    from bot.conversation import ConversationTurn
+    from bot.conversation_turn import ConversationTurn
 
 
 @dataclass(frozen=True)
 class PersonCommand:
-    """``run(turn, name)`` answers it in the conversation; ``None``: it is answered before the
-    conversation (``handled_by`` says where). ``keeps_pause``: a paused conversation stays
-    paused after it (the others resume it)."""
+    """``run(turn, name)`` answers it in the conversation; ``handled_by``: where it is answered
+    before the conversation is asked (then the conversation only goes on, should it see it).
+    ``keeps_pause``: a paused conversation stays paused after it (the others resume it)."""
 
     name: str
-    run: Callable[[ConversationTurn, str], None] | None
+    run: Callable[[ConversationTurn, str], None]
     keeps_pause: bool = False
     handled_by: str = ""
 
@@ -53,8 +53,8 @@ PERSON_COMMANDS: dict[str, PersonCommand] = {command.name: command for command i
     PersonCommand("dutch", _language),
     PersonCommand("back", lambda turn, name: turn.back()),
     PersonCommand("start", lambda turn, name: turn.resume()),
-    PersonCommand("link", None, handled_by="bot/accounts.py"),
-    PersonCommand("unlink", None, handled_by="bot/accounts.py"),
+    PersonCommand("link", lambda turn, name: turn.resume(), handled_by="bot/accounts.py"),
+    PersonCommand("unlink", lambda turn, name: turn.resume(), handled_by="bot/accounts.py"),
 )}
 
 
