@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,13 +24,11 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.channel import (
     Channel,
-    ChatWiper,
-    DeliveryError,
-    FileSource,
-    PermanentDeliveryError,
 )
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
+from bot.delivery import MAX_REMEMBERED_FAILURES, Delivery
+from bot.delivery_report import DeliveryReport
 from bot.events import ChatItem, InboundEvent, OutboundMessage
 from bot.flood import FloodGuard
 from bot.logsafe import describe
@@ -39,8 +37,6 @@ from bot.routing import Router
 from bot.turns import (
     ESCALATION_CHECK_SECONDS,
     BatchResult,
-    DeliveryReport,
-    Posted,
     TurnRunner,
     to_outbound,
 )
@@ -52,10 +48,7 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_SECONDS = 0.5
-ANSWERED_RETRY_SECONDS = 2.0
 CHECKIN_RETRY_SECONDS = 30.0
-MAX_REMEMBERED_FAILURES = 10_000
 _T = TypeVar("_T")
 
 
@@ -89,15 +82,9 @@ class Engine:
         self._ticker: asyncio.Task[None] | None = None
         self._logic = logic
         self._batch_max = batch_max_turns
-        self._max_backoff = max_backoff_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weerbaar-db")
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
-        self._report = DeliveryReport()
         self._report_wakeup_queued = False
-        self._channels: dict[str, Channel] = {}
-        self._recipient_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._recipient_users: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self._deliveries: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
         self._flood = FloodGuard(
             flood_limit, is_alarm=lambda text: bool(logic.signals.check(text)),
@@ -105,18 +92,20 @@ class Engine:
         ) if flood_limit else None
         self._flood_exempt = flood_exempt
         self._metrics = metrics or Metrics()
+        self._delivery = Delivery(logic, self._metrics, max_backoff=max_backoff_seconds,
+                                  wake_writer=self._wake_writer_for_report,
+                                  chat_messages=self._chat_messages)
         self._storing = True
         self._told_not_stored: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._unstored_refs: OrderedDict[tuple[str, str], list[ChatItem]] = OrderedDict()
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Start the writer and re-send replies a previous run committed but never sent."""
-        self._channels = dict(channels)
+        self._delivery.channels = dict(channels)
         self._writer = asyncio.create_task(self._write_loop(), name="weerbaar-writer")
         pending = await self._in_db_thread(self._load_undelivered)
         if pending:
             log.info("outbox.resume count=%d", len(pending))
-        self._deliver_in_background(pending)
+        self._delivery.in_background(pending)
         if self._routing:
             self._ticker = asyncio.create_task(self._tick(), name="weerbaar-escalations")
         self._checkin_pump = asyncio.create_task(self._pump_checkins(), name="weerbaar-checkins")
@@ -164,7 +153,7 @@ class Engine:
                 self._executor, self._runner.run_batch, [], DeliveryReport(), due)
             if not outcome.checkins_done:
                 raise RuntimeError("the due check-ins were not handled")
-            self._deliver_in_background(outcome.extra.replies)
+            self._delivery.in_background(outcome.extra.replies)
             await self._schedule_checkins(outcome)
             await asyncio.sleep(max(0.0, len(due) / self._checkin_rate
                                     - (loop.time() - started)))
@@ -178,12 +167,10 @@ class Engine:
             await asyncio.sleep(self._check_interval)
             self._wake_writer_for_report()
 
-    def _deliver_in_background(self, messages: list[OutboundMessage]) -> None:
-        if not messages:
-            return
-        task = asyncio.create_task(self._deliver(messages))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+    async def _chat_messages(self, recipient: tuple[str, str],
+                             before: int) -> list[repo.ChatMessage]:
+        return await self._in_db_thread(
+            lambda: self._runner.chat_messages(*recipient, before=before))
 
     async def handle(self, event: InboundEvent,
                      on_committed: Callable[[bool], None] | None = None) -> None:
@@ -202,12 +189,12 @@ class Engine:
             if not admission.handle:
                 committed(True)
                 if event.platform_ref is not None:
-                    self._remember_unstored((event.channel, event.sender), [ChatItem(
+                    self._delivery.remember_unstored((event.channel, event.sender), [ChatItem(
                         event.platform_ref, datetime.now(UTC), True)])
                 log.info("inbound.flood channel=%s", event.channel)
                 self._metrics.floods.labels(event.channel).inc()
                 if admission.notice:
-                    await self._send_bilingual(event, "flood")
+                    await self._delivery.send_bilingual(event, "flood")
                 return
             if admission.burst:
                 log.info("inbound.burst channel=%s advise=%s", event.channel, admission.advise)
@@ -230,9 +217,9 @@ class Engine:
         own = [m for m in result.replies if (m.channel, m.recipient) == sender]
         # Messages to others (an expert, or the person an expert writes to) go out on their
         # own, so a slow channel of one does not hold up the other.
-        self._deliver_in_background([m for m in result.replies
+        self._delivery.in_background([m for m in result.replies
                                      if (m.channel, m.recipient) != sender])
-        await self._deliver(own)
+        await self._delivery.deliver(own)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
     def healthy(self) -> bool:
@@ -247,12 +234,11 @@ class Engine:
         self._told_not_stored[key] = None
         while len(self._told_not_stored) > MAX_REMEMBERED_FAILURES:
             self._told_not_stored.popitem(last=False)
-        await self._send_bilingual(event, "error_not_saved")
+        await self._delivery.send_bilingual(event, "error_not_saved")
 
     async def drain(self) -> None:
         """Wait until every message handed to delivery so far was sent or given up."""
-        while self._deliveries:
-            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+        await self._delivery.drain()
 
     async def settle(self) -> None:
         """Wait until nothing is in flight: every delivery sent or given up, and what the
@@ -261,7 +247,7 @@ class Engine:
             await self.drain()
             self._wake_writer_for_report()
             await self._queue.join()
-            if not self._deliveries:
+            if not self._delivery.tasks:
                 return
 
     async def stop(self) -> None:
@@ -269,9 +255,7 @@ class Engine:
         for task in (self._ticker, self._checkin_pump):
             if task is not None:
                 task.cancel()
-        for task in list(self._deliveries):
-            task.cancel()
-        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        await self._delivery.cancel()
         self._queue.put_nowait(None)
         await self._queue.join()
         if self._writer is not None:
@@ -297,17 +281,14 @@ class Engine:
             while len(items) < self._batch_max and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             jobs = [item for item in items if item is not None]
-            report, self._report = self._report, DeliveryReport()
+            report = self._delivery.take_report()
             self._report_wakeup_queued = False
             events = [job.event for job in jobs]
             try:
                 outcome: BatchResult = await loop.run_in_executor(
                     self._executor, self._runner.run_batch, events, report)
             except Exception as exc:
-                self._report.delivered.extend(report.delivered)
-                self._report.failed.extend(report.failed)
-                self._report.posted.update(report.posted)
-                self._report.wiped.extend(report.wiped)
+                self._delivery.give_back(report)
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -315,7 +296,7 @@ class Engine:
                 for job, result in zip(jobs, outcome.results, strict=True):
                     if not job.future.done():
                         job.future.set_result(result)
-                self._deliver_in_background(outcome.extra.replies)
+                self._delivery.in_background(outcome.extra.replies)
                 await self._schedule_checkins(outcome)
             finally:
                 for _ in items:
@@ -339,138 +320,3 @@ class Engine:
         if not self._report_wakeup_queued:
             self._report_wakeup_queued = True
             self._queue.put_nowait(None)
-
-    # -- delivering ------------------------------------------------------------------------
-
-    async def _deliver(self, messages: Iterable[OutboundMessage]) -> None:
-        by_recipient: dict[tuple[str, str], list[OutboundMessage]] = {}
-        for message in messages:
-            by_recipient.setdefault((message.channel, message.recipient), []).append(message)
-        await asyncio.gather(*(self._deliver_to(key, batch)
-                               for key, batch in by_recipient.items()))
-
-    async def _deliver_to(self, key: tuple[str, str], messages: list[OutboundMessage]) -> None:
-        lock = self._recipient_locks.setdefault(key, asyncio.Lock())
-        self._recipient_users[key] += 1
-        try:
-            async with lock:
-                for message in messages:
-                    await self._send_one(message)
-        finally:
-            self._recipient_users[key] -= 1
-            if not self._recipient_users[key]:
-                del self._recipient_users[key]
-                del self._recipient_locks[key]
-
-    async def _send_one(self, message: OutboundMessage) -> None:
-        channel = self._channels.get(message.channel)
-        if channel is None:
-            log.warning("delivery.no_channel channel=%s message=%s", message.channel, message.id)
-            return
-        attempt = 0
-        while True:
-            try:
-                message = await self._with_file(message)
-                refs: Sequence[str] | None = None
-                if message.wipe is not None:
-                    await self._wipe(channel, message)
-                else:
-                    refs = await channel.send(message)
-            except PermanentDeliveryError as exc:
-                log.warning("delivery.failed message=%s reason=%s", message.id, exc.reason)
-                self._metrics.delivery_failures.labels(message.channel, "true").inc()
-                self._report.failed.append((message.id, exc.reason, True))
-                self._wake_writer_for_report()
-                return
-            except Exception as exc:
-                attempt += 1
-                reason = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
-                retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
-                delay = retry_after or min(self._max_backoff, FIRST_RETRY_SECONDS * 2 ** attempt)
-                if retry_after is None and isinstance(exc, DeliveryError) and exc.answered:
-                    # The platform is up and answered with an error (a 502 from its proxy):
-                    # a person waiting for the next question should not wait a minute.
-                    delay = min(delay, ANSWERED_RETRY_SECONDS)
-                log.warning("delivery.retry message=%s attempt=%d reason=%s delay=%.1f",
-                            message.id, attempt, reason, delay)
-                self._metrics.delivery_failures.labels(message.channel, "false").inc()
-                self._report.failed.append((message.id, reason, False))
-                self._wake_writer_for_report()
-                await asyncio.sleep(delay)
-            else:
-                self._metrics.messages.labels(message.channel, "out").inc()
-                self._report.delivered.append(message.id)
-                if refs:
-                    self._report.posted[message.id] = Posted(
-                        message.channel, message.recipient, list(refs), datetime.now(UTC))
-                self._wake_writer_for_report()
-                return
-
-    async def _wipe(self, channel: Channel, message: OutboundMessage) -> None:
-        """Remove the chat before ``message`` from the person's device, then say its neutral
-        last words (unless silent): how many messages are left, if any."""
-        order = message.wipe
-        assert order is not None
-        key = (message.channel, message.recipient)
-        # Delivered since the last batch, so not in the database yet; taken before reading
-        # the database, as the report may be written meanwhile (then both have them).
-        recent = [(message_id, posted) for message_id, posted in self._report.posted.items()
-                  if (posted.channel, posted.recipient) == key and message_id < message.id]
-        stored = await self._in_db_thread(
-            lambda: self._runner.chat_messages(*key, before=message.id))
-        items = [ChatItem(m.ref, m.at, m.inbound) for m in stored]
-        items += [ChatItem(ref, posted.at, False) for _, posted in recent for ref in posted.refs]
-        items += self._unstored_refs.pop(key, [])
-        left = await channel.wipe(message.recipient, items) \
-            if isinstance(channel, ChatWiper) else 0
-        self._report.wiped.extend(sorted({m.message_id for m in stored}
-                                         | {message_id for message_id, _ in recent}))
-        self._metrics.wiped.labels(message.channel).inc(len(items) - left)
-        self._metrics.wipe_left.labels(message.channel).inc(left)
-        log.info("chat.wiped channel=%s removed=%d left=%d", message.channel,
-                 len(items) - left, left)
-        if left or not order.silent:
-            text = order.left_text.replace("{count}", str(left)) if left else message.text
-            await channel.send(replace(message, text=text, options=(), wipe=None))
-
-    async def _with_file(self, message: OutboundMessage) -> OutboundMessage:
-        """A file from another channel, fetched from there. When that can never work, the
-        text goes alone with a note (the file stays kept with the case)."""
-        attachment = message.attachment
-        if attachment is None or attachment.channel in (None, message.channel) \
-                or attachment.data is not None:
-            return message
-        source = self._channels.get(attachment.channel)
-        try:
-            if not isinstance(source, FileSource):
-                raise PermanentDeliveryError("no_file_source")
-            data = await source.fetch(attachment)
-        except PermanentDeliveryError as exc:
-            log.warning("delivery.file_unavailable message=%s source=%s reason=%s",
-                        message.id, attachment.channel, exc.reason)
-            note = self._logic.flows.text("file_not_passed_on").get(message.language)
-            return replace(message, text=f"{message.text}\n{note}", attachment=None)
-        return replace(message, attachment=replace(attachment, data=data))
-
-    async def _send_bilingual(self, event: InboundEvent, key: str) -> None:
-        """A reply that is not stored: in Dutch and English, as the language is not looked up."""
-        channel = self._channels.get(event.channel)
-        if channel is None:
-            return
-        message = self._logic.flows.text(key)
-        text = "\n\n".join(t.format_map(self._logic.facts) for t in (message.nl, message.en))
-        with contextlib.suppress(Exception):
-            refs = await channel.send(OutboundMessage(id=0, channel=event.channel,
-                                                      recipient=event.sender, text=text))
-            now = datetime.now(UTC)
-            self._remember_unstored((event.channel, event.sender),
-                                    [ChatItem(ref, now, False) for ref in refs or ()])
-
-    def _remember_unstored(self, key: tuple[str, str], found: Iterable[ChatItem]) -> None:
-        """What is in a chat without a row (a message held back by the flood limit, the
-        notices about that and about not saving) can still be wiped while the bot runs."""
-        items = self._unstored_refs.setdefault(key, [])
-        items += found
-        self._unstored_refs.move_to_end(key)
-        while len(self._unstored_refs) > MAX_REMEMBERED_FAILURES:
-            self._unstored_refs.popitem(last=False)

@@ -17,20 +17,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from bot.accounts import RELINKED, AccountDesk
 from bot.checkins import CHECKIN_FLOWS, CheckinDesk
 from bot.conversation import ACTIVE, ConversationLogic, Outcome, Reply, Snapshot
+from bot.delivery_report import DeliveryReport
 from bot.events import InboundEvent, OutboundMessage, WipeOrder
 from bot.experts import ExpertDesk
 from bot.lifecycle import CaseLifecycle
-from bot.person_state import PersonState
+from bot.person_state import PersonState, load_state
 from bot.relay import PersonRelay
 from bot.routing import Router
-from bot.write_buffer import TurnContext, TurnResult, WriteBuffer, attachment_body
+from bot.write_buffer import TurnContext, TurnResult, WriteBuffer, inbound_row, processed_row
 from bot.write_buffer import to_outbound as _outbound
 from config.experts import Roster
 from storage import cases, links
@@ -44,27 +44,6 @@ log = logging.getLogger(__name__)
 
 ESCALATION_CHECK_SECONDS = 1.0
 ERASED = "erased"
-
-
-@dataclass(frozen=True)
-class Posted:
-    """What a delivered message became on its platform."""
-
-    channel: str
-    recipient: str
-    refs: list[str]
-    at: datetime
-
-
-@dataclass
-class DeliveryReport:
-    """What the delivery side learned since the last batch, written with the next batch."""
-
-    delivered: list[int] = field(default_factory=list)
-    failed: list[tuple[int, str, bool]] = field(default_factory=list)
-    posted: dict[int, Posted] = field(default_factory=dict)
-    wiped: list[int] = field(default_factory=list)
-    """Messages removed from their chat on the platform (or tried to be)."""
 
 
 @dataclass
@@ -238,7 +217,7 @@ class TurnRunner:
                 current.clear()
                 reread = True
                 batch.with_assigned_case = None
-                batch.processed.append(_processed(batch.now, event, None))
+                batch.processed.append(processed_row(batch.now, event, None))
                 log.info("expert.message expert=%s", expert.id)
                 self.desk.turn(TurnContext(connection, batch, result), expert, event)
                 continue
@@ -272,91 +251,96 @@ class TurnRunner:
 
     def _load(self, connection: Connection, event: InboundEvent,
               row: repo.PersonRow | None) -> PersonState:
-        if row is not None and row.conversation_id is not None \
-                and row.status != cases.CONVERSATION_CLOSED:
-            snapshot = Snapshot(known=True, flow=row.flow, state=row.state, status=row.status,
-                                language=row.conversation_language, data=row.data)
-            return PersonState(row.person_id, row.conversation_id, snapshot, event.channel,
-                            event.sender, row.identity_id, row.reply_identity_id)
-        if row is None:
-            language = self.default_language
-            person_id = repo.insert_person(connection, event.channel, event.sender, language)
-            identity_id, reply_identity_id = person_id, None
-        else:
-            person_id, language = row.person_id, row.language
-            identity_id, reply_identity_id = row.identity_id, row.reply_identity_id
-        snapshot = self.logic.start(language, returning=row is not None)
-        conversation_id = repo.insert_conversation(
-            connection, person_id, flow=snapshot.flow, state=snapshot.state,
-            status=snapshot.status, language=snapshot.language, data=snapshot.data)
-        return PersonState(person_id, conversation_id, snapshot, event.channel, event.sender,
-                        identity_id, reply_identity_id)
+        return load_state(connection, self.logic, event, row, self.default_language)
 
     def _turn(self, connection: Connection, batch: _Batch, state: PersonState,
               event: InboundEvent, result: TurnResult) -> str | None:
         """One turn; returns :data:`ERASED` when the person was erased, :data:`RELINKED` when
         accounts were joined or parted."""
         turn = TurnContext(connection, batch, result)
-        relayed = self._relayed_case(connection, batch, state)
-        changed: str | None = None
-        try:
-            accounts = self.accounts.turn(turn, state, event)
-            expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
-                if self.relay is not None and accounts is None else None
-            if accounts is not None:
-                outcome, changed, relayed = accounts.outcome, accounts.changed, None
-            elif expert is not None and self.relay is not None and relayed is not None:
-                outcome = self.relay.turn(turn, relayed, expert, state.snapshot, event)
-            else:
-                relayed = None
-                outcome = (self.logic.burst(state.snapshot, event) if event.burst
-                           else self.logic.turn(state.snapshot, event))
-        except Exception:
-            log.exception("turn.failed channel=%s flow=%s state=%s", event.channel,
-                          state.snapshot.flow, state.snapshot.state)
-            outcome = self._apology(state.snapshot)
+        outcome, changed, relayed = self._decide(turn, batch, state, event)
         log.info("turn flow=%s state=%s->%s replies=%d urgent=%s", state.snapshot.flow,
                  state.snapshot.state, outcome.state, len(outcome.replies), outcome.urgent)
         if outcome.erase:
-            batch.flush(connection)
-            self.cases.withdraw(turn, state.person_id)
-            if self.checkins is not None:
-                self.checkins.cancel(connection, person_id=state.person_id)
-            repo.erase_person(connection, state.person_id)
-            batch.erased = True
-            log.info("person.erased")
-            batch.processed.append(_processed(batch.now, event, None))
-            self._add_replies(turn, event, None, None, outcome)
+            self._erase(turn, batch, state, event, outcome)
             return ERASED
         if outcome.stop_checkins and self.checkins is not None:
             stopped = self.checkins.cancel(connection, person_id=state.person_id)
             if stopped and not self._entered_stop_step(outcome):
                 outcome.replies.append(Reply(self.logic.flows.text("checkins_stopped").get(
                     outcome.language)))
-        batch.processed.append(_processed(batch.now, event, state.person_id))
-        inbound = _inbound_row(batch.now, event, state)
+        batch.processed.append(processed_row(batch.now, event, state.person_id))
+        inbound = inbound_row(batch.now, event, state)
         batch.keep(inbound)
         if outcome.abandon_case:
             self.cases.abandon(turn, state.conversation_id)
-        if outcome.new_conversation:
-            old = state.snapshot
-            batch.conversations[state.conversation_id] = {
-                "flow": old.flow, "state": old.state, "language": old.language,
-                "data": old.data, "status": repo.CONVERSATION_ABANDONED if old.status == ACTIVE
-                else old.status}
-            state.conversation_id = repo.insert_conversation(
-                connection, state.person_id, flow=outcome.flow, state=outcome.state,
-                status=outcome.status, language=outcome.language, data=outcome.data)
-        else:
-            batch.conversations[state.conversation_id] = {
-                "flow": outcome.flow, "state": outcome.state, "status": outcome.status,
-                "language": outcome.language, "data": outcome.data}
+        self._save_conversation(turn, state, outcome)
         if relayed is not None:
             inbound["case_id"] = relayed.id
         elif outcome.touches_case:
             case_id = self.cases.apply(turn, state, outcome, event.channel)
             if outcome.attach_to_case:
                 inbound["case_id"] = case_id
+        self._save_person(batch, state, outcome)
+        self._add_replies(turn, event, state.person_id, state.conversation_id, outcome)
+        return changed
+
+    def _decide(self, turn: TurnContext, batch: _Batch, state: PersonState,
+                event: InboundEvent) -> tuple[Outcome, str | None, cases.CaseInfo | None]:
+        """What the turn is: about the person's accounts, a message for their expert (with
+        the case it goes to), or a step of their conversation; an apology when it fails."""
+        relayed = self._relayed_case(turn.db, batch, state)
+        try:
+            accounts = self.accounts.turn(turn, state, event)
+            if accounts is not None:
+                return accounts.outcome, accounts.changed, None
+            expert = self.relay.expert_for(relayed, event, state.snapshot.data) \
+                if self.relay is not None else None
+            if expert is not None and self.relay is not None and relayed is not None:
+                return self.relay.turn(turn, relayed, expert, state.snapshot, event), None, \
+                    relayed
+            return (self.logic.burst(state.snapshot, event) if event.burst
+                    else self.logic.turn(state.snapshot, event)), None, None
+        except Exception:
+            log.exception("turn.failed channel=%s flow=%s state=%s", event.channel,
+                          state.snapshot.flow, state.snapshot.state)
+            return self._apology(state.snapshot), None, None
+
+    def _erase(self, turn: TurnContext, batch: _Batch, state: PersonState, event: InboundEvent,
+               outcome: Outcome) -> None:
+        batch.flush(turn.db)
+        self.cases.withdraw(turn, state.person_id)
+        if self.checkins is not None:
+            self.checkins.cancel(turn.db, person_id=state.person_id)
+        repo.erase_person(turn.db, state.person_id)
+        batch.erased = True
+        log.info("person.erased")
+        batch.processed.append(processed_row(batch.now, event, None))
+        self._add_replies(turn, event, None, None, outcome)
+
+    @staticmethod
+    def _save_conversation(turn: TurnContext, state: PersonState, outcome: Outcome) -> None:
+        """The conversation as the turn left it; or, when it began a new one, the old one as
+        it was and the new one inserted."""
+        conversations = turn.writes.conversations
+        if outcome.new_conversation:
+            old = state.snapshot
+            conversations[state.conversation_id] = {
+                "flow": old.flow, "state": old.state, "language": old.language,
+                "data": old.data, "status": repo.CONVERSATION_ABANDONED if old.status == ACTIVE
+                else old.status}
+            state.conversation_id = repo.insert_conversation(
+                turn.db, state.person_id, flow=outcome.flow, state=outcome.state,
+                status=outcome.status, language=outcome.language, data=outcome.data)
+        else:
+            conversations[state.conversation_id] = {
+                "flow": outcome.flow, "state": outcome.state, "status": outcome.status,
+                "language": outcome.language, "data": outcome.data}
+
+    @staticmethod
+    def _save_person(batch: _Batch, state: PersonState, outcome: Outcome) -> None:
+        """The person's language, and which of their accounts they wrote from (replies go to
+        the account they wrote from last)."""
         batch.languages[state.person_id] = outcome.language
         if state.identity_id and state.identity_id != state.person_id:
             batch.linked_seen.add(state.identity_id)
@@ -366,8 +350,6 @@ class TurnRunner:
         state.snapshot = Snapshot(known=True, flow=outcome.flow, state=outcome.state,
                                   status=outcome.status, language=outcome.language,
                                   data=outcome.data)
-        self._add_replies(turn, event, state.person_id, state.conversation_id, outcome)
-        return changed
 
     def _entered_stop_step(self, outcome: Outcome) -> bool:
         """The check-in's own "no more check-ins" step already said so."""
@@ -429,39 +411,11 @@ class TurnRunner:
         state = self._load(connection, event, known.get((event.channel, event.sender)))
         batch = _Batch(now=self.clock())
         result = TurnResult()
-        batch.keep(_inbound_row(batch.now, event, state))
+        batch.keep(inbound_row(batch.now, event, state))
         self._add_replies(TurnContext(connection, batch, result), event, state.person_id,
                           state.conversation_id, self._apology(state.snapshot))
         batch.flush(connection)
         return result
-
-
-def _processed(now: datetime, event: InboundEvent, person_id: int | None) -> dict[str, Any]:
-    return {"channel": event.channel, "platform_message_id": event.message_id,
-            "person_id": person_id, "processed_at": now}
-
-
-def _inbound_row(now: datetime, event: InboundEvent, state: PersonState) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    kind = "text"
-    if event.text is not None:
-        body["text"] = event.text
-    if event.option is not None:
-        body["option"], kind = event.option, "option"
-    if event.attachment is not None:
-        body["attachment"] = attachment_body(event.attachment)
-        kind = "attachment"
-    if event.location is not None:
-        body["location"], kind = event.location.as_body(), "location"
-    if event.contact is not None:
-        body["contact"], kind = event.contact.as_body(), "contact"
-    row = repo.message_row(channel=event.channel, address=event.sender,
-                           direction=repo.INBOUND, kind=kind, body=body,
-                           person_id=state.person_id, conversation_id=state.conversation_id,
-                           now=now)
-    if event.platform_ref is not None:
-        row["platform_refs"] = [event.platform_ref]
-    return row
 
 
 def to_outbound(row: Message) -> OutboundMessage:

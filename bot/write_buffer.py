@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.events import Attachment, OutboundMessage, OutboundOption, WipeOrder
+from bot.events import Attachment, InboundEvent, OutboundMessage, OutboundOption, WipeOrder
+from bot.person_state import PersonState
 from storage import repository as repo
 from storage.cases import insert_audits
 
@@ -113,6 +114,36 @@ class WriteBuffer:
         row["case_id"] = case_id
         self.messages.append(row)
         self.owners.append(owner)
+
+
+def processed_row(now: datetime, event: InboundEvent, person_id: int | None) -> dict[str, Any]:
+    """That ``event`` was handled (so the same platform id is ignored when it comes again)."""
+    return {"channel": event.channel, "platform_message_id": event.message_id,
+            "person_id": person_id, "processed_at": now}
+
+
+def inbound_row(now: datetime, event: InboundEvent, state: PersonState) -> dict[str, Any]:
+    """The message row that keeps what the person sent."""
+    body: dict[str, Any] = {}
+    kind = "text"
+    if event.text is not None:
+        body["text"] = event.text
+    if event.option is not None:
+        body["option"], kind = event.option, "option"
+    if event.attachment is not None:
+        body["attachment"] = attachment_body(event.attachment)
+        kind = "attachment"
+    if event.location is not None:
+        body["location"], kind = event.location.as_body(), "location"
+    if event.contact is not None:
+        body["contact"], kind = event.contact.as_body(), "contact"
+    row = repo.message_row(channel=event.channel, address=event.sender,
+                           direction=repo.INBOUND, kind=kind, body=body,
+                           person_id=state.person_id, conversation_id=state.conversation_id,
+                           now=now)
+    if event.platform_ref is not None:
+        row["platform_refs"] = [event.platform_ref]
+    return row
 
 
 def carried(attachment: Attachment, source: str, destination: str) -> Attachment:

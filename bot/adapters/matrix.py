@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -29,31 +28,22 @@ from nio import (
     AsyncClientConfig,
     InviteMemberEvent,
     JoinError,
-    LoginResponse,
     MatrixRoom,
     MegolmEvent,
     MemoryDownloadResponse,
     RoomCreateResponse,
-    RoomEncryptedMedia,
-    RoomMessageEmote,
-    RoomMessageFormatted,
-    RoomMessageMedia,
-    RoomMessageNotice,
-    RoomMessageText,
-    RoomMessageUnknown,
     RoomRedactResponse,
     RoomSendResponse,
-    StickerEvent,
     SyncResponse,
-    UnknownEvent,
     UploadResponse,
-    WhoamiResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, LocalProtocolError
 
+from bot.adapters.matrix_events import PERSON_MESSAGES, file_content, inbound_event
+from bot.adapters.matrix_login import MatrixLogin
+from bot.adapters.matrix_store import StateFiles
 from bot.channel import (
-    ChannelStartError,
     DeliveryError,
     InboundHandler,
     PermanentDeliveryError,
@@ -61,10 +51,8 @@ from bot.channel import (
 )
 from bot.events import (
     Attachment,
-    AttachmentKind,
     ChatItem,
     InboundEvent,
-    Location,
     OutboundMessage,
 )
 
@@ -77,17 +65,6 @@ bytes of UTF-8 (a third more once encrypted)."""
 MAX_SEEN_EVENTS = 10_000
 REDACT_ATTEMPTS = 5
 """Tries per event when the homeserver says to slow down."""
-_MEDIA_KINDS: dict[str, AttachmentKind] = {
-    "m.image": "photo", "m.file": "document", "m.audio": "voice", "m.video": "video"}
-
-# Everything a person can send in a chat gets an answer: text (also /me and notices), files,
-# stickers, a location, and kinds this bot does not know (RoomMessageUnknown).
-_PERSON_MESSAGES = (RoomMessageText, RoomMessageEmote, RoomMessageNotice, RoomMessageMedia,
-                    RoomEncryptedMedia, RoomMessageUnknown, StickerEvent, UnknownEvent)
-_POLLS = frozenset({"m.poll.start", "org.matrix.msc3381.poll.start"})
-"""Of the event types nio does not know, the ones a person sends as a message."""
-
-
 class MatrixChannel:
     name = "matrix"
 
@@ -99,14 +76,14 @@ class MatrixChannel:
         self._user_id = user_id
         self._store = store_dir
         self._store.mkdir(parents=True, exist_ok=True)
-        self._password = password
-        self._access_token = access_token
-        self._device_name = device_name
+        self._files = StateFiles(store_dir)
+        self._login = MatrixLogin(user_id, self._files, password=password,
+                                  access_token=access_token, device_name=device_name)
         self._homeserver = homeserver
         self._encryption = encryption
         self._client = self._new_client()
         self._handler: InboundHandler | None = None
-        self._rooms: dict[str, str] = self._load_json("rooms.json")  # person -> DM room
+        self._rooms: dict[str, str] = self._files.load_json("rooms.json")  # person -> DM room
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pending: list[asyncio.Task[None]] = []
         self._unstored: list[str] = []  # events of this sync that could not be stored
@@ -121,7 +98,7 @@ class MatrixChannel:
         config = AsyncClientConfig(encryption_enabled=self._encryption, store_sync_tokens=False)
         client = AsyncClient(self._homeserver, self._user_id, store_path=str(self._store),
                              config=config)
-        client.add_event_callback(self._on_message, _PERSON_MESSAGES)
+        client.add_event_callback(self._on_message, PERSON_MESSAGES)
         client.add_event_callback(self._on_undecryptable, MegolmEvent)
         client.add_event_callback(self._on_invite, InviteMemberEvent)
         return client
@@ -170,7 +147,7 @@ class MatrixChannel:
             if attachment.data is not None:  # from another channel: upload it first
                 attachment = await self._upload(attachment, bool(room and room.encrypted))
             return [await self._room_send(
-                room_id, _file_content(attachment, body[:MAX_BODY_CHARS]),
+                room_id, file_content(attachment, body[:MAX_BODY_CHARS]),
                 f"weerbaar-{message.id}")]
         # An event may be 64 KiB at most: a long text goes as several, each with its own
         # transaction id (a resend after a crash is dropped by the server, piece by piece).
@@ -285,42 +262,9 @@ class MatrixChannel:
     # -- logging in --------------------------------------------------------------------------
 
     async def _log_in(self) -> None:
-        """Restore the device kept in the store, or log in with the configured token or
-        password; raises :class:`ChannelStartError` when the homeserver refuses."""
-        saved = self._load_json("credentials.json")
-        if saved.get("user_id") == self._user_id:
-            self._client.restore_login(saved["user_id"], saved["device_id"],
-                                       saved["access_token"])
-        elif self._access_token is not None:
-            await self._log_in_with_token(self._access_token)
-        else:
-            await self._log_in_with_password()
-        await self._logged_in()
-        self._client.next_batch = (self._store / "next_batch").read_text().strip() \
-            if (self._store / "next_batch").exists() else None
-
-    async def _log_in_with_token(self, token: str) -> None:
-        client = self._client
-        client.access_token = token
-        whoami = await client.whoami()
-        if not isinstance(whoami, WhoamiResponse) or whoami.device_id is None:
-            raise ChannelStartError("the Matrix homeserver refused the access token")
-        client.restore_login(whoami.user_id, whoami.device_id, token)
-
-    async def _log_in_with_password(self) -> None:
-        assert self._password is not None
-        response = await self._client.login(self._password, device_name=self._device_name)
-        if not isinstance(response, LoginResponse):
-            raise ChannelStartError("the Matrix homeserver refused the login")
-
-    async def _logged_in(self) -> None:
-        client = self._client
-        assert client.device_id is not None
-        self._save_json("credentials.json", {"user_id": client.user_id,
-                                             "device_id": client.device_id,
-                                             "access_token": client.access_token})
-        if client.olm is not None and client.should_upload_keys:
-            await client.keys_upload()
+        await self._login.start(self._client)
+        next_batch = self._store / "next_batch"
+        self._client.next_batch = next_batch.read_text().strip() if next_batch.exists() else None
 
     async def _recover_login(self) -> bool:
         """The homeserver no longer knows the access token (an admin logged the device out,
@@ -330,18 +274,9 @@ class MatrixChannel:
         else Matrix cannot go on. Returns whether it is logged in again."""
         refused = self._client.access_token
         next_batch = self._client.next_batch
-        (self._store / "credentials.json").unlink(missing_ok=True)
         await self._client.close()
         self._client = self._new_client()
-        try:
-            if self._access_token is not None and self._access_token != refused:
-                await self._log_in_with_token(self._access_token)
-            elif self._password is not None:
-                await self._log_in_with_password()
-            else:
-                return False
-            await self._logged_in()
-        except (ChannelStartError, OSError, TimeoutError):
+        if not await self._login.again(self._client, refused):
             return False
         self._client.next_batch = next_batch
         log.warning("matrix.logged_in_again device=%s", self._client.device_id)
@@ -391,7 +326,7 @@ class MatrixChannel:
                 backoff = min(backoff * 2, 60.0)
                 continue
             backoff = 1.0
-            self._write_atomic("next_batch", response.next_batch)
+            self._files.write_atomic("next_batch", response.next_batch)
             self._first_sync.set()
 
     async def _keys_housekeeping(self) -> None:
@@ -419,14 +354,14 @@ class MatrixChannel:
     async def _on_message(self, room: MatrixRoom, event: Any) -> None:
         if not self._fresh(event.event_id, event.sender) or room.member_count > 2:
             return
-        inbound = _inbound(self.name, event)
+        inbound = inbound_event(self.name, event)
         if inbound is None:
             return
         if not inbound.edited:  # an edit is the same message in the room
             inbound = replace(inbound, platform_ref=event.event_id)
         if self._rooms.get(event.sender) != room.room_id:
             self._rooms[event.sender] = room.room_id
-            self._save_json("rooms.json", self._rooms)
+            self._files.save_json("rooms.json", self._rooms)
         self._dispatch(inbound)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
@@ -475,99 +410,5 @@ class MatrixChannel:
         if not isinstance(response, RoomCreateResponse):
             raise DeliveryError("room_create_failed")
         self._rooms[user_id] = response.room_id
-        self._save_json("rooms.json", self._rooms)
+        self._files.save_json("rooms.json", self._rooms)
         return str(response.room_id)
-
-    def _load_json(self, name: str) -> dict[str, str]:
-        path = self._store / name
-        if not path.exists():
-            return {}
-        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        return loaded
-
-    def _save_json(self, name: str, data: dict[str, Any]) -> None:
-        self._write_atomic(name, json.dumps(data))
-
-    def _write_atomic(self, name: str, content: str) -> None:
-        path = self._store / name
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(content, encoding="utf-8")
-        os.chmod(temporary, 0o600)
-        temporary.replace(path)
-
-
-def _file_content(attachment: Attachment, caption: str) -> dict[str, Any]:
-    """A file received before, sent on by its content URI (with its key, when it came from
-    an encrypted room); the text goes in ``body``."""
-    msgtype = next((t for t, kind in _MEDIA_KINDS.items() if kind == attachment.kind),
-                   "m.file")
-    content: dict[str, Any] = {"msgtype": msgtype, "body": caption}
-    if attachment.mime_type:
-        content["info"] = {"mimetype": attachment.mime_type}
-    if attachment.ref.startswith("{"):
-        stored = json.loads(attachment.ref)
-        if stored.get("file"):
-            content["file"] = stored["file"]
-        else:
-            content["url"] = stored.get("url")
-    else:
-        content["url"] = attachment.ref
-    return content
-
-
-def _inbound(channel: str, event: Any) -> InboundEvent | None:
-    if isinstance(event, RoomMessageFormatted):
-        edited = _edited_text(event)
-        return InboundEvent(channel, event.sender, event.event_id,
-                            text=_without_quote(event) if edited is None else edited,
-                            edited=edited is not None)
-    if isinstance(event, RoomMessageUnknown) and event.msgtype.startswith("m.key.verification"):
-        return None  # a client asking to verify the bot's device: not something to answer
-    if isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":
-        place = Location.from_geo_uri(str(event.content.get("geo_uri", "")))
-        if place is not None:
-            return InboundEvent(channel, event.sender, event.event_id, location=place)
-    if isinstance(event, UnknownEvent) and event.type not in _POLLS:
-        return None  # a reaction, a poll vote, a call signal, ...: nothing to answer
-    if isinstance(event, (RoomMessageUnknown, StickerEvent, UnknownEvent)):
-        kind: AttachmentKind = "sticker" if isinstance(event, StickerEvent) else "other"
-        return InboundEvent(channel, event.sender, event.event_id,
-                            attachment=Attachment(kind, event.event_id))
-    return InboundEvent(channel, event.sender, event.event_id, attachment=_attachment(event))
-
-
-def _without_quote(event: RoomMessageFormatted) -> str:
-    """The body of a reply without the quote of the message replied to, which older clients
-    put in front ("> <@bot:server> Wat is uw functie?" and a blank line): only what the person
-    wrote is their answer."""
-    relation = event.source.get("content", {}).get("m.relates_to")
-    body: str = event.body
-    if not isinstance(relation, dict) or "m.in_reply_to" not in relation:
-        return body
-    lines = body.split("\n")
-    while lines and lines[0].startswith(">"):
-        lines.pop(0)
-    if lines and not lines[0].strip():
-        lines.pop(0)
-    return "\n".join(lines)
-
-
-def _edited_text(event: RoomMessageFormatted) -> str | None:
-    """The new text when ``event`` edits an earlier message (its body is then "* " and the
-    text, as a fallback for clients that do not know edits)."""
-    new_content = event.source.get("content", {}).get("m.new_content")
-    if not isinstance(new_content, dict):
-        return None
-    return str(new_content.get("body", ""))
-
-
-def _attachment(event: Any) -> Attachment:
-    content: dict[str, Any] = event.source.get("content", {})
-    kind = _MEDIA_KINDS.get(str(content.get("msgtype")), "other")
-    if isinstance(event, RoomEncryptedMedia):
-        # The key to decrypt the file goes with it, for whoever fetches it later.
-        ref = json.dumps({"url": event.url, "file": content.get("file")})
-    else:
-        ref = str(event.url)
-    info = content.get("info") or {}
-    return Attachment(kind, ref, name=content.get("body"), mime_type=info.get("mimetype"))
