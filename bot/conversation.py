@@ -30,7 +30,7 @@ from bot.conversation_turn import ConversationTurn
 from bot.events import InboundEvent
 from bot.matching import Choice, CommandWords
 from bot.person_commands import check_commands
-from bot.understanding.signals import SignalDetector
+from bot.understanding.signals import Alarm, SignalDetector
 from flows.loader import START_FLOW, FlowSet
 from flows.schema import FLOW_PREFIX
 from flows.text import normalize
@@ -111,6 +111,12 @@ class ConversationLogic:
         turn.say(intro)
         turn.ask()
         return out
+
+    def advice(self, alarm: Alarm, language: str) -> list[str]:
+        """What the bot says at once when a message signals danger (112) or a crisis (113):
+        the same wherever it is heard, in the conversation or on its way to an expert."""
+        return [self.flows.text(kind).get(language).format_map(self.facts)
+                for kind, heard in (("danger", alarm.danger), ("crisis", alarm.crisis)) if heard]
 
     @staticmethod
     def unchanged(snapshot: Snapshot, text: str) -> Outcome:

@@ -32,10 +32,8 @@ class ConversationTurn(AnswerSteps):
         alarm = self.logic.signals.check(text) if text and not self.menu_command(text) else None
         self.alarmed = bool(alarm and alarm.danger)
         if alarm:
-            if alarm.danger:
-                self.say(self.t("danger"))
-            if alarm.crisis:
-                self.say(self.t("crisis"))
+            for advice in self.logic.advice(alarm, self.out.language):
+                self.say(advice)
             self.out.urgent = True
             self.out.signals.update(alarm.kinds)
             self.out.case_kind = self.out.case_kind or self.flow.case_kind or DEFAULT_CASE_KIND
@@ -91,10 +89,8 @@ class ConversationTurn(AnswerSteps):
             self.out.urgent = True
             self.out.signals.update(alarm.kinds)
             if self.event.advise:
-                if alarm.danger:
-                    self.say(self.t("danger"))
-                if alarm.crisis:
-                    self.say(self.t("crisis"))
+                for advice in self.logic.advice(alarm, self.out.language):
+                    self.say(advice)
         command = self.logic.commands.match(text)
         if command == "human":
             self.out.human = True

@@ -11,6 +11,7 @@ from bot.case_triage import signal_changes
 from bot.conversation import ConversationLogic, Outcome, Reply, Snapshot
 from bot.events import EVIDENCE_KINDS, Attachment, InboundEvent
 from bot.routing import Router
+from bot.understanding.signals import Alarm
 from bot.write_buffer import TurnContext, carried
 from config.experts import Expert
 from storage import cases as db
@@ -87,20 +88,10 @@ class PersonRelay:
         text = (event.text or "").strip()
         alarm = self.logic.signals.check(text)
         if alarm:
-            changes = signal_changes(
-                self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
-                signals=case.signals, new_signals=alarm.kinds, flow=snapshot.flow, now=turn.now)
-            if not case.urgent:
-                changes.update(urgent=True, urgent_at=turn.now)
-            if changes:
-                db.update_case(turn.db, case.id, turn.now, **changes)
+            self._mark_urgent(turn, case, alarm, snapshot.flow)
             if event.advise:  # in a burst, once a short while
-                if alarm.danger:
-                    say(self.logic.flows.text("danger").get(language).format_map(
-                        self.logic.facts))
-                if alarm.crisis:
-                    say(self.logic.flows.text("crisis").get(language).format_map(
-                        self.logic.facts))
+                for advice in self.logic.advice(alarm, language):
+                    say(advice)
                 to_expert("expert_person_danger")
         command = self.logic.commands.match(text)
         if event.burst:  # passed on, joined with the others of its batch
@@ -118,3 +109,15 @@ class PersonRelay:
         else:
             to_expert("expert_from_person", text=text, joins=True)
         return out
+
+    def _mark_urgent(self, turn: TurnContext, case: db.CaseInfo, alarm: Alarm,
+                     flow: str) -> None:
+        """The person's message to their expert signalled danger or a crisis: the case is
+        urgent, and its level follows."""
+        changes = signal_changes(
+            self.logic.flows.triage, level=case.urgency, reasons=case.urgency_reasons,
+            signals=case.signals, new_signals=alarm.kinds, flow=flow, now=turn.now)
+        if not case.urgent:
+            changes.update(urgent=True, urgent_at=turn.now)
+        if changes:
+            db.update_case(turn.db, case.id, turn.now, **changes)

@@ -57,6 +57,10 @@ class PersonRow:
 
 @dataclass(frozen=True)
 class CaseRow:
+    """The few columns of a case that every intake turn reads, without a join (the hot path);
+    :class:`storage.cases.CaseInfo` is the whole case with its person, for routing.
+    ``urgency_reasons`` None: never assessed yet."""
+
     id: int
     kind: str
     status: str

@@ -20,6 +20,7 @@ from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
 from bot.events import Attachment, InboundEvent, Location, OutboundMessage, SharedContact
+from bot.metrics import Metrics
 from bot.routing import Router
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import FlowSet, load_flows
@@ -76,7 +77,8 @@ class Bot:
                  channel: RecordingChannel | None = None, batch_max_turns: int = 256,
                  flood_limit: str | None = None, router: Router | None = None,
                  channel_name: str = "test", checkins: CheckinDesk | None = None,
-                 checkin_rate: float = 10.0, check_interval: float = 0.1) -> None:
+                 checkin_rate: float = 10.0, check_interval: float = 0.1,
+                 metrics: Metrics | None = None) -> None:
         """``check_interval``: seconds between escalation checks, shorter than the bot's
         second so that tests wait less for an escalation that falls due."""
         self.url = url
@@ -86,7 +88,7 @@ class Bot:
         self.engine = Engine(self.db, logic or make_logic(), batch_max_turns=batch_max_turns,
                              max_backoff_seconds=0.05, flood_limit=flood_limit, router=router,
                              checkins=checkins, checkin_rate_per_second=checkin_rate,
-                             check_interval=check_interval)
+                             check_interval=check_interval, metrics=metrics)
         self.scheduler: AsyncIOScheduler | None = None
         self._scheduled = checkins is not None
 

@@ -28,8 +28,7 @@ class StuckChannel(RecordingChannel):
 
 async def test_health_and_metrics(sqlite_url: str) -> None:
     metrics = Metrics()
-    async with Bot(sqlite_url) as bot:
-        bot.engine._metrics = metrics
+    async with Bot(sqlite_url, metrics=metrics) as bot:
         metrics.watch_cases(read_only(bot.db))
         await bot.script(["hallo", "1", "ja"])
         port = _free_port()

@@ -19,11 +19,10 @@ import logging
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -36,16 +35,14 @@ from telegram import (
 from telegram.constants import MessageLimit
 from telegram.error import (
     BadRequest,
-    Forbidden,
     InvalidToken,
     NetworkError,
-    RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
+from bot.adapters.telegram_errors import mapped_errors
 from bot.adapters.telegram_updates import (
     UnreadableUpdate,
     button_event,
@@ -74,7 +71,6 @@ __all__ = ["TelegramChannel", "Webhook", "split_text"]
 MAX_TRACKED_KEYBOARDS = 10_000
 UPDATE_TYPES = ["message", "edited_message", "callback_query"]
 """What the bot asks Telegram for; an edit is not lost (it is answered, and passed on)."""
-_GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
 MAX_POLL_BACKOFF_SECONDS = 30.0
 DELETE_WINDOW = timedelta(hours=48) - timedelta(minutes=5)
 """Telegram deletes messages up to 48 hours old; a few minutes' margin for the clocks."""
@@ -219,7 +215,7 @@ class TelegramChannel:
         for start in range(0, len(removable), DELETE_BATCH):
             chunk = removable[start:start + DELETE_BATCH]
             try:
-                with _mapped_errors(keep_bad_request=True):
+                with mapped_errors(keep_bad_request=True):
                     await self._app.bot.delete_messages(chat_id, chunk)
             except BadRequest:  # one of them cannot go: find out which
                 left += await self._delete_one_by_one(chat_id, chunk)
@@ -229,7 +225,7 @@ class TelegramChannel:
         left = 0
         for message_id in message_ids:
             try:
-                with _mapped_errors(keep_bad_request=True):
+                with mapped_errors(keep_bad_request=True):
                     await self._app.bot.delete_message(chat_id, message_id)
             except BadRequest as exc:
                 if "not found" not in exc.message.lower():  # not found: gone already
@@ -396,38 +392,10 @@ class TelegramChannel:
 
     @staticmethod
     async def _call(request: object) -> Message:
-        with _mapped_errors():
+        with mapped_errors():
             result = await request  # type: ignore[misc]
         assert isinstance(result, Message)
         return result
-
-
-@contextlib.contextmanager
-def _mapped_errors(*, keep_bad_request: bool = False) -> Iterator[None]:
-    """python-telegram-bot's errors as the engine's delivery errors (``keep_bad_request``: a
-    refused request stays a ``BadRequest``, for the caller to tell which one it was)."""
-    try:
-        yield
-    except RetryAfter as exc:
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-        raise DeliveryError("rate_limited", retry_after=seconds) from exc
-    except Forbidden as exc:
-        raise PermanentDeliveryError("forbidden") from exc
-    except BadRequest as exc:
-        if any(reason in exc.message.lower() for reason in _GONE):
-            raise PermanentDeliveryError("chat_gone") from exc
-        if keep_bad_request:
-            raise
-        raise DeliveryError("bad_request") from exc
-    except TimedOut as exc:
-        raise DeliveryError("TimedOut") from exc
-    except NetworkError as exc:
-        # An error status (500, 502, ...) means the Bot API answered; a broken connection
-        # comes with the HTTP library's error as its cause.
-        answered = not isinstance(exc.__cause__, httpx.HTTPError) \
-            and not str(exc).startswith("Unknown error in HTTP implementation")
-        raise DeliveryError(type(exc).__name__, answered=answered) from exc
 
 
 _SUFFIX = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
