@@ -29,7 +29,7 @@ from bot.conversation_state import (
 from bot.conversation_turn import ConversationTurn
 from bot.events import InboundEvent
 from bot.matching import Choice, CommandWords
-from bot.person_commands import check_commands
+from bot.person_commands import check_commands, help_keys
 from bot.understanding.signals import Alarm, SignalDetector
 from flows.loader import START_FLOW, FlowSet
 from flows.schema import FLOW_PREFIX
@@ -111,6 +111,13 @@ class ConversationLogic:
         turn.say(intro)
         turn.ask()
         return out
+
+    def help_text(self, language: str) -> str:
+        """The help, built from the person's commands (bot/person_commands.py): its opening,
+        a line for each command that has one, and its close."""
+        first, *lines, last = (self.flows.text(key).get(language).format_map(self.facts)
+                               for key in help_keys())
+        return "\n".join([first, *(f"• {line}" for line in lines)]) + f"\n\n{last}"
 
     def advice(self, alarm: Alarm, language: str) -> list[str]:
         """What the bot says at once when a message signals danger (112) or a crisis (113):

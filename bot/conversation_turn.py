@@ -113,8 +113,7 @@ class ConversationTurn(AnswerSteps):
         if command == "human":
             self.enter(FLOW_PREFIX + "contact")
         elif command in ("privacy", "help"):  # someone may want to know this before anything
-            self.say(self.t(command))
-            self.ask()
+            self.say_and_ask(command)
         elif command is None and text and (ids := match_choices(text, self.choices())):
             self.answer(ids, pressed=False)
         else:
@@ -204,7 +203,7 @@ class ConversationTurn(AnswerSteps):
             self.out.status = ACTIVE
 
     def say_and_ask(self, key: str) -> None:
-        self.say(self.t(key))
+        self.say(self.logic.help_text(self.out.language) if key == "help" else self.t(key))
         self.ask()
 
     def pause(self) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flows.loader import FlowError
-from flows.schema import System
+from flows.schema import LANGUAGES, System
+from flows.text import normalize
 
 if TYPE_CHECKING:
     from bot.conversation_turn import ConversationTurn
@@ -26,6 +27,8 @@ class PersonCommand:
     run: Callable[[ConversationTurn, str], None]
     keeps_pause: bool = False
     handled_by: str = ""
+    in_help: bool = False
+    """The help has a line for it: the text ``help_<name>``."""
 
 
 def _help(turn: ConversationTurn, name: str) -> None:
@@ -41,26 +44,47 @@ def _language(turn: ConversationTurn, name: str) -> None:
 
 
 PERSON_COMMANDS: dict[str, PersonCommand] = {command.name: command for command in (
+    PersonCommand("human", lambda turn, name: turn.ask_for_a_person(), in_help=True),
+    PersonCommand("back", lambda turn, name: turn.back(), in_help=True),
+    PersonCommand("stop", lambda turn, name: turn.pause(), keeps_pause=True, in_help=True),
+    PersonCommand("restart", _confirm_first, in_help=True),
+    PersonCommand("language", _language, in_help=True),
+    PersonCommand("privacy", _help, in_help=True),
+    PersonCommand("wipe", _confirm_first, keeps_pause=True, in_help=True),
+    PersonCommand("link", lambda turn, name: turn.resume(), handled_by="bot/accounts.py",
+                  in_help=True),
+    PersonCommand("delete", _confirm_first, keeps_pause=True, in_help=True),
     PersonCommand("help", _help),
-    PersonCommand("privacy", _help),
-    PersonCommand("stop", lambda turn, name: turn.pause(), keeps_pause=True),
-    PersonCommand("human", lambda turn, name: turn.ask_for_a_person()),
-    PersonCommand("delete", _confirm_first, keeps_pause=True),
-    PersonCommand("wipe", _confirm_first, keeps_pause=True),
-    PersonCommand("restart", _confirm_first),
-    PersonCommand("language", _language),
     PersonCommand("english", _language),
     PersonCommand("dutch", _language),
-    PersonCommand("back", lambda turn, name: turn.back()),
     PersonCommand("start", lambda turn, name: turn.resume()),
-    PersonCommand("link", lambda turn, name: turn.resume(), handled_by="bot/accounts.py"),
     PersonCommand("unlink", lambda turn, name: turn.resume(), handled_by="bot/accounts.py"),
 )}
+"""The commands with a line in the help come first, in the order the help lists them."""
+HELP_FIRST, HELP_LAST = "help", "help_end"
+
+
+def help_keys() -> tuple[str, ...]:
+    """The text keys of the help, in order: the opening, a line per command, the close."""
+    return (HELP_FIRST, *(f"help_{name}" for name, command in PERSON_COMMANDS.items()
+                          if command.in_help), HELP_LAST)
 
 
 def check_commands(system: System) -> None:
-    """The system file's commands are exactly this table's."""
+    """The system file's commands are exactly this table's, and each line of the help begins
+    with one of its command's words, in every language."""
     if missing := [name for name in PERSON_COMMANDS if name not in system.commands]:
         raise FlowError(f"system.yaml: missing commands {missing}")
     if unknown := sorted(set(system.commands) - set(PERSON_COMMANDS)):
         raise FlowError(f"system.yaml: commands {unknown} are not in bot/person_commands.py")
+    if missing := [key for key in help_keys() if key not in system.texts]:
+        raise FlowError(f"system.yaml: missing texts {missing}")
+    for name, command in PERSON_COMMANDS.items():
+        if not command.in_help:
+            continue
+        own = {normalize(word) for word in system.commands[name]}
+        for language in LANGUAGES:
+            line = getattr(system.texts[f"help_{name}"], language)
+            if normalize(line.split(" ", 1)[0].rstrip(":")) not in own:
+                raise FlowError(f"system.yaml: the {language} help line of {name!r} must "
+                                f"begin with one of its words")

@@ -72,3 +72,28 @@ def test_a_system_file_whose_commands_do_not_fit_the_persons_table_is_refused() 
         system = FLOWS.system.model_copy(update={"commands": commands})
         with pytest.raises(FlowError, match=problem):
             ConversationLogic(dataclasses.replace(FLOWS, system=system), FACTS)
+
+
+def test_the_persons_help_has_a_line_for_each_command_that_says_it_has_one() -> None:
+    from bot.conversation import ConversationLogic
+    from bot.person_commands import PERSON_COMMANDS
+
+    logic = ConversationLogic(FLOWS, FACTS)
+    for language in ("nl", "en"):
+        help_text = logic.help_text(language)
+        assert help_text.startswith(FLOWS.text("help").get(language).format_map(FACTS))
+        for name, command in PERSON_COMMANDS.items():
+            line = FLOWS.text(f"help_{name}").get(language) if command.in_help else None
+            if line is not None:
+                assert f"\n• {line.split('{')[0]}" in help_text, (language, name)
+    assert "\n• verwijder: al uw gegevens wissen\n\nU kunt antwoorden" in logic.help_text("nl")
+
+
+def test_a_help_line_that_does_not_begin_with_its_word_is_refused() -> None:
+    from bot.conversation import ConversationLogic
+
+    texts = {**FLOWS.system.texts,
+             "help_back": FLOWS.text("help_back").model_copy(update={"en": "go: back"})}
+    system = FLOWS.system.model_copy(update={"texts": texts})
+    with pytest.raises(FlowError, match="the en help line of 'back'"):
+        ConversationLogic(dataclasses.replace(FLOWS, system=system), FACTS)
