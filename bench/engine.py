@@ -4,6 +4,7 @@ rate of the same database, and the memory cost of stored idle conversations."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import statistics
 import time
@@ -20,10 +21,21 @@ from bot.events import InboundEvent, OutboundMessage
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import load_flows
 from storage.database import create_db_engine
-from tests.intake import INCIDENT_TO_SUMMARY
+from tests.intake_script import INCIDENT_FOR_AFTERCARE, intake
 
-# One person's incident intake, repeated: after "nieuwe melding" it starts again at the menu.
-SCRIPT = [*INCIDENT_TO_SUMMARY[1:], "ja", "nieuwe melding"]
+
+@functools.cache
+def bench_logic() -> ConversationLogic:
+    """The conversation logic every run uses (it keeps no state of a conversation)."""
+    return ConversationLogic(load_flows(placeholders=TEXT_PLACEHOLDERS), text_facts(Facts(), 365))
+
+
+@functools.cache
+def script() -> list[str]:
+    """One person's incident intake, repeated: after "nieuwe melding" it starts again at the
+    menu. Derived from the flow (tests/intake_script.py), so a new question is walked too."""
+    to_summary = intake(bench_logic(), "incident", INCIDENT_FOR_AFTERCARE, until="summary")
+    return [*to_summary[1:], "ja", "nieuwe melding"]
 
 
 class NullChannel:
@@ -72,7 +84,7 @@ async def _drive(url: str, conversations: int,
                  person: Callable[[BotEngine, str, list[float]], Awaitable[None]]) -> RunResult:
     """Run ``person`` for each of ``conversations`` people against a fresh engine on ``url``."""
     db = create_db_engine(url)
-    logic = ConversationLogic(load_flows(placeholders=TEXT_PLACEHOLDERS), text_facts(Facts(), 365))
+    logic = bench_logic()
     engine = BotEngine(db, logic)
     await engine.start({"bench": NullChannel()})
     latencies: list[float] = []
@@ -103,7 +115,7 @@ async def closed_loop(url: str, conversations: int, seconds: float) -> RunResult
     async def person(engine: BotEngine, who: str, latencies: list[float]) -> None:
         step = 0
         while time.perf_counter() < stop_at:
-            await _turn(engine, who, SCRIPT[step % len(SCRIPT)], latencies)
+            await _turn(engine, who, script()[step % len(script())], latencies)
             step += 1
 
     return await _drive(url, conversations, person)
@@ -121,7 +133,7 @@ async def open_loop(url: str, conversations: int, rate: float, seconds: float) -
         next_at = time.perf_counter() + rng.expovariate(per_person)
         while next_at < stop_at:
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-            await _turn(engine, who, SCRIPT[step % len(SCRIPT)], latencies)
+            await _turn(engine, who, script()[step % len(script())], latencies)
             step += 1
             next_at += rng.expovariate(per_person)
 

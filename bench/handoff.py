@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import select
 
-from bench.engine import SCRIPT, NullChannel, RunResult
+from bench.engine import NullChannel, RunResult, script
 from bot.conversation import ConversationLogic
 from bot.engine import Engine as BotEngine
 from bot.events import InboundEvent, OutboundMessage
@@ -21,8 +21,8 @@ from storage.database import create_db_engine
 from storage.models import Case, Person
 
 EXPERTS = 10
-# The intake up to its summary; the last line of SCRIPT before "nieuwe melding" confirms it.
-TO_SUMMARY, CONFIRM = SCRIPT[:-2], SCRIPT[-2]
+# The intake up to its summary; the last line of the script before "nieuwe melding" confirms it.
+TO_SUMMARY, CONFIRM = script()[:-2], script()[-2]
 
 
 class ExpertInbox(NullChannel):

@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from bench.engine import SCRIPT, RunResult
+from bench.engine import RunResult, script
 from bot.matching import Choice, match_choices
 from config import TEXT_PLACEHOLDERS, Facts, text_facts
 from flows import load_flows
@@ -161,7 +161,7 @@ async def closed_loop(conversations: int, seconds: float) -> RunResult:
     stop_at = time.perf_counter() + seconds
 
     async def person(user_id: int) -> None:
-        for step, line in enumerate(itertools.chain(["hallo"], itertools.cycle(SCRIPT))):
+        for step, line in enumerate(itertools.chain(["hallo"], itertools.cycle(script()))):
             if step and time.perf_counter() >= stop_at:
                 return
             update = Update.de_json(_update(next(update_ids), user_id, line), application.bot)
@@ -194,7 +194,7 @@ def check_script() -> list[str]:
             return await original(url, method, request_data, *args, **kwargs)
 
         request.do_request = recording  # type: ignore[method-assign]
-        for index, line in enumerate(["hallo", *SCRIPT]):
+        for index, line in enumerate(["hallo", *script()]):
             await application.process_update(
                 Update.de_json(_update(index + 1, 77, line), application.bot))
         await application.shutdown()

@@ -1,76 +1,34 @@
-"""The canonical intake script: what a person types to go through a flow, derived from the flow
-itself by the real conversation logic. A test names only the answers it cares about; every
-other question gets its first option (or a typed answer), so a new intake question does not
-break the tests that walk past it."""
+"""The canonical intake script (:mod:`tests.intake_script`) with the tests' logic, and the
+intakes most tests walk."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.conversation import COMPLETED, Snapshot
-from bot.events import InboundEvent
-from flows.schema import FLOW_PREFIX, Step
-from tests.harness import FLOWS, make_logic
-from tests.walker import TYPED_FOR
+from tests.harness import make_logic
+from tests.intake_script import INCIDENT, INCIDENT_FOR_AFTERCARE
+from tests.intake_script import intake as intake_with
 
 LOGIC = make_logic()
-CALM_DEFAULTS = {"safety": "nee"}
-"""The answer where the first option would change the path (being in danger now)."""
-
-# The incident most tests walk: legal help for a threat to a raadslid, contact by chat.
-INCIDENT = {"role": "raadslid", "org_type": "gemeente", "org_name": "Gemeente Ergenshuizen",
-            "what": "bedreiging",
-            "description": "Hij schreef dat hij weet waar mijn kinderen naar school gaan.",
-            "when": "gisteren", "ongoing": "ja", "how": "sociale media", "perpetrator": "nee",
-            "family": "ja", "internal": "ja", "aangifte": "ja", "help_wanted": "juridische hulp",
-            "contact": "via deze chat"}
-
-
-def _default(step: Step, language: str) -> str:
-    if step.type == "text" and not step.option_list:
-        return TYPED_FOR[step.validate_as]
-    return step.option_list[0].label.get(language)
-
-
-def _after(snapshot: Snapshot, text: str) -> Snapshot:
-    outcome = LOGIC.turn(snapshot, InboundEvent("script", "intake", "id", text=text))
-    return Snapshot(known=True, flow=outcome.flow, state=outcome.state, status=outcome.status,
-                    language=outcome.language, data=outcome.data)
 
 
 def intake(flow: str = "incident", answers: Mapping[str, str] | None = None, *,
            until: str = "done", language: str = "nl", first: str = "hallo") -> list[str]:
-    """The messages from ``first`` to the step ``until`` (not answered): "summary" stops at
-    the summary, "done" (the default) includes confirming it. ``answers``: what to type at a
-    step, by the step's name; the others get :data:`CALM_DEFAULTS` or their first option."""
-    answers = {**CALM_DEFAULTS, **(answers or {})}
-    menu = next(o for o in FLOWS.step("menu", "menu").option_list
-                if o.next == FLOW_PREFIX + flow)
-    number = FLOWS.step("menu", "menu").option_list.index(menu) + 1
-    messages = [first, answers.get("menu", str(number))]
-    snapshot = _after(_after(LOGIC.start(language), first), messages[1])
-    while snapshot.state != until and snapshot.status != COMPLETED:
-        assert snapshot.flow == flow, f"the script left {flow} for {snapshot.flow}"
-        step = FLOWS.step(flow, snapshot.state)
-        text = answers.get(snapshot.state) or ("ja" if step.type == "summary"
-                                               else _default(step, language))
-        before = snapshot.state
-        snapshot = _after(snapshot, text)
-        assert snapshot.state != before or snapshot.status == COMPLETED, \
-            f"{flow}.{before}: {text!r} did not move the intake on"
-        messages.append(text)
-    return messages
+    """See :func:`tests.intake_script.intake`."""
+    return intake_with(LOGIC, flow, answers, until=until, language=language, first=first)
 
 
 INCIDENT_SUBMITTED = intake("incident", INCIDENT)
 """The incident to its confirmation: a case asking for legal help."""
 
-INCIDENT_TO_SUMMARY = intake("incident", {**INCIDENT, "aangifte": "nee", "aangifte_address": "nee",
-                                          "help_wanted": "1, 3"}, until="summary")
+INCIDENT_TO_SUMMARY = intake("incident", INCIDENT_FOR_AFTERCARE, until="summary")
 """An incident to its summary, not yet confirmed: legal help and aftercare."""
 
 
 def incident_until(step: str) -> list[str]:
     """:data:`INCIDENT_TO_SUMMARY` up to the question ``step`` (not answered)."""
-    return intake("incident", {**INCIDENT, "aangifte": "nee", "aangifte_address": "nee",
-                               "help_wanted": "1, 3"}, until=step)
+    return intake("incident", INCIDENT_FOR_AFTERCARE, until=step)
+
+
+__all__ = ["INCIDENT", "INCIDENT_SUBMITTED", "INCIDENT_TO_SUMMARY", "LOGIC", "incident_until",
+           "intake"]

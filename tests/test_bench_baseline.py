@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.engine import SCRIPT
+from bench.engine import script
 from bench.ptb_baseline import check_script, closed_loop
 from bot.conversation import Snapshot
 from bot.events import InboundEvent
@@ -15,7 +15,7 @@ from tests.harness import make_logic
 def _what_the_bot_asks() -> list[str]:
     logic = make_logic()
     snapshot, asked = logic.start("nl"), []
-    for line in ["hallo", *SCRIPT]:
+    for line in ["hallo", *script()]:
         outcome = logic.turn(snapshot, InboundEvent("test", "p", "id", text=line))
         asked.append(outcome.replies[-1].text)
         snapshot = Snapshot(True, outcome.flow, outcome.state, outcome.status,
@@ -25,7 +25,7 @@ def _what_the_bot_asks() -> list[str]:
 
 def test_the_conversation_handler_version_asks_the_same_questions() -> None:
     ptb, ours = check_script(), _what_the_bot_asks()
-    assert len(ptb) == len(ours) == len(SCRIPT) + 1, "no 'did not understand' on either side"
+    assert len(ptb) == len(ours) == len(script()) + 1, "no 'did not understand' on either side"
     for theirs, mine in zip(ptb, ours, strict=True):
         # The bot's summary lists the answers under the same opening words.
         assert mine.startswith(theirs), (theirs[:40], mine[:40])

@@ -9,12 +9,11 @@ from bot.conversation import COMPLETED, Outcome, Snapshot
 from bot.events import InboundEvent
 from flows.schema import FLOW_PREFIX
 from tests.harness import FLOWS, make_logic
+from tests.intake_script import TYPED_FOR
 
 LOGIC = make_logic()
 LEFTOVER_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
-TYPED_FOR = {"phone": "06 12345678", "email": "naam@voorbeeld.nl", "date": "15-03-2027",
-             None: "Een antwoord in eigen woorden."}
 
 
 def _event(**kwargs: str) -> InboundEvent:
