@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -24,6 +25,8 @@ from tests.harness import FLOWS, Bot, make_logic
 from tests.intake import INCIDENT_SUBMITTED
 from tests.routing_support import make_router, routed_bot
 from tests.walker import LEFTOVER_PLACEHOLDER
+
+pytestmark = pytest.mark.slow  # many generated conversations (seconds each)
 
 LOGIC = make_logic()
 INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
