@@ -35,9 +35,22 @@ from flows.loader import START_FLOW, FlowSet
 from flows.schema import FLOW_PREFIX
 from flows.text import normalize
 
-__all__ = ["ACTIVE", "COMPLETED", "CONFIRM_PREFIX", "DEFAULT_CASE_KIND", "PAUSED",
-           "ConversationLogic", "Outcome", "Reply", "Snapshot", "answer_key", "fresh_data",
-           "option_texts", "option_words"]
+__all__ = [
+    "ACTIVE",
+    "COMPLETED",
+    "CONFIRM_PREFIX",
+    "DEFAULT_CASE_KIND",
+    "PAUSED",
+    "ConversationLogic",
+    "Outcome",
+    "Reply",
+    "Snapshot",
+    "answer_key",
+    "command_texts",
+    "fresh_data",
+    "option_texts",
+    "option_words",
+]
 """The conversation's data types live in :mod:`bot.conversation_state`; they are named here
 too, where the rest of the bot has always found them."""
 
@@ -48,6 +61,13 @@ def option_texts(flows: FlowSet) -> set[str]:
             for option in step.option_list
             for name in (*option.words, option.label.nl, option.label.en)
             if (text := normalize(name))}
+
+
+def command_texts(flows: FlowSet) -> set[str]:
+    """Every word of the person's commands ("hulp", "/stop"), normalised: a command is never
+    taken for danger by the learned model (the word lists still hear "help")."""
+    return {text for words in flows.system.commands.values() for word in words
+            for text in (normalize(word), normalize(word.lstrip("/"))) if text}
 
 
 def option_words(flows: FlowSet) -> set[str]:
@@ -68,7 +88,8 @@ class ConversationLogic:
         check_commands(flows.system)
         self.commands = CommandWords(flows.system, {"quick_exit": quick_exit})
         self.signals = SignalDetector(flows.signals, ordinary=option_words(flows),
-                                      model=flows.signal_model, answers=option_texts(flows))
+                                      model=flows.signal_model,
+                                      answers=option_texts(flows) | command_texts(flows))
         self.step_choices: dict[tuple[str, str], list[Choice]] = {
             (f.flow, name): [Choice.of(o) for o in step.option_list]
             for f in flows.flows.values() for name, step in f.steps.items()

@@ -13,7 +13,7 @@ from bot.understanding.model import LearnedSignals, ModelError
 from bot.understanding.signals import SignalDetector
 from bot.understanding.train import load_examples, train
 from flows.loader import EXAMPLES_FILE, FLOWS_DIR
-from tests.harness import FLOWS
+from tests.harness import FLOWS, Bot, make_logic, texts
 
 WORDS_ONLY = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS))
 WITH_MODEL = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
@@ -96,3 +96,23 @@ def test_a_model_of_other_features_is_refused() -> None:
     other = FLOWS.signal_model.model_copy(update={"features": VERSION + 1})
     with pytest.raises(ModelError, match="train it again"):
         LearnedSignals(other)
+
+
+@pytest.mark.parametrize("word", ["hulp", "Hulp", "/hulp", "stop", "uitleg"])
+def test_a_command_word_is_not_taken_for_danger_by_the_model(word: str) -> None:
+    """'hulp' asks how the chat works (the help starts with 112 anyway); only the word lists
+    may call a command word danger ('help' is one)."""
+    signals = make_logic().signals  # as the bot has it
+    assert not signals.check(word)
+    assert signals.check("help").danger
+    assert signals.check("hulp alsjeblieft er is iemand in huis").danger
+
+
+async def test_hulp_mid_intake_explains_the_chat_without_an_alarm(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])
+        said = texts(await bot.say("hulp"))
+        (case,) = bot.cases()
+    assert "Deze woorden werken altijd" in said
+    assert "De politie kan meteen komen" not in said, "no danger advice for the help word"
+    assert not case.urgent

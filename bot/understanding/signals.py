@@ -108,8 +108,8 @@ def _rest(phrase: tuple[str, ...], matched: Sequence[frozenset[str]], start: int
 
 class SignalDetector:
     """``ordinary``: words of ordinary answers (the options' words), never taken for a signal
-    word typed with a letter off; ``answers``: the options' whole texts, which the learned
-    ``model`` is not asked about."""
+    word typed with a letter off; ``answers``: whole texts the flows offer (options and
+    commands), which the learned ``model`` is not asked about."""
 
     def __init__(self, signals: Signals, ordinary: Iterable[str] = (),
                  model: SignalModel | None = None, answers: Iterable[str] = ()) -> None:
