@@ -145,8 +145,7 @@ class CaseLifecycle:
     def _hands_off(self, case: repo.CaseRow, values: dict[str, Any], outcome: Outcome) -> bool:
         """Whether this turn hands the case to an expert: the intake is confirmed, the person
         asks for a human, or danger was signalled, and nobody was asked yet."""
-        return self.router is not None \
-            and case.status in (CaseStatus.INTAKE, CaseStatus.SUBMITTED) and (
+        return self.router is not None and may(case.status, "hand_off") and (
             outcome.submit is not None or case.urgent or case.human_requested
             or bool(values.get("urgent")) or bool(values.get("human_requested")))
 
