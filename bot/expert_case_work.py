@@ -5,7 +5,6 @@ log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
 
 from pydantic import ValidationError
@@ -22,7 +21,6 @@ from bot.checkins import due_time
 from bot.expert_base import ExpertBase
 from config.settings import CheckinStep
 from config.timezone import TIMEZONE
-from flows.schema import Text
 from flows.text import normalize
 from flows.triage import RANK
 from storage import cases as db
@@ -99,7 +97,9 @@ class CaseWork(ExpertBase):
         self.router.ask_next(self.turn, moved)
 
     def note(self, case_id: int, rest: str) -> None:
-        case = self.my_case(case_id, coordinator_may=True)
+        """An internal note; one by a colleague reading along or a coordinator is also sent
+        to the expert who has the case."""
+        case = self.my_case(case_id, coordinator_may=True, consultant_may=True)
         if case is None:
             return
         if not rest:
@@ -108,6 +108,12 @@ class CaseWork(ExpertBase):
         db.add_note(self.db, case.id, self.expert.id, rest, self.turn.now)
         self.audit("note", case.id)
         self.say("expert_noted", case=case.id)
+        holder = self.router.roster.by_id(case.assigned_expert or "") \
+            if case.status == CaseStatus.ASSIGNED else None
+        if holder is not None and holder.id != self.expert.id:
+            self.router.tell_expert(self.turn, case, holder, self.texts.t(
+                "expert_colleague_note", holder.language, case=case.id,
+                name=self.expert.first_name, text=rest))
 
     def aftercare(self, case_id: int, rest: str) -> None:
         """Plan the case's check-ins ('nazorg 12'), add one ('nazorg 12 3d') or cancel them
@@ -215,15 +221,3 @@ class CaseWork(ExpertBase):
     def clear_session(self, case_id: int) -> None:
         if db.active_case(self.db, self.expert.id) == case_id:
             db.save_session(self.db, self.expert.id, active_case_id=None)
-
-    @staticmethod
-    def pick(text: str, names: Mapping[str, Text]) -> str | None:
-        """A name from ``names``, typed as its key (or the start of it) or its label."""
-        wanted = normalize(text)
-        if not wanted:
-            return None
-        for key, label in names.items():
-            if wanted in {normalize(key), normalize(label.nl), normalize(label.en)} \
-                    or normalize(key).startswith(wanted):
-                return key
-        return None

@@ -41,6 +41,11 @@ EXPERT_COMMANDS: dict[str, ExpertCommand] = {command.name: command for command i
     ExpertCommand("full", lambda message, case, rest: message.read_full(case)),
     ExpertCommand("urgency", lambda message, case, rest: message.urgency(case, rest)),
     ExpertCommand("verify", lambda message, case, rest: message.verify(case, rest)),
+    ExpertCommand("template", lambda message, case, rest: message.send_template(case, rest),
+                  needs_case=False),
+    ExpertCommand("consult", lambda message, case, rest: message.consult(case, rest)),
+    ExpertCommand("block", lambda message, case, rest: message.block(case)),
+    ExpertCommand("unblock", lambda message, case, rest: message.unblock(case)),
     ExpertCommand("help", lambda message, case, rest: message.help(), needs_case=False),
 )}
 """In the order the help lists them."""

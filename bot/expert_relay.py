@@ -1,5 +1,5 @@
-"""Passing an expert's messages (text, edits, places, contacts, files) on to the person of
-their current case, kept with the case."""
+"""Passing an expert's messages (text, edits, places, contacts, files, the team's vetted
+texts) on to the person of their current case, kept with the case."""
 
 from __future__ import annotations
 
@@ -43,6 +43,34 @@ class ExpertRelay(ExpertBase):
 
     def relay_text(self, text: str, active: int | None) -> None:
         self.pass_on(active, {"text": text}, "from_expert", text=text)
+
+    def send_template(self, case_id: int, rest: str) -> None:
+        """'sjabloon aangifte' sends a vetted text (flows/templates.yaml) to the person of the
+        current case, in their language ('sjabloon 12 aangifte': of case 12); without a name,
+        or with one not known, the list."""
+        templates = self.router.flows.templates.templates
+        if not templates:
+            self.say("expert_templates_none")
+            return
+        listing = "\n".join(f"• {name}: {template.title.get(self.language)}"
+                            for name, template in templates.items())
+        name = self.pick(rest, {key: t.title for key, t in templates.items()})
+        if name is None:
+            self.say("expert_template_unknown" if rest else "expert_templates",
+                     templates=listing)
+            return
+        target = case_id if case_id else db.active_case(self.db, self.expert.id)
+        case = self.active_case(target)
+        if case is None:
+            return
+        template = templates[name]
+        text = template.text.get(case.language).format_map(
+            {**self.texts.facts, "name": self.expert.first_name})
+        self.keep(case, {"text": text, "template": name})
+        self.router.tell_person(self.turn, case, self.texts.t(
+            "from_expert", case.language, name=self.expert.first_name, text=text))
+        self.say("expert_template_sent", case=case.id,
+                 title=template.title.get(self.language))
 
     def edited(self, text: str) -> None:
         """An earlier message changed: the new version goes to the person, marked as such.

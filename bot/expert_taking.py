@@ -106,7 +106,7 @@ class TakingCases(ExpertBase):
 
     def read_full(self, case_id: int) -> None:
         """Everything of a case, nothing shortened (the expert asked for it); audited."""
-        case = self.my_case(case_id, coordinator_may=True)
+        case = self.my_case(case_id, coordinator_may=True, consultant_may=True)
         if case is None:
             return
         additions, _ = self.router.evidence(self.db, case, self.language)

@@ -19,6 +19,7 @@ from bot.expert_case_work import CaseWork
 from bot.expert_commands import EXPERT_COMMANDS, check_commands, help_lines
 from bot.expert_relay import ExpertRelay
 from bot.expert_taking import TakingCases
+from bot.expert_team import TeamWork
 from bot.routing import HANDOFF_PREFIX, Router
 from bot.write_buffer import TurnContext
 from config.experts import Expert
@@ -77,7 +78,7 @@ class ExpertDesk:
         return _Command(name, int(match.group(1)), remainder.strip())
 
 
-class ExpertMessage(TakingCases, CaseWork, ExpertRelay):
+class ExpertMessage(TakingCases, CaseWork, TeamWork, ExpertRelay):
     """One expert message: what it asks, checked against what this expert may do."""
 
     # -- input ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The person's side of a case an expert has taken: what they write goes to the expert
 through the bot, so neither sees the other's account. "stop" and "mens" keep working, danger
 words still get 112 at once, and the other commands (help, privacy, delete, ...) are handled
-by the conversation as always."""
+by the conversation as always. A blocked account's messages are kept with the case but not
+passed on, and it is answered exactly as before, so nothing tells it about the block."""
 
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ class PersonRelay:
                 fields["text"], cut = self.texts.cap(text, expert.language, case.id)
                 if cut:
                     say(self.texts.t("relay_long", language, name=name))
+            if case.blocked:  # kept with the case as evidence; the person sees no difference
+                turn.audit("person", "withheld", case.id, key.removeprefix("expert_"))
+                return
             self.router.tell_expert(turn, case, expert,
                                     self.texts.t(key, expert.language, case=case.id, **fields),
                                     attachment=attachment,

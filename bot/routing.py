@@ -26,8 +26,9 @@ from bot.write_buffer import TurnContext, attachment_from
 from config.experts import COORDINATOR, Expert, Roster
 from flows.loader import FlowSet
 from flows.summary import answers_of, describe, specialties
+from storage import case_access as access
 from storage import cases as db
-from storage.case_status import OfferStatus
+from storage.case_status import CaseStatus, OfferStatus
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +173,37 @@ class Router:
         case = replace(case, status=status, specialties=needed, first_asked_at=first_asked,
                        escalation_level=0)
         case_values.update(status=status, specialties=needed, first_asked_at=first_asked)
+        notice = self.texts.t("handoff_asked", case.language,
+                              wait=self.texts.wait(self.timeout(case), case.language))
+        if case.blocked or access.is_blocked(turn.db, case.person_id):
+            # Held: nobody is asked and nothing moves it on until a coordinator lifts the
+            # block; the account is told what it is always told, so it learns nothing.
+            db.update_case(turn.db, case.id, turn.now, escalate_at=None, **case_values)
+            turn.audit("bot", "held", case.id, "blocked")
+            log.info("case.held case=%s", case.id)
+            return notice
         self.ask_next(turn, case, answers=answers, first=True, **case_values)
         log.info("case.handoff case=%s urgent=%s", case.id, case.urgent)
-        return self.texts.t("handoff_asked", case.language,
-                            wait=self.texts.wait(self.timeout(case), case.language))
+        return notice
+
+    def release_held(self, turn: TurnContext, person_id: int) -> list[int]:
+        """A block was lifted: the person's cases held while it lasted are offered now."""
+        released = []
+        for case in db.open_cases_of_person(turn.db, person_id):
+            offers = db.handoffs_of_case(turn.db, case.id)
+            if case.status != CaseStatus.ASKING or \
+                    any(h.status == OfferStatus.ASKED for h in offers):
+                continue
+            self.ask_next(turn, replace(case, blocked=False), first=not offers)
+            turn.audit("bot", "released", case.id)
+            released.append(case.id)
+        return released
 
     def hasten(self, turn: TurnContext, case: db.CaseInfo) -> None:
         """A case that became more urgent while waiting: move on after its level's time at
         most (``case`` has the new level)."""
+        if case.blocked:
+            return
         sooner = turn.now + timedelta(seconds=self.timeout(case))
         db.bring_forward(turn.db, case.id, turn.now, sooner)
 
@@ -191,6 +215,9 @@ class Router:
 
     def escalate(self, turn: TurnContext, case: db.CaseInfo) -> None:
         """Nobody accepted in time (or everyone asked declined): ask the next."""
+        if case.blocked:  # held until the block is lifted
+            db.update_case(turn.db, case.id, turn.now, escalate_at=None)
+            return
         wait = self.texts.wait(self.timeout(case), case.language)
         step = self.ask_next(turn, case)
         self.metrics.escalations.labels(step).inc()

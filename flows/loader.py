@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from flows.schema import (
     Signals,
     Step,
     System,
+    Templates,
     Text,
     Triage,
 )
@@ -33,7 +34,11 @@ from flows.triage_check import TriageError, check_triage
 FLOWS_DIR = Path(__file__).parent
 MODEL_FILE = "understanding/model.json"
 EXAMPLES_FILE = "understanding/examples.yaml"
-SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml", "triage.yaml"}
+TEMPLATES_FILE = "templates.yaml"
+TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{1,31}")
+TEMPLATE_LIMIT = 1500
+SPECIAL_FILES = {"common.yaml", "system.yaml", "signals.yaml", "routing.yaml", "triage.yaml",
+                 "templates.yaml"}
 RESERVED_OPTION_IDS = {"done"}
 
 REQUIRED_TEXTS = (
@@ -54,11 +59,11 @@ ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
                   "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
                   "contact_name", "phone", "count", "texts", "level", "levels", "reasons",
-                  "how"}
+                  "how", "templates", "title", "names", "colleague"}
 # Fields the bot's own texts fill in, besides the facts.
 SYSTEM_FIELDS = {"options", "date", "count", "code"}
 START_FLOW = "menu"
-_Model = TypeVar("_Model", Common, System, Signals, Flow, Routing, Triage)
+_Model = TypeVar("_Model", Common, System, Signals, Flow, Routing, Triage, Templates)
 
 
 class _FlowYamlLoader(yaml.SafeLoader):
@@ -87,6 +92,8 @@ class FlowSet:
     triage: Triage
     signal_model: SignalModel | None = None
     """The learned danger and crisis model, if the directory has one."""
+    templates: Templates = field(default_factory=Templates)
+    """The experts' canned replies (``templates.yaml``), if the directory has them."""
 
     def step(self, flow: str, state: str) -> Step:
         return self.flows[flow].steps[state]
@@ -110,6 +117,7 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
     routing = _parse(directory / "routing.yaml", Routing)
     triage = _parse(directory / "triage.yaml", Triage)
     _check_routing(routing, allowed | ROUTING_FIELDS)
+    templates = _templates(directory / TEMPLATES_FILE, allowed)
     flows: dict[str, Flow] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name in SPECIAL_FILES:
@@ -137,6 +145,7 @@ def load_flows(directory: Path = FLOWS_DIR, placeholders: Iterable[str] = ()) ->
         routing=routing,
         triage=triage,
         signal_model=_signal_model(directory / MODEL_FILE),
+        templates=templates,
     )
 
 
@@ -189,9 +198,9 @@ def _texts_of(step: Step) -> Iterator[Text]:
 
 def _check_placeholders(where: str, text: Text, allowed: set[str]) -> None:
     for language in LANGUAGES:
-        for _, field, _, _ in string.Formatter().parse(text.get(language)):
-            if field is not None and field not in allowed:
-                raise FlowError(f"{where}: unknown placeholder {{{field}}} in the "
+        for _, name, _, _ in string.Formatter().parse(text.get(language)):
+            if name is not None and name not in allowed:
+                raise FlowError(f"{where}: unknown placeholder {{{name}}} in the "
                                 f"{language} text")
 
 
@@ -227,6 +236,24 @@ def _check_routing(routing: Routing, allowed: set[str]) -> None:
                 raise FlowError(f"routing.yaml: {word!r} must be one word of one command")
     for key, text in routing.texts.items():
         _check_placeholders(f"routing.yaml text {key!r}", text, allowed)
+
+
+def _templates(path: Path, allowed: set[str]) -> Templates:
+    """The canned replies: a name is one lower-case word, a text fits in one chat message
+    and fills in only the facts and the expert's first name."""
+    if not path.exists():
+        return Templates()
+    templates = _parse(path, Templates)
+    for name, template in templates.templates.items():
+        if not TEMPLATE_NAME.fullmatch(name):
+            raise FlowError(f"{path.name}: {name!r} must be one lower-case word")
+        _check_placeholders(f"{path.name} title {name!r}", template.title, set())
+        _check_placeholders(f"{path.name} text {name!r}", template.text, allowed | {"name"})
+        for language in LANGUAGES:
+            if len(template.text.get(language)) > TEMPLATE_LIMIT:
+                raise FlowError(f"{path.name}: the {language} text of {name!r} is longer "
+                                f"than {TEMPLATE_LIMIT} characters")
+    return templates
 
 
 def _check_specialties(flow: Flow, known: set[str]) -> None:

@@ -187,6 +187,23 @@ class Routing(BaseModel):
     texts: dict[str, Text]
 
 
+class ExpertTemplate(BaseModel):
+    """A vetted text an expert sends with ``sjabloon``: its title in the list, and the text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Text
+    text: Text
+
+
+class Templates(BaseModel):
+    """``templates.yaml``: the experts' canned replies, by short name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    templates: dict[str, ExpertTemplate] = Field(default_factory=dict)
+
+
 UrgencyLevel = Literal["spoed", "hoog", "normaal"]
 URGENCY_LEVELS: tuple[UrgencyLevel, ...] = ("spoed", "hoog", "normaal")
 """Most urgent first."""

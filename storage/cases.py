@@ -53,6 +53,8 @@ class CaseInfo:
     verified_at: datetime | None = None
     verified_by: str | None = None
     verified_how: str | None = None
+    blocked: bool = False
+    """Its person's account is blocked (see :mod:`storage.case_access`)."""
 
     def is_with(self, expert_id: str) -> bool:
         """Taken by this expert, and still theirs."""
@@ -77,7 +79,8 @@ _CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES
                  CASES.c.intake, CASES.c.created_at, CASES.c.first_asked_at,
                  CASES.c.accepted_at, CASES.c.first_answer_at, CASES.c.urgency,
                  CASES.c.urgency_reasons, CASES.c.urgency_set_by, CASES.c.signals,
-                 CASES.c.verified_at, CASES.c.verified_by, CASES.c.verified_how)
+                 CASES.c.verified_at, CASES.c.verified_by, CASES.c.verified_how,
+                 PEOPLE.c.blocked_at.is_not(None).label("blocked"))
 _TIMES = ("created_at", "first_asked_at", "accepted_at", "first_answer_at", "verified_at")
 _CASES_WITH_PEOPLE = select(*_CASE_COLUMNS).select_from(
     CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id).outerjoin(_REPLY, _REPLY_JOIN))
@@ -97,6 +100,7 @@ def _case(row: Any) -> CaseInfo:
     values["urgency_reasons"] = tuple(values["urgency_reasons"] or ())
     values["signals"] = tuple(values["signals"] or ())
     values["verified_how"] = (values["verified_how"] or {}).get("text")
+    values["blocked"] = bool(values["blocked"])
     for name in _TIMES:
         values[name] = as_utc(values[name])
     return CaseInfo(**values)

@@ -69,6 +69,10 @@ class Person(Base):
         ForeignKey("people.id", ondelete="CASCADE"), default=None, index=True)
     reply_identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), default=None)
+    blocked_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Blocked by the team (``blokkeer``): what this account writes is kept, not passed on to
+    experts, and its cases are not offered to anyone, until a coordinator lifts the block."""
+    blocked_by: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Conversation(Base):
@@ -181,6 +185,21 @@ class CaseNote(Base):
     author: Mapped[str] = mapped_column(String(32))
     body: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseConsult(Base):
+    """A colleague asked to read along with a case (``overleg``): they may read its file and
+    add notes, without taking it. Ended when ``ended_at`` is set or the case closes."""
+
+    __tablename__ = "case_consults"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    expert: Mapped[str] = mapped_column(String(32), index=True)
+    asked_by: Mapped[str] = mapped_column(String(32))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ExpertSession(Base):

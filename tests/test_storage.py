@@ -14,7 +14,7 @@ from tests.intake import INCIDENT_TO_SUMMARY
 
 TABLES = {"people", "conversations", "cases", "messages", "processed_inbound", "alembic_version",
           "case_facts", "handoffs", "case_notes", "expert_sessions", "audit_log", "checkins",
-          "key_check"}
+          "key_check", "case_consults"}
 
 
 def test_migrations_create_every_table(db_url: str) -> None:
