@@ -142,7 +142,8 @@ def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roste
         normal_seconds=settings.escalation_seconds,
         urgent_ask_count=settings.urgent_ask_count,
         high_seconds=settings.escalation_high_seconds,
-        high_ask_count=settings.high_ask_count), metrics)
+        high_ask_count=settings.high_ask_count,
+        first_contact_seconds=settings.first_contact_seconds), metrics)
     log.info("experts.loaded count=%d", len(roster.experts))
     checkins = CheckinDesk(CheckinSettings(
         plans=settings.checkin_plans,

@@ -19,6 +19,7 @@ from bot.case_marks import (
 from bot.case_moves import next_status
 from bot.checkins import due_time
 from bot.expert_base import ExpertBase
+from bot.first_contact import contact_made
 from config.settings import CheckinStep
 from config.timezone import TIMEZONE
 from flows.text import normalize
@@ -106,6 +107,8 @@ class CaseWork(ExpertBase):
             self.say("expert_note_usage", case=case.id)
             return
         db.add_note(self.db, case.id, self.expert.id, rest, self.turn.now)
+        if case.is_with(self.expert.id):  # for a call or a mail: contact was made
+            contact_made(self.turn, case)
         self.audit("note", case.id)
         self.say("expert_noted", case=case.id)
         holder = self.router.roster.by_id(case.assigned_expert or "") \

@@ -7,6 +7,7 @@ import logging
 
 from bot.events import EVIDENCE_KINDS, Attachment, Location, SharedContact
 from bot.expert_base import ExpertBase
+from bot.first_contact import contact_made
 from bot.write_buffer import attachment_body, carried
 from storage import cases as db
 from storage import repository as repo
@@ -30,6 +31,7 @@ class ExpertRelay(ExpertBase):
         self.turn.writes.keep(row)
         if case.first_answer_at is None:
             db.update_case(self.db, case.id, self.turn.now, first_answer_at=self.turn.now)
+        contact_made(self.turn, case)
         self.audit("relay", case.id)
 
     def repeated_press(self, active: int | None) -> bool:

@@ -9,6 +9,7 @@ from bot.case_moves import next_status
 from bot.conversation import ACTIVE
 from bot.events import Attachment
 from bot.expert_base import ExpertBase
+from bot.first_contact import contact_due_after_accept
 from bot.routing import ADDITION_LIMIT, RELAY_LIMIT
 from bot.write_buffer import carried
 from storage import cases as db
@@ -60,7 +61,7 @@ class TakingCases(ExpertBase):
         now, router = self.turn.now, self.router
         db.update_case(self.db, case.id, now, status=next_status(case.status, "accept"),
                        assigned_expert=self.expert.id, accepted_at=case.accepted_at or now,
-                       escalate_at=None)
+                       escalate_at=None, **contact_due_after_accept(router, now))
         db.set_handoff_status(self.db, [handoff_id], OfferStatus.ACCEPTED, now)
         others = [h for h in db.handoffs_of_case(self.db, case.id)
                   if h.status == OfferStatus.ASKED and h.id != handoff_id]

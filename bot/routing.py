@@ -53,6 +53,9 @@ class RoutingSettings:
     urgent_ask_count: int = 3
     high_seconds: float = 900
     high_ask_count: int = 2
+    first_contact_seconds: float = 3600
+    """An expert who took a case and wrote nothing to the person in this time is reminded
+    (see :mod:`bot.first_contact`); 0: never."""
 
     def seconds_for(self, level: str) -> float:
         return {"spoed": self.urgent_seconds, "hoog": self.high_seconds}.get(

@@ -26,6 +26,7 @@ from bot.conversation import ACTIVE, ConversationLogic, Outcome, Reply, Snapshot
 from bot.delivery_report import DeliveryReport
 from bot.events import InboundEvent, OutboundMessage, WipeOrder
 from bot.experts import ExpertDesk
+from bot.first_contact import remind_due
 from bot.lifecycle import CaseLifecycle
 from bot.person_state import PersonState, load_state
 from bot.relay import PersonRelay
@@ -240,6 +241,7 @@ class TurnRunner:
             if self._roster_changed:
                 self.router.release_removed(bot_work)
             self.router.escalate_due(bot_work)
+            remind_due(self.router, bot_work)
         done = False
         if due_checkins and self.checkins is not None:
             batch.flush(connection)

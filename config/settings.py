@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         description="The same for a case of urgency level 'hoog' (see flows/triage.yaml).")
     escalation_seconds: float = Field(
         default=1800, gt=0, description="The same for a case of level 'normaal'.")
+    first_contact_seconds: float = Field(
+        default=3600, ge=0,
+        description="An expert who took a case but wrote nothing to the person (nor a note, "
+                    "for a call or a mail) in this time is reminded; after this time again, "
+                    "the coordinators on call and the person are told. 0: off.")
     urgent_ask_count: int = Field(
         default=3, ge=1, le=20, description="How many experts an urgent case asks at once.")
     high_ask_count: int = Field(

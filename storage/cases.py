@@ -54,6 +54,8 @@ class CaseInfo:
     verified_by: str | None = None
     verified_how: str | None = None
     blocked: bool = False
+    contact_due_at: datetime | None = None
+    contact_reminders: int = 0
     """Its person's account is blocked (see :mod:`storage.case_access`)."""
 
     def is_with(self, expert_id: str) -> bool:
@@ -80,8 +82,10 @@ _CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES
                  CASES.c.accepted_at, CASES.c.first_answer_at, CASES.c.urgency,
                  CASES.c.urgency_reasons, CASES.c.urgency_set_by, CASES.c.signals,
                  CASES.c.verified_at, CASES.c.verified_by, CASES.c.verified_how,
-                 PEOPLE.c.blocked_at.is_not(None).label("blocked"))
-_TIMES = ("created_at", "first_asked_at", "accepted_at", "first_answer_at", "verified_at")
+                 PEOPLE.c.blocked_at.is_not(None).label("blocked"), CASES.c.contact_due_at,
+                 CASES.c.contact_reminders)
+_TIMES = ("created_at", "first_asked_at", "accepted_at", "first_answer_at", "verified_at",
+          "contact_due_at")
 _CASES_WITH_PEOPLE = select(*_CASE_COLUMNS).select_from(
     CASES.join(PEOPLE, PEOPLE.c.id == CASES.c.person_id).outerjoin(_REPLY, _REPLY_JOIN))
 
@@ -142,6 +146,14 @@ def due_cases(connection: Connection, now: datetime, limit: int = 100) -> list[C
     rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.escalate_at <= now,
                                                        CASES.c.status == CaseStatus.ASKING)
                               .order_by(CASES.c.escalate_at).limit(limit))
+    return [_case(row) for row in rows]
+
+
+def contact_due(connection: Connection, now: datetime, limit: int = 100) -> list[CaseInfo]:
+    """Cases taken whose expert is late in making contact (see :mod:`bot.first_contact`)."""
+    rows = connection.execute(_CASES_WITH_PEOPLE.where(CASES.c.contact_due_at <= now,
+                                                       CASES.c.status == CaseStatus.ASSIGNED)
+                              .order_by(CASES.c.contact_due_at).limit(limit))
     return [_case(row) for row in rows]
 
 

@@ -129,6 +129,10 @@ class Case(Base):
     first_asked_at: Mapped[datetime | None] = mapped_column(default=None)
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     first_answer_at: Mapped[datetime | None] = mapped_column(default=None)
+    contact_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    """When its expert, who took it, is late in writing to the person (or noting a call)."""
+    contact_reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """1: the expert was reminded; 2: the coordinators and the person were told."""
     # Triage (see flows/triage.yaml): the level, the rules that gave it, and the signals seen.
     urgency: Mapped[str] = mapped_column(String(8), default="normaal", server_default="normaal")
     urgency_reasons: Mapped[list[str] | None] = mapped_column(JSON, default=None)

@@ -35,10 +35,11 @@ def roster_data(channel: str = "console", anna: str = "anna", bert: str = "bert"
 
 def make_router(escalation: float = 60.0, urgent: float = 60.0, ask_count: int = 2,
                 channel: str = "console", high: float | None = None,
-                high_ask_count: int = 1) -> Router:
+                high_ask_count: int = 1, first_contact: float = 3600) -> Router:
     """``high``: the wait of a case of level 'hoog' (the intakes here are); by default the
     same as a normal case's, asking one expert, so that these tests follow one order."""
     roster = Roster.model_validate(roster_data(channel))
     return Router(roster, FLOWS, FACTS, RoutingSettings(
         urgent_seconds=urgent, normal_seconds=escalation, urgent_ask_count=ask_count,
-        high_seconds=escalation if high is None else high, high_ask_count=high_ask_count))
+        high_seconds=escalation if high is None else high, high_ask_count=high_ask_count,
+        first_contact_seconds=first_contact))

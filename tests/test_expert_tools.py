@@ -228,3 +228,60 @@ async def test_danger_from_a_blocked_account_still_gets_112(sqlite_url: str) -> 
         assert "al geblokkeerd" in texts(await bot.say("blokkeer 1", who="carla"))
         assert "niet aan u gevraagd of niet aan u gegeven" in texts(
             await bot.say("blokkeer 1", who="bert"))
+
+
+# -- first contact after an accept ----------------------------------------------------------
+
+
+async def wait_for(condition: object, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_an_expert_who_took_a_case_and_wrote_nothing_is_reminded_then_the_coordinator(
+        db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router(first_contact=0.4)) as bot:
+        await taken_by_anna(bot)
+        await wait_for(lambda: "Herinnering: u nam deze zaak" in to(bot, "anna"), within=5)
+        assert "Heeft Anna nog geen contact" not in to(bot, "alice")
+        assert "nam deze zaak" not in to(bot, "carla")
+        await wait_for(lambda: "Anna nam deze zaak" in to(bot, "carla"), within=5)
+        await bot.engine.drain()
+        late = to(bot, "carla")
+        assert "overdragen 1 <specialisme>" in late and "juridische hulp" in late
+        assert "Heeft Anna nog geen contact met u opgenomen? Dat spijt me." in to(bot, "alice")
+        await asyncio.sleep(1.0)  # told once each, not again
+        assert to(bot, "anna").count("Herinnering: u nam deze zaak") == 1
+        assert to(bot, "alice").count("Heeft Anna nog geen contact") == 1
+        actions = [(action, detail) for _, action, case, detail in audit(bot) if case == 1]
+        assert ("contact_reminder", "anna") in actions and ("contact_late", "anna") in actions
+        # The coordinator lets a colleague take it over.
+        await bot.say("overdragen 1 rechtshulp", who="carla")
+        assert "Nieuwe zaak #1" in to(bot, "bert")
+
+
+async def test_writing_to_the_person_or_noting_a_call_stops_the_reminder(
+        sqlite_url: str) -> None:
+    async with routed_bot(sqlite_url, router=make_router(first_contact=0.4)) as bot:
+        await taken_by_anna(bot)
+        await bot.say("Goedemiddag, ik ben Anna.", who="anna")
+        await bot.script(INCIDENT_SUBMITTED, who="bob")
+        await bot.say("aannemen 2", who="bert")  # the least busy was asked
+        await bot.say("notitie 2 gebeld, morgen weer", who="bert")
+        await asyncio.sleep(1.2)
+        await bot.engine.drain()
+        assert "Herinnering" not in to(bot, "anna") + to(bot, "bert")
+        assert "nam deze zaak" not in to(bot, "carla")
+        (bobs,) = bot.cases("bob")
+        assert bobs.assigned_expert == "bert" and bobs.contact_due_at is None
+        assert bot.cases()[0].contact_due_at is None
+
+
+async def test_the_reminder_falls_due_while_the_bot_is_down(db_url: str) -> None:
+    async with routed_bot(db_url, router=make_router(first_contact=0.5)) as bot:
+        await taken_by_anna(bot)
+    await asyncio.sleep(0.8)  # down when the reminder falls due
+    async with routed_bot(db_url, router=make_router(first_contact=0.5)) as again:
+        await wait_for(lambda: "Herinnering: u nam deze zaak" in to(again, "anna"), within=5)

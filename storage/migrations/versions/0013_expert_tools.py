@@ -1,5 +1,5 @@
-"""The expert's tools: blocking an account (``blokkeer``) and a colleague reading along with a
-case (``overleg``).
+"""The expert's tools: blocking an account (``blokkeer``), a colleague reading along with a
+case (``overleg``), and the reminder of an expert who took a case but did not write.
 
 Revision ID: 0013
 Revises: 0012
@@ -23,6 +23,11 @@ def upgrade() -> None:
     # Nullable columns without a constraint: SQLite adds them in place, without a rebuild.
     op.add_column("people", sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("people", sa.Column("blocked_by", sa.String(length=32), nullable=True))
+    op.add_column("cases", sa.Column("contact_due_at", sa.DateTime(timezone=True),
+                                     nullable=True))
+    op.add_column("cases", sa.Column("contact_reminders", sa.Integer(), nullable=False,
+                                     server_default="0"))
+    op.create_index(op.f("ix_cases_contact_due_at"), "cases", ["contact_due_at"])
     op.create_table(
         "case_consults",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,6 +48,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("case_consults")
+    op.drop_index(op.f("ix_cases_contact_due_at"), table_name="cases")
+    with op.batch_alter_table("cases", table_kwargs=NO_REUSE) as batch:
+        batch.drop_column("contact_reminders")
+        batch.drop_column("contact_due_at")
     with op.batch_alter_table("people", table_kwargs=NO_REUSE) as batch:
         batch.drop_column("blocked_by")
         batch.drop_column("blocked_at")
