@@ -16,8 +16,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.engine import make_url
 
+from bot.adapters.sms import SmsChannel
 from bot.channel import Channel, ChannelStartError
-from bot.channel_setup import ChannelFactory
+from bot.channel_setup import ChannelFactory, sms_pager
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
@@ -83,16 +84,22 @@ def load_experts(settings: Settings) -> Roster:
     return roster
 
 
-def watch_roster(settings: Settings, engine: Engine,
-                 roster: Roster) -> asyncio.Task[None] | None:
-    """Reload the experts file when it changes and on SIGHUP (see :mod:`bot.roster_watch`)."""
+def watch_roster(settings: Settings, engine: Engine, roster: Roster,
+                 pager: SmsChannel | None = None) -> asyncio.Task[None] | None:
+    """Reload the experts file when it changes and on SIGHUP (see :mod:`bot.roster_watch`);
+    the pager then uses the new numbers."""
     loop = asyncio.get_running_loop()
     if settings.experts_file is None:
         loop.add_signal_handler(signal.SIGHUP, lambda: log.warning(
             "experts.reload_skipped reason=no experts file configured"))
         return None
+    async def use(changed: Roster) -> None:
+        if pager is not None:
+            pager.use_numbers(changed.pager_numbers())
+        await engine.use_roster(changed)
+
     watcher = RosterWatcher(settings.experts_file, lambda: load_experts(settings),
-                            engine.use_roster, roster, settings.experts_reload_seconds)
+                            use, roster, settings.experts_reload_seconds)
     loop.add_signal_handler(signal.SIGHUP, watcher.request)
     return asyncio.create_task(watcher.run(), name="weerbaar-roster")
 
@@ -143,7 +150,8 @@ def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roste
         urgent_ask_count=settings.urgent_ask_count,
         high_seconds=settings.escalation_high_seconds,
         high_ask_count=settings.high_ask_count,
-        first_contact_seconds=settings.first_contact_seconds), metrics)
+        first_contact_seconds=settings.first_contact_seconds,
+        paging=settings.sms_provider is not None), metrics)
     log.info("experts.loaded count=%d", len(roster.experts))
     checkins = CheckinDesk(CheckinSettings(
         plans=settings.checkin_plans,
@@ -174,6 +182,9 @@ async def run(settings: Settings) -> int:
     metrics.watch_cases(read_only(db))
     engine = build_engine(settings, db, flows, roster, metrics)
     channels = build_channels(settings, flows, metrics)
+    pager = sms_pager(settings, metrics)
+    if pager is not None:
+        pager.use_numbers(roster.pager_numbers())
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -184,13 +195,13 @@ async def run(settings: Settings) -> int:
                               turns_ok=engine.healthy)
         await health.start()
     gc.freeze()  # start-up objects live for good: spare them from every full collection
-    await engine.start(channels)
+    await engine.start({**channels, **({pager.name: pager} if pager else {})})
     scheduler = start_scheduler(engine, db, settings)
     watcher: asyncio.Task[None] | None = None
     waiters: set[asyncio.Task[None]] = set()
     try:
         await start_channels(channels, engine)
-        watcher = watch_roster(settings, engine, roster)
+        watcher = watch_roster(settings, engine, roster, pager)
         log.info("bot.started channels=%s", ",".join(channels))
 
         async def all_closed() -> None:

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.channel import Channel
 from bot.metrics import Metrics
 from config import Settings
 from flows import FlowSet
+
+if TYPE_CHECKING:
+    from bot.adapters.sms import SmsChannel
 
 ChannelFactory = Callable[[Settings, FlowSet, Metrics], Channel]
 
@@ -52,3 +56,15 @@ def telegram_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Ch
                            poll_timeout=settings.telegram_poll_timeout_seconds,
                            webhook=webhook, menus=menus,
                            on_unreadable=metrics.unreadable_updates.labels("telegram").inc)
+
+
+def sms_pager(settings: Settings, metrics: Metrics) -> SmsChannel | None:
+    """The pager, when an SMS provider is configured (see :mod:`bot.paging`)."""
+    from bot.adapters.sms import SmsChannel, TwilioProvider
+
+    if settings.sms_provider is None:
+        return None
+    assert settings.sms_account and settings.sms_token and settings.sms_from
+    provider = TwilioProvider(settings.sms_account, settings.sms_token.get_secret_value(),
+                              settings.sms_from, base_url=settings.sms_base_url)
+    return SmsChannel(provider, on_result=lambda result: metrics.pages.labels(result).inc())

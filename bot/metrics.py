@@ -58,6 +58,10 @@ class Metrics:
             "busy, expert on the case), skipped (later than the grace), failed (not handled; "
             "retried)", ["outcome"], registry=self.registry)
 
+        self.pages = Counter(
+            "weerbaar_pages", "Attempts to page an expert by SMS, by result (a failed one is "
+            "retried)", ["result"], registry=self.registry)
+
     def watch_cases(self, db: Engine) -> None:
         self.registry.register(_CasesByStatus(db))
 

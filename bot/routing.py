@@ -22,6 +22,7 @@ from bot.case_marks import mark_lines
 from bot.case_moves import next_status
 from bot.events import Attachment, Location, OutboundOption, SharedContact
 from bot.metrics import Metrics
+from bot.paging import page_silent_experts
 from bot.write_buffer import TurnContext, attachment_from
 from config.experts import COORDINATOR, Expert, Roster
 from flows.loader import FlowSet
@@ -54,6 +55,8 @@ class RoutingSettings:
     high_seconds: float = 900
     high_ask_count: int = 2
     first_contact_seconds: float = 3600
+    paging: bool = False
+    """An SMS provider is configured: silent experts of an urgent case are paged."""
     """An expert who took a case and wrote nothing to the person in this time is reminded
     (see :mod:`bot.first_contact`); 0: never."""
 
@@ -213,6 +216,8 @@ class Router:
     def escalate_due(self, turn: TurnContext) -> int:
         due = db.due_cases(turn.db, turn.now)
         for case in due:
+            if not case.blocked:
+                page_silent_experts(self, turn, case)
             self.escalate(turn, case)
         return len(due)
 

@@ -61,6 +61,10 @@ class Expert(BaseModel):
     max_open_cases: int = Field(default=5, ge=1, le=1000)
     coordinator: bool = False
     role: RoleText | None = None
+    pager: str | None = Field(
+        default=None, pattern=r"^\+[1-9][0-9]{7,14}$",
+        description="Mobile number for paging (international form, +31612345678): an "
+                    "urgent case this expert leaves unanswered is also sent here by SMS.")
 
     @field_validator("address")
     @classmethod
@@ -230,6 +234,10 @@ class Roster(BaseModel):
                                  f"{begin:%H:%M}: coordinator shifts must cover every hour")
 
     # -- lookups ---------------------------------------------------------------------------
+
+    def pager_numbers(self) -> dict[str, str]:
+        """Expert id -> pager number, of those who have one."""
+        return {e.id: e.pager for e in self.experts if e.pager is not None}
 
     def by_id(self, expert_id: str) -> Expert | None:
         return next((e for e in self.experts if e.id == expert_id), None)

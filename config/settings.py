@@ -208,6 +208,20 @@ class Settings(BaseSettings):
         description="Secret token Telegram sends with every webhook call (1-256 of A-Z, a-z, "
                     "0-9, _ and -); required with a webhook.")
 
+    sms_provider: Literal["twilio"] | None = Field(
+        default=None,
+        description="Pages silent experts of urgent cases by SMS through this provider "
+                    "(experts need a pager number in the experts file); none: no paging.")
+    sms_account: str | None = Field(default=None, description="The provider's account id "
+                                    "(Twilio: the Account SID).")
+    sms_token: SecretStr | None = Field(default=None, description="The provider's secret "
+                                        "(Twilio: the Auth Token).")
+    sms_from: str | None = Field(default=None, description="The sender: a number of the "
+                                 "account (+3197...) or a name of up to 11 letters.")
+    sms_base_url: str = Field(default="https://api.twilio.com",
+                              description="The provider's API address (a gateway or test "
+                                          "double speaking the same API).")
+
     matrix_homeserver: str | None = Field(default=None, description="e.g. https://matrix.org")
     matrix_user_id: str | None = Field(default=None, description="e.g. @weerbaar:example.org")
     matrix_password: SecretStr | None = None
@@ -286,6 +300,9 @@ class Settings(BaseSettings):
             problem = CHANNELS[name].check_settings(self)
             if problem:
                 raise ValueError(problem)
+        if self.sms_provider and not (self.sms_account and self.sms_token and self.sms_from):
+            raise ValueError("paging by SMS needs sms_account, sms_token and sms_from "
+                             "(WEERBAAR_SMS_ACCOUNT, WEERBAAR_SMS_TOKEN, WEERBAAR_SMS_FROM)")
         if self.telegram_webhook_url:
             secret = self.telegram_webhook_secret
             if secret is None or not secret.get_secret_value():

@@ -322,3 +322,15 @@ def audit_entries(connection: Connection, case_id: int,
                               .where(AUDIT.c.case_id == case_id)
                               .order_by(AUDIT.c.id.desc()).limit(limit))
     return [(as_utc(at) or at, actor, action, detail) for at, actor, action, detail in rows]
+
+
+PAGER_CHANNEL = "sms"
+"""Pages go out as messages on this channel, addressed to the expert's id (the number is
+looked up in the roster when the page is sent, so none is stored)."""
+
+
+def paged_experts(connection: Connection, case_id: int) -> set[str]:
+    """The experts already paged for a case."""
+    rows = connection.execute(select(MESSAGES.c.address).distinct().where(
+        MESSAGES.c.case_id == case_id, MESSAGES.c.channel == PAGER_CHANNEL))
+    return set(rows.scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import start_scheduler, stop_scheduler
-from bot.channel import DeliveryError, InboundHandler
+from bot.channel import Channel, DeliveryError, InboundHandler
 from bot.checkins import CheckinDesk
 from bot.conversation import ConversationLogic
 from bot.engine import Engine
@@ -78,9 +78,11 @@ class Bot:
                  flood_limit: str | None = None, router: Router | None = None,
                  channel_name: str = "test", checkins: CheckinDesk | None = None,
                  checkin_rate: float = 10.0, check_interval: float = 0.1,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None,
+                 more_channels: Mapping[str, Channel] | None = None) -> None:
         """``check_interval``: seconds between escalation checks, shorter than the bot's
-        second so that tests wait less for an escalation that falls due."""
+        second so that tests wait less for an escalation that falls due; ``more_channels``:
+        real adapters beside the recording one (the SMS pager)."""
         self.url = url
         self.channel_name = channel_name
         self.db: DbEngine = create_db_engine(url)
@@ -91,9 +93,10 @@ class Bot:
                              check_interval=check_interval, metrics=metrics)
         self.scheduler: AsyncIOScheduler | None = None
         self._scheduled = checkins is not None
+        self._more_channels = dict(more_channels or {})
 
     async def __aenter__(self) -> Bot:
-        await self.engine.start({self.channel_name: self.channel})
+        await self.engine.start({self.channel_name: self.channel, **self._more_channels})
         if self._scheduled:  # as the app does: a real APScheduler with its jobs in the database
             self.scheduler = start_scheduler(self.engine, self.db)
         return self

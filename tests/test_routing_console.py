@@ -39,3 +39,29 @@ def test_two_experts_and_a_coordinator_on_the_console(tmp_path: Path) -> None:
     assert "[@bert] Zaak #1 is al aangenomen door een collega" in output
     assert "Carla:\nGoedemiddag, met Carla." in output
     assert "[@carla] [#1] Dank u, fijn dat u er bent." in output
+
+
+def test_an_urgent_case_pages_by_sms_through_the_configured_provider(tmp_path: Path) -> None:
+    from tests.sms_api import ACCOUNT, TOKEN, FakeSmsApiThread
+
+    with FakeSmsApiThread() as api:
+        bot = ConsoleBot(tmp_path,
+                         WEERBAAR_EXPERTS_FILE=str(ROOT / "config" / "experts.example.yaml"),
+                         WEERBAAR_ESCALATION_URGENT_SECONDS="1", WEERBAAR_SMS_PROVIDER="twilio",
+                         WEERBAAR_SMS_ACCOUNT=ACCOUNT, WEERBAAR_SMS_TOKEN=TOKEN,
+                         WEERBAAR_SMS_FROM="Weerbaar", WEERBAAR_SMS_BASE_URL=api.url)
+        try:
+            bot.type("hallo", "1", "ja")  # in danger now
+            bot.wait_for("[@anna] Nieuwe zaak #1")
+            deadline = time.monotonic() + 20
+            while {t.to for t in api.texts} != {"+31600000001", "+31600000003"}:
+                assert time.monotonic() < deadline, f"paged: {api.texts}"
+                time.sleep(0.1)
+            bot.type("@carla: aannemen 1")
+            bot.wait_for("Carla (coördinator) gaat u helpen.")
+            assert bot.finish() == 0
+        finally:
+            bot.process.kill()
+    assert all(t.body == "Weerbaar Bestuur: spoedzaak 1 wacht op u. Open uw chat."
+               for t in api.texts)
+    assert len(api.texts) == 2  # bert has no pager number in the example file
