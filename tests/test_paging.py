@@ -80,7 +80,7 @@ async def test_an_urgent_case_nobody_takes_pages_the_experts_then_the_coordinato
         assert len(api.texts) == sent
         assert count(metrics, "weerbaar_pages_total", result="sent") == 3
         with bot.session() as s:
-            paged = [a.detail for a in s.scalars(select(AuditEntry).where(
+            paged = [str(a.detail) for a in s.scalars(select(AuditEntry).where(
                 AuditEntry.action == "paged").order_by(AuditEntry.id))]
         assert sorted(paged) == ["anna", "bert", "carla"]
 
