@@ -142,11 +142,17 @@ class Router:
         self.texts = RoutingTexts(flows, facts)
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self.use_roster(roster)
+        self.roster = roster
+        self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
+        self.roster_before: Roster | None = None
+        """The roster before the last change, until :mod:`bot.rota_notices` told the
+        experts whose shifts it changed."""
 
     def use_roster(self, roster: Roster) -> None:
         """Use a changed roster from now on (call in the database thread, between batches);
         :meth:`release_removed` then gives the cases of experts who left to others."""
+        if self.roster_before is None:
+            self.roster_before = self.roster  # until the experts are told what changed
         self.roster = roster
         self._by_address = {(e.channel, e.channel_id): e for e in roster.experts}
 

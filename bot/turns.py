@@ -30,6 +30,7 @@ from bot.first_contact import remind_due
 from bot.lifecycle import CaseLifecycle
 from bot.person_state import PersonState, load_state
 from bot.relay import PersonRelay
+from bot.rota_notices import tell_changed_shifts
 from bot.routing import Router
 from bot.write_buffer import TurnContext, TurnResult, WriteBuffer, inbound_row, processed_row
 from bot.write_buffer import to_outbound as _outbound
@@ -240,6 +241,7 @@ class TurnRunner:
             bot_work = TurnContext(connection, batch, batch.extra)
             if self._roster_changed:
                 self.router.release_removed(bot_work)
+                tell_changed_shifts(self.router, bot_work)
             self.router.escalate_due(bot_work)
             remind_due(self.router, bot_work)
         done = False

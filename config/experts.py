@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
+import holidays
 import yaml
 from pydantic import (
     BaseModel,
@@ -110,7 +111,7 @@ class Expert(BaseModel):
         return self.languages[0]
 
 
-def _clock(value: str) -> time | None:
+def parse_clock(value: str) -> time | None:
     """``HH:MM``; ``24:00`` (end of day) is returned as ``None``."""
     if value == "24:00":
         return None
@@ -134,9 +135,9 @@ class Shift(BaseModel):
 
     @model_validator(mode="after")
     def _times(self) -> Shift:
-        if _clock(self.start) is None:
+        if parse_clock(self.start) is None:
             raise ValueError("start cannot be 24:00")
-        _clock(self.end)
+        parse_clock(self.end)
         if self.start == self.end:
             raise ValueError("start and end are the same")
         return self
@@ -144,9 +145,9 @@ class Shift(BaseModel):
     def windows(self, week_start: date) -> list[tuple[datetime, datetime]]:
         """Its local (naive) time windows in the week starting on Monday ``week_start``,
         plus the one running over from the Sunday before."""
-        start = _clock(self.start)
+        start = parse_clock(self.start)
         assert start is not None
-        end = _clock(self.end)
+        end = parse_clock(self.end)
         result = []
         for offset in range(-7, 7):
             day = week_start + timedelta(days=offset)
@@ -182,10 +183,22 @@ class Override(BaseModel):
 
 
 class Schedule(BaseModel):
+    """``holiday_shifts``: on a Dutch public holiday (from 00:00 to 24:00) they replace the
+    weekly shifts of the specialties they name; a holiday shift runs on every holiday, so it
+    names no days. Overrides go above both."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     shifts: tuple[Shift, ...] = ()
+    holiday_shifts: tuple[Shift, ...] = ()
     overrides: tuple[Override, ...] = ()
+
+    @field_validator("holiday_shifts")
+    @classmethod
+    def _every_holiday(cls, value: tuple[Shift, ...]) -> tuple[Shift, ...]:
+        if any(shift.days != DAYS for shift in value):
+            raise ValueError("a holiday shift runs on every public holiday: leave out days")
+        return value
 
 
 class Roster(BaseModel):
@@ -205,7 +218,8 @@ class Roster(BaseModel):
         if self.experts and not any(e.coordinator for e in self.experts):
             raise ValueError("name at least one coordinator (coordinator: true)")
         known = {e.id: e for e in self.experts}
-        entries: list[Shift | Override] = [*self.on_call.shifts, *self.on_call.overrides]
+        entries: list[Shift | Override] = [*self.on_call.shifts, *self.on_call.holiday_shifts,
+                                           *self.on_call.overrides]
         for entry in entries:
             if entry.specialty not in (*SPECIALTIES, COORDINATOR):
                 raise ValueError(f"unknown specialty {entry.specialty!r} in on_call")
@@ -218,7 +232,21 @@ class Roster(BaseModel):
                                      "coordinator")
         if any(s.specialty == COORDINATOR for s in self.on_call.shifts):
             self._check_coordinator_cover()
+        if any(s.specialty == COORDINATOR for s in self.on_call.holiday_shifts):
+            self._check_holiday_coordinator_cover()
         return self
+
+    def _check_holiday_coordinator_cover(self) -> None:
+        day = datetime(2024, 1, 1)
+        windows = [w for s in self.on_call.holiday_shifts if s.specialty == COORDINATOR
+                   and s.experts for w in s.windows(day.date())]
+        moments = sorted({day, day + timedelta(days=1),
+                          *(t for w in windows for t in w if day <= t <= day + timedelta(days=1))})
+        for begin, end in itertools.pairwise(moments):
+            middle = begin + (end - begin) / 2
+            if not any(a <= middle < b for a, b in windows):
+                raise ValueError(f"no coordinator on call on a holiday from {begin:%H:%M}: "
+                                 "coordinator holiday shifts must cover the whole day")
 
     def _check_coordinator_cover(self) -> None:
         week_start = datetime(2024, 1, 1)  # a Monday
@@ -249,8 +277,19 @@ class Roster(BaseModel):
         local = moment.astimezone(TIMEZONE).replace(tzinfo=None)
         monday = local.date() - timedelta(days=local.weekday())
         result: dict[str, list[str]] = {}
+        holiday_shifts = self.on_call.holiday_shifts
+        replaced = {s.specialty for s in holiday_shifts} \
+            if holiday_shifts and is_public_holiday(local.date()) else set()
+        holiday_days = [day for day in (local.date() - timedelta(days=1), local.date())
+                        if holiday_shifts and is_public_holiday(day)]
         for shift in self.on_call.shifts:
-            if any(a <= local < b for a, b in shift.windows(monday)):
+            if shift.specialty not in replaced \
+                    and any(a <= local < b for a, b in shift.windows(monday)):
+                bucket = result.setdefault(shift.specialty, [])
+                bucket.extend(e for e in shift.experts if e not in bucket)
+        for shift in holiday_shifts:
+            windows = [w for w in shift.windows(monday) if w[0].date() in holiday_days]
+            if any(a <= local < b for a, b in windows):
                 bucket = result.setdefault(shift.specialty, [])
                 bucket.extend(e for e in shift.experts if e not in bucket)
         for override in self.on_call.overrides:
@@ -259,6 +298,18 @@ class Roster(BaseModel):
         if not result.get(COORDINATOR):
             result[COORDINATOR] = [e.id for e in self.experts if e.coordinator]
         return {specialty: tuple(ids) for specialty, ids in result.items()}
+
+
+_HOLIDAYS = holidays.country_holidays("NL", language="nl")
+
+
+def is_public_holiday(day: date) -> bool:
+    """A Dutch public holiday (the ``holidays`` package's list for the Netherlands)."""
+    return day in _HOLIDAYS
+
+
+def holiday_name(day: date) -> str | None:
+    return _HOLIDAYS.get(day)
 
 
 def load_roster(path: Path | None) -> Roster:
