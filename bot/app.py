@@ -16,15 +16,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.engine import make_url
 
-from bot.adapters.sms import SmsChannel
 from bot.channel import Channel, ChannelStartError
 from bot.channel_setup import ChannelFactory, sms_pager
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
+from bot.desk.app import Desk, desk_app
+from bot.desk.links import DeskLinks
+from bot.desk.server import DeskServer
 from bot.engine import Engine
 from bot.health import HealthServer
 from bot.metrics import Metrics
-from bot.roster_watch import RosterWatcher
+from bot.roster_watch import LiveRoster, RosterWatcher
 from bot.routing import Router, RoutingSettings
 from bot.scheduler import (
     CheckinTimer,
@@ -84,24 +86,37 @@ def load_experts(settings: Settings) -> Roster:
     return roster
 
 
-def watch_roster(settings: Settings, engine: Engine, roster: Roster,
-                 pager: SmsChannel | None = None) -> asyncio.Task[None] | None:
+def watch_roster(settings: Settings, engine: Engine,
+                 live: LiveRoster) -> asyncio.Task[None] | None:
     """Reload the experts file when it changes and on SIGHUP (see :mod:`bot.roster_watch`);
-    the pager then uses the new numbers."""
+    ``live`` then holds the new roster and tells its listeners."""
     loop = asyncio.get_running_loop()
     if settings.experts_file is None:
         loop.add_signal_handler(signal.SIGHUP, lambda: log.warning(
             "experts.reload_skipped reason=no experts file configured"))
         return None
+
     async def use(changed: Roster) -> None:
-        if pager is not None:
-            pager.use_numbers(changed.pager_numbers())
+        live.changed(changed)
         await engine.use_roster(changed)
 
     watcher = RosterWatcher(settings.experts_file, lambda: load_experts(settings),
-                            use, roster, settings.experts_reload_seconds)
+                            use, live.roster, settings.experts_reload_seconds)
     loop.add_signal_handler(signal.SIGHUP, watcher.request)
+    live.reload_with(watcher.request)
     return asyncio.create_task(watcher.run(), name="weerbaar-roster")
+
+
+def build_desk(settings: Settings, db: DbEngine, flows: FlowSet, live: LiveRoster,
+               ) -> DeskServer | None:
+    """The coordinators' web desk, when a port is set."""
+    links = desk_links(settings)
+    if links is None or settings.desk_port is None:
+        return None
+    desk = Desk(db=db, roster=live, flows=flows, facts=settings.text_facts(), links=links,
+                experts_file=settings.experts_file, session_hours=settings.desk_session_hours,
+                roster_saved=live.reload)
+    return DeskServer(desk_app(desk), settings.desk_listen, settings.desk_port)
 
 
 def start_scheduler(engine: Engine, db: DbEngine, settings: Settings | None = None,
@@ -140,6 +155,13 @@ def open_database(settings: Settings) -> DbEngine:
     return db
 
 
+def desk_links(settings: Settings) -> DeskLinks | None:
+    address = settings.desk_address
+    if address is None or settings.desk_secret is None:
+        return None
+    return DeskLinks(address, settings.desk_secret.get_secret_value())
+
+
 def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roster,
                  metrics: Metrics) -> Engine:
     facts = settings.text_facts()
@@ -151,7 +173,7 @@ def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roste
         high_seconds=settings.escalation_high_seconds,
         high_ask_count=settings.high_ask_count,
         first_contact_seconds=settings.first_contact_seconds,
-        paging=settings.sms_provider is not None), metrics)
+        paging=settings.sms_provider is not None, desk=desk_links(settings)), metrics)
     log.info("experts.loaded count=%d", len(roster.experts))
     checkins = CheckinDesk(CheckinSettings(
         plans=settings.checkin_plans,
@@ -182,9 +204,12 @@ async def run(settings: Settings) -> int:
     metrics.watch_cases(read_only(db))
     engine = build_engine(settings, db, flows, roster, metrics)
     channels = build_channels(settings, flows, metrics)
+    live = LiveRoster(roster)
     pager = sms_pager(settings, metrics)
     if pager is not None:
         pager.use_numbers(roster.pager_numbers())
+        live.on_change(lambda changed: pager.use_numbers(changed.pager_numbers()))
+    desk = build_desk(settings, db, flows, live)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -194,6 +219,8 @@ async def run(settings: Settings) -> int:
         health = HealthServer(db, channels, metrics, settings.health_listen, settings.health_port,
                               turns_ok=engine.healthy)
         await health.start()
+    if desk is not None:
+        await desk.start()
     gc.freeze()  # start-up objects live for good: spare them from every full collection
     await engine.start({**channels, **({pager.name: pager} if pager else {})})
     scheduler = start_scheduler(engine, db, settings)
@@ -201,7 +228,7 @@ async def run(settings: Settings) -> int:
     waiters: set[asyncio.Task[None]] = set()
     try:
         await start_channels(channels, engine)
-        watcher = watch_roster(settings, engine, roster, pager)
+        watcher = watch_roster(settings, engine, live)
         log.info("bot.started channels=%s", ",".join(channels))
 
         async def all_closed() -> None:
@@ -220,6 +247,8 @@ async def run(settings: Settings) -> int:
         stop_scheduler(scheduler)
         if health is not None:
             await health.stop()
+        if desk is not None:
+            await desk.stop()
         for waiter in waiters:
             waiter.cancel()
         if watcher is not None:

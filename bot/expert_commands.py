@@ -46,6 +46,9 @@ EXPERT_COMMANDS: dict[str, ExpertCommand] = {command.name: command for command i
     ExpertCommand("consult", lambda message, case, rest: message.consult(case, rest)),
     ExpertCommand("block", lambda message, case, rest: message.block(case)),
     ExpertCommand("unblock", lambda message, case, rest: message.unblock(case)),
+    ExpertCommand("calendar", lambda message, case, rest: message.calendar(),
+                  needs_case=False),
+    ExpertCommand("desk", lambda message, case, rest: message.desk_login(), needs_case=False),
     ExpertCommand("help", lambda message, case, rest: message.help(), needs_case=False),
 )}
 """In the order the help lists them."""

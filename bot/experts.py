@@ -18,6 +18,7 @@ from bot.events import InboundEvent
 from bot.expert_case_work import CaseWork
 from bot.expert_commands import EXPERT_COMMANDS, check_commands, help_lines
 from bot.expert_relay import ExpertRelay
+from bot.expert_rota import RotaWork
 from bot.expert_taking import TakingCases
 from bot.expert_team import TeamWork
 from bot.routing import HANDOFF_PREFIX, Router
@@ -78,7 +79,7 @@ class ExpertDesk:
         return _Command(name, int(match.group(1)), remainder.strip())
 
 
-class ExpertMessage(TakingCases, CaseWork, TeamWork, ExpertRelay):
+class ExpertMessage(TakingCases, CaseWork, TeamWork, RotaWork, ExpertRelay):
     """One expert message: what it asks, checked against what this expert may do."""
 
     # -- input ---------------------------------------------------------------------------

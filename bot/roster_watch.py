@@ -69,3 +69,31 @@ class RosterWatcher:
         self._current = roster
         log.info("experts.reloaded count=%d", len(roster.experts))
         return True
+
+
+class LiveRoster:
+    """The roster the bot uses now, for the parts outside the engine (the pager's numbers, the
+    web desk), with a way to have the file read again at once (:meth:`reload`, once the
+    watcher runs)."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self._listeners: list[Callable[[Roster], None]] = []
+        self._reload: Callable[[], None] = lambda: None
+
+    def __call__(self) -> Roster:
+        return self.roster
+
+    def on_change(self, listener: Callable[[Roster], None]) -> None:
+        self._listeners.append(listener)
+
+    def changed(self, roster: Roster) -> None:
+        self.roster = roster
+        for listener in self._listeners:
+            listener(roster)
+
+    def reload_with(self, reload: Callable[[], None]) -> None:
+        self._reload = reload
+
+    def reload(self) -> None:
+        self._reload()

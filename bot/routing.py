@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from bot.case_marks import mark_lines
 from bot.case_moves import next_status
+from bot.desk.links import DeskLinks
 from bot.events import Attachment, Location, OutboundOption, SharedContact
 from bot.metrics import Metrics
 from bot.paging import page_silent_experts
@@ -57,6 +58,8 @@ class RoutingSettings:
     first_contact_seconds: float = 3600
     paging: bool = False
     """An SMS provider is configured: silent experts of an urgent case are paged."""
+    desk: DeskLinks | None = None
+    """The web desk is on: the chat gives out its sign-in links and calendar feeds."""
     """An expert who took a case and wrote nothing to the person in this time is reminded
     (see :mod:`bot.first_contact`); 0: never."""
 

@@ -24,3 +24,12 @@ def moment(at: datetime, language: str) -> str:
 
 def stretch(start: datetime, end: datetime, language: str) -> str:
     return f"{moment(start, language)} – {moment(end, language)}"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def days(names: tuple[str, ...], language: str) -> str:
+    """A shift's days ("mon", ...) in words: "ma di wo"."""
+    language = "en" if language == "en" else "nl"
+    return " ".join(_DAYS[language][WEEKDAYS.index(name)] for name in names)

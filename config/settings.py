@@ -129,6 +129,22 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535,
         description="Port of the HTTP endpoint with /healthz and /metrics; none: off.")
     health_listen: str = Field(default="127.0.0.1", description="Address it binds to.")
+    desk_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="Serve the coordinators' web desk (queue, rota, statistics) and the "
+                    "experts' calendar feeds on this port; none: off.")
+    desk_listen: str = Field(default="127.0.0.1", description="Address the desk binds to.")
+    desk_url: str | None = Field(
+        default=None,
+        description="The desk's address as coordinators reach it (behind a TLS proxy: "
+                    "https://...); default: http://<desk_listen>:<desk_port>.")
+    desk_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the desk's cookies and the calendar feed addresses (at least 32 "
+                    "characters); required with the desk. Changing it signs everyone out and "
+                    "withdraws every feed address.")
+    desk_session_hours: float = Field(default=8, gt=0, le=24 * 7,
+                                      description="How long a desk sign-in lasts.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text", description="Readable lines, or one JSON object a line.")
@@ -288,6 +304,13 @@ class Settings(BaseSettings):
         return text_facts(self.facts, self.retention_days, self.quick_exit_words)
 
     @property
+    def desk_address(self) -> str | None:
+        """Where coordinators reach the desk, if it is on."""
+        if self.desk_port is None:
+            return None
+        return self.desk_url or f"http://{self.desk_listen}:{self.desk_port}"
+
+    @property
     def enabled_channels(self) -> list[str]:
         """The channels to run: as set, or the console plus every channel that is configured."""
         if self.channels is not None:
@@ -300,6 +323,13 @@ class Settings(BaseSettings):
             problem = CHANNELS[name].check_settings(self)
             if problem:
                 raise ValueError(problem)
+        if self.desk_port is not None:
+            desk_secret = self.desk_secret.get_secret_value() if self.desk_secret else ""
+            if len(desk_secret) < 32:
+                raise ValueError(
+                    "the web desk needs desk_secret (WEERBAAR_DESK_SECRET) of at least 32 "
+                    "characters; make one with: python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'")
         if self.sms_provider and not (self.sms_account and self.sms_token and self.sms_from):
             raise ValueError("paging by SMS needs sms_account, sms_token and sms_from "
                              "(WEERBAAR_SMS_ACCOUNT, WEERBAAR_SMS_TOKEN, WEERBAAR_SMS_FROM)")

@@ -59,7 +59,8 @@ ROUTING_FIELDS = {"wait", "name", "role", "text", "specialty", "case", "urgent",
                   "intake", "kind", "channel", "outcome", "outcomes", "specialties", "cases",
                   "flow", "lang", "dates", "entries", "latitude", "longitude", "link",
                   "contact_name", "phone", "count", "texts", "level", "levels", "reasons",
-                  "how", "templates", "title", "names", "colleague", "what", "when"}
+                  "how", "templates", "title", "names", "colleague", "what", "when",
+                  "minutes"}
 # Fields the bot's own texts fill in, besides the facts.
 SYSTEM_FIELDS = {"options", "date", "count", "code"}
 START_FLOW = "menu"

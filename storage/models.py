@@ -206,6 +206,24 @@ class CaseConsult(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class DeskLogin(Base):
+    """A coordinator's sign-in to the web desk: first a one-time link (``token_hash``, a keyed
+    hash) sent to their chat, then, once used, the session it opened, which ends at
+    ``ended_at`` (signing out) or ``expires_at``. No person's data."""
+
+    __tablename__ = "desk_logins"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert: Mapped[str] = mapped_column(String(32), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    link_expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class ExpertSession(Base):
     """Per expert: the case their plain messages go to."""
 

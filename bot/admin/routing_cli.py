@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.admin.options import ConfigOption, admin_settings
 from config.experts import Override, Roster, RosterError, load_roster, save_roster
+from config.roster_edit import add_override
 from config.settings import TEXT_PLACEHOLDERS, Settings
 from config.timezone import TIMEZONE
 from flows import load_flows
@@ -110,7 +111,7 @@ def experts_remove(expert_id: Annotated[str, typer.Argument()],
         raise typer.Exit(1)
     data = roster.model_dump()
     data["experts"] = [e for e in data["experts"] if e["id"] != expert_id]
-    for kind in ("shifts", "overrides"):
+    for kind in ("shifts", "holiday_shifts", "overrides"):
         data["on_call"][kind] = [
             {**entry, "experts": [x for x in entry["experts"] if x != expert_id]}
             for entry in data["on_call"][kind]]
@@ -141,12 +142,13 @@ def oncall_override(
 ) -> None:
     """From start to end, these experts replace the shifts of a specialty."""
     settings = admin_settings(config)
-    path, roster = _load(settings)
-    data = roster.model_dump()
-    override = Override(specialty=specialty, start=start, end=end,
-                        experts=tuple(expert or ())).model_dump()
-    data["on_call"]["overrides"] = [*data["on_call"]["overrides"], override]
-    _save(path, data)
+    path, _ = _load(settings)
+    try:
+        add_override(path, Override(specialty=specialty, start=start, end=end,
+                                    experts=tuple(expert or ())))
+    except RosterError as exc:
+        typer.echo(f"not saved: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"override saved; {in_use_when(settings)}")
 
 

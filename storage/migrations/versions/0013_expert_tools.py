@@ -1,5 +1,6 @@
 """The expert's tools: blocking an account (``blokkeer``), a colleague reading along with a
-case (``overleg``), and the reminder of an expert who took a case but did not write.
+case (``overleg``), the reminder of an expert who took a case but did not write, and the
+coordinators' sign-ins to the web desk.
 
 Revision ID: 0013
 Revises: 0012
@@ -44,9 +45,25 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_case_consults_case_id"), "case_consults", ["case_id"])
     op.create_index(op.f("ix_case_consults_expert"), "case_consults", ["expert"])
+    op.create_table(
+        "desk_logins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("expert", sa.String(length=32), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("link_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_logins")),
+        **NO_REUSE,
+    )
+    op.create_index(op.f("ix_desk_logins_expert"), "desk_logins", ["expert"])
+    op.create_index(op.f("ix_desk_logins_token_hash"), "desk_logins", ["token_hash"])
 
 
 def downgrade() -> None:
+    op.drop_table("desk_logins")
     op.drop_table("case_consults")
     op.drop_index(op.f("ix_cases_contact_due_at"), table_name="cases")
     with op.batch_alter_table("cases", table_kwargs=NO_REUSE) as batch:
