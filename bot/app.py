@@ -115,7 +115,7 @@ def build_desk(settings: Settings, db: DbEngine, flows: FlowSet, live: LiveRoste
         return None
     desk = Desk(db=db, roster=live, flows=flows, facts=settings.text_facts(), links=links,
                 experts_file=settings.experts_file, session_hours=settings.desk_session_hours,
-                roster_saved=live.reload)
+                roster_saved=live.saved)
     return DeskServer(desk_app(desk), settings.desk_listen, settings.desk_port)
 
 

@@ -73,8 +73,7 @@ class RosterWatcher:
 
 class LiveRoster:
     """The roster the bot uses now, for the parts outside the engine (the pager's numbers, the
-    web desk), with a way to have the file read again at once (:meth:`reload`, once the
-    watcher runs)."""
+    web desk); :meth:`saved` takes one the desk just wrote to the file."""
 
     def __init__(self, roster: Roster) -> None:
         self.roster = roster
@@ -92,8 +91,11 @@ class LiveRoster:
         for listener in self._listeners:
             listener(roster)
 
+    def saved(self, roster: Roster) -> None:
+        """The experts file was just written with ``roster``: use it now, and have the watcher
+        read the file at once (so the engine takes it too)."""
+        self.changed(roster)
+        self._reload()
+
     def reload_with(self, reload: Callable[[], None]) -> None:
         self._reload = reload
-
-    def reload(self) -> None:
-        self._reload()

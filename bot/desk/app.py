@@ -6,7 +6,7 @@ bound to 127.0.0.1 by default (see :mod:`bot.desk.server`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -43,12 +43,14 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 LOGIN_TRIES = parse("10/minute")
+Handler = Callable[[Request, Expert, dict[str, Any]], Awaitable[Response]]
 
 
 @dataclass
 class Desk:
     """What the pages need. ``roster`` gives the roster the bot uses now; ``roster_saved`` is
-    called after the desk changed the experts file, so the bot takes it at once."""
+    called with the roster the desk just wrote to the experts file, so the desk shows it and the
+    bot takes it at once."""
 
     db: Engine
     roster: Callable[[], Roster]
@@ -57,7 +59,7 @@ class Desk:
     links: DeskLinks
     experts_file: Path | None = None
     session_hours: float = 8.0
-    roster_saved: Callable[[], None] = lambda: None
+    roster_saved: Callable[[Roster], None] = lambda roster: None
     texts: DeskTexts = field(default_factory=DeskTexts)
     limiter: MovingWindowRateLimiter = field(
         default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
@@ -137,13 +139,24 @@ def desk_app(desk: Desk) -> Starlette:
         log.info("desk.signed_in expert=%s", expert.id)
         return RedirectResponse("/", status_code=303)
 
-    async def logout(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
-        form = await checked_form(request, expert)
-        if isinstance(form, Response):
-            return form
+    def page(handler: Handler, *, form: bool = False) -> Callable[[Request],
+                                                                  Awaitable[Response]]:
+        """A page for a signed-in coordinator; ``form``: a POST whose form token is checked
+        first (the handler gets its fields)."""
+        async def endpoint(request: Request) -> Response:
+            expert = await coordinator(request)
+            if not isinstance(expert, Expert):
+                return expert
+            fields: dict[str, Any] = {}
+            if form:
+                checked = await checked_form(request, expert)
+                if isinstance(checked, Response):
+                    return checked
+                fields = checked
+            return await handler(request, expert, fields)
+        return endpoint
+
+    async def logout(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
         session_id = int(request.session["sid"])
 
         def end() -> None:
@@ -158,47 +171,30 @@ def desk_app(desk: Desk) -> Starlette:
         return render(request, "message.html", None, heading="login_title",
                       message="signed_out")
 
-    async def queue(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
+    async def queue(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
         chosen = {key: request.query_params.get(key, "") for key in
                   ("status", "urgency", "specialty")}
         view = await run_in_threadpool(pages.queue_view, desk, language(request, expert),
                                        chosen)
         return render(request, "queue.html", expert, **view)
 
-    async def case(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
-        view = await run_in_threadpool(pages.case_view, desk, language(request, expert),
-                                       int(request.path_params["case"]))
+    def case_page(request: Request, expert: Expert, view: dict[str, Any] | None) -> Response:
         if view is None:
             return render(request, "message.html", expert, 404, heading="case_title",
                           message="not_found")
         return render(request, "case.html", expert, **view)
 
-    async def open_case(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
-        form = await checked_form(request, expert)
-        if isinstance(form, Response):
-            return form
-        number = int(request.path_params["case"])
-        view = await run_in_threadpool(pages.case_file, desk, language(request, expert),
-                                       number, expert)
-        if view is None:
-            return render(request, "message.html", expert, 404, heading="case_title",
-                          message="not_found")
-        return render(request, "case.html", expert, **view)
+    async def case(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
+        return case_page(request, expert, await run_in_threadpool(
+            pages.case_view, desk, language(request, expert), int(request.path_params["case"])))
 
-    async def rota(request: Request, notice: str | None = None, problem: str | None = None,
-                   status: int = 200) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
+    async def open_case(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
+        return case_page(request, expert, await run_in_threadpool(
+            pages.case_file, desk, language(request, expert), int(request.path_params["case"]),
+            expert))
+
+    async def show_rota(request: Request, expert: Expert, notice: str | None = None,
+                        problem: str | None = None, status: int = 200) -> Response:
         lang = language(request, expert)
         view = await run_in_threadpool(pages.rota_view, desk, lang)
         if problem is not None and desk.texts.has(problem):
@@ -206,42 +202,37 @@ def desk_app(desk: Desk) -> Starlette:
         return render(request, "rota.html", expert, status, notice=notice, problem=problem,
                       **view)
 
-    async def change_rota(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
-        form = await checked_form(request, expert)
-        if isinstance(form, Response):
-            return form
+    async def rota(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
+        return await show_rota(request, expert)
+
+    async def change_rota(request: Request, expert: Expert, form: dict[str, Any]) -> Response:
         path = desk.experts_file
         if path is None:
-            return await rota(request, problem="rota_no_file", status=409)
+            return await show_rota(request, expert, problem="rota_no_file", status=409)
         removing = request.path_params.get("index")
         try:
             if removing is not None:
-                await run_in_threadpool(remove_override, path, int(removing))
+                saved = await run_in_threadpool(remove_override, path, int(removing))
                 action, notice = "override_remove", "rota_removed"
             else:
                 start, end = str(form.get("start") or ""), str(form.get("end") or "")
                 if not start or not end or end <= start:  # ISO local times sort as times
-                    return await rota(request, problem="rota_times_wrong", status=422)
+                    return await show_rota(request, expert, problem="rota_times_wrong",
+                                           status=422)
                 override = parse_override(str(form.get("specialty") or ""), start, end,
                                           [str(e) for e in form.get("experts") or []])
-                await run_in_threadpool(add_override, path, override)
+                saved = await run_in_threadpool(add_override, path, override)
                 action, notice = "override_add", "rota_saved"
         except (RosterError, ValueError) as exc:
             reason = desk.texts("rota_refused", language(request, expert), reason=str(exc))
-            return await rota(request, problem=reason, status=422)
+            return await show_rota(request, expert, problem=reason, status=422)
         await run_in_threadpool(desk.audit, f"desk:{expert.id}", action, None,
                                 str(form.get("specialty") or "")[:64] or None)
         log.info("desk.%s expert=%s", action, expert.id)
-        desk.roster_saved()
-        return await rota(request, notice=notice)
+        desk.roster_saved(saved)  # the page below shows it, and the bot uses it, at once
+        return await show_rota(request, expert, notice=notice)
 
-    async def stats(request: Request) -> Response:
-        expert = await coordinator(request)
-        if not isinstance(expert, Expert):
-            return expert
+    async def stats(request: Request, expert: Expert, fields: dict[str, Any]) -> Response:
         view = await run_in_threadpool(pages.stats_view, desk, language(request, expert))
         return render(request, "stats.html", expert, **view)
 
@@ -255,17 +246,18 @@ def desk_app(desk: Desk) -> Starlette:
                         headers={"Cache-Control": "private, max-age=300"})
 
     routes = [
-        Route("/", queue),
+        Route("/", page(queue)),
         Route("/login", login_page),
         Route("/login", login, methods=["POST"]),
         Route("/login/{token}", login_link),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/cases/{case:int}", case),
-        Route("/cases/{case:int}/open", open_case, methods=["POST"]),
-        Route("/rota", rota),
-        Route("/rota/overrides", change_rota, methods=["POST"]),
-        Route("/rota/overrides/{index:int}/delete", change_rota, methods=["POST"]),
-        Route("/stats", stats),
+        Route("/logout", page(logout, form=True), methods=["POST"]),
+        Route("/cases/{case:int}", page(case)),
+        Route("/cases/{case:int}/open", page(open_case, form=True), methods=["POST"]),
+        Route("/rota", page(rota)),
+        Route("/rota/overrides", page(change_rota, form=True), methods=["POST"]),
+        Route("/rota/overrides/{index:int}/delete", page(change_rota, form=True),
+              methods=["POST"]),
+        Route("/stats", page(stats)),
         Route("/agenda/{expert}/{token}.ics", agenda),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
