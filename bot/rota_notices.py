@@ -5,13 +5,13 @@ the first batch after the bot took the changed roster, as its messages go throug
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.routing import Router
 from bot.write_buffer import TurnContext
-from config.experts import COORDINATOR, Roster
+from config.experts import COORDINATOR
 from config.rota_text import stretch
-from config.shifts import Span, shifts_of
+from config.shifts import Span, shifts_by_expert
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,12 @@ def tell_changed_shifts(router: Router, turn: TurnContext) -> int:
     if before is None or before.on_call == now.on_call:
         return 0
     told = 0
+    end = turn.now + AHEAD
+    old_shifts = shifts_by_expert(before, turn.now, end)
+    new_shifts = shifts_by_expert(now, turn.now, end)
     for expert in now.experts:
-        gained, lost = _difference(before, now, expert.id, turn)
+        old, new = set(old_shifts.get(expert.id, [])), set(new_shifts.get(expert.id, []))
+        gained, lost = sorted(new - old, key=_order), sorted(old - new, key=_order)
         if not gained and not lost:
             continue
         lines = [router.texts.t("expert_shifts_changed", expert.language)]
@@ -45,11 +49,5 @@ def tell_changed_shifts(router: Router, turn: TurnContext) -> int:
     return told
 
 
-def _difference(before: Roster, now: Roster, expert: str,
-                turn: TurnContext) -> tuple[list[Span], list[Span]]:
-    """The stretches on call only in the new roster, and only in the old one."""
-    end = turn.now + AHEAD
-    old = set(shifts_of(before, expert, turn.now, end))
-    new = set(shifts_of(now, expert, turn.now, end))
-    order = lambda span: (span.start, span.specialty)  # noqa: E731
-    return sorted(new - old, key=order), sorted(old - new, key=order)
+def _order(span: Span) -> tuple[datetime, str]:
+    return span.start, span.specialty

@@ -66,10 +66,23 @@ def spans(roster: Roster, start: datetime, end: datetime) -> Iterator[Span]:
     yield from open_spans.values()
 
 
+def shifts_by_expert(roster: Roster, start: datetime, end: datetime) -> dict[str, list[Span]]:
+    """Every expert's own stretches on call, per specialty, in time order (the roster is
+    worked out once for all of them)."""
+    pieces: dict[str, list[Span]] = {}
+    for span in spans(roster, start, end):
+        for expert in span.experts:
+            pieces.setdefault(expert, []).append(
+                Span(span.start, span.end, span.specialty, (expert,)))
+    return {expert: _joined(mine) for expert, mine in pieces.items()}
+
+
 def shifts_of(roster: Roster, expert_id: str, start: datetime, end: datetime) -> list[Span]:
     """The expert's own stretches on call, per specialty, in time order."""
-    mine = [Span(s.start, s.end, s.specialty, (expert_id,))
-            for s in spans(roster, start, end) if expert_id in s.experts]
+    return shifts_by_expert(roster, start, end).get(expert_id, [])
+
+
+def _joined(mine: list[Span]) -> list[Span]:
     joined: list[Span] = []
     for span in sorted(mine, key=lambda s: (s.specialty, s.start)):
         if joined and joined[-1].specialty == span.specialty and joined[-1].end == span.start:

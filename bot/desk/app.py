@@ -241,7 +241,7 @@ def desk_app(desk: Desk) -> Starlette:
         expert = desk.roster().by_id(expert_id)
         if expert is None or not desk.links.calendar_allows(expert_id, token):
             return Response("not found", status_code=404, media_type="text/plain")
-        body = calendar_feed(desk.roster(), expert, desk.flows, now())
+        body = await run_in_threadpool(calendar_feed, desk.roster(), expert, desk.flows, now())
         return Response(body, media_type="text/calendar; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=300"})
 
