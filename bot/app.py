@@ -11,6 +11,7 @@ import signal
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
@@ -20,9 +21,7 @@ from bot.channel import Channel, ChannelStartError
 from bot.channel_setup import ChannelFactory, sms_pager
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
-from bot.desk.app import Desk, desk_app
 from bot.desk.links import DeskLinks
-from bot.desk.server import DeskServer
 from bot.engine import Engine
 from bot.health import HealthServer
 from bot.metrics import Metrics
@@ -42,6 +41,9 @@ from flows import FlowSet, load_flows
 from storage import crypto
 from storage.database import create_db_engine, is_sqlite, read_only, upgrade_database
 from storage.keycheck import verify_keys
+
+if TYPE_CHECKING:
+    from bot.desk.server import DeskServer
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,13 @@ def watch_roster(settings: Settings, engine: Engine,
 
 def build_desk(settings: Settings, db: DbEngine, flows: FlowSet, live: LiveRoster,
                ) -> DeskServer | None:
-    """The coordinators' web desk, when a port is set."""
+    """The coordinators' web desk, when a port is set (its libraries load only then)."""
     links = desk_links(settings)
     if links is None or settings.desk_port is None:
         return None
+    from bot.desk.app import Desk, desk_app
+    from bot.desk.server import DeskServer
+
     desk = Desk(db=db, roster=live, flows=flows, facts=settings.text_facts(), links=links,
                 experts_file=settings.experts_file, session_hours=settings.desk_session_hours,
                 roster_saved=live.saved)

@@ -8,14 +8,14 @@ coordinators on those shifts; then those shifts must cover every hour of the wee
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import holidays
 import yaml
 from pydantic import (
     BaseModel,
@@ -300,16 +300,22 @@ class Roster(BaseModel):
         return {specialty: tuple(ids) for specialty, ids in result.items()}
 
 
-_HOLIDAYS = holidays.country_holidays("NL", language="nl")
+@functools.cache
+def _holidays() -> Any:
+    """Loaded on first use: only a roster with holiday shifts asks."""
+    import holidays
+
+    return holidays.country_holidays("NL", language="nl")
 
 
 def is_public_holiday(day: date) -> bool:
     """A Dutch public holiday (the ``holidays`` package's list for the Netherlands)."""
-    return day in _HOLIDAYS
+    return day in _holidays()
 
 
 def holiday_name(day: date) -> str | None:
-    return _HOLIDAYS.get(day)
+    name = _holidays().get(day)
+    return str(name) if name is not None else None
 
 
 def load_roster(path: Path | None) -> Roster:
