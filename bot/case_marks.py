@@ -14,6 +14,7 @@ from flows.schema import Triage
 from flows.text import normalize
 from flows.triage import more_urgent
 from storage import cases as db
+from storage.case_types import CaseInfo
 
 if TYPE_CHECKING:
     from bot.routing import RoutingTexts
@@ -39,13 +40,13 @@ def pick_level(triage: Triage, text: str) -> str | None:
     return None
 
 
-def mark_lines(texts: RoutingTexts, triage: Triage, case: db.CaseInfo, language: str,
+def mark_lines(texts: RoutingTexts, triage: Triage, case: CaseInfo, language: str,
                name_of: Callable[[str], str]) -> list[str]:
     """The lines an expert reads in an offer: the urgency with its reasons, and whether the
     case is verified. ``name_of``: an expert's first name by id."""
     level = level_label(triage, case.urgency, language)
     reasons = [rule.reason.get(language) for rule in triage.rules
-               if rule.id in case.urgency_reasons]
+               if rule.id in case.reasons()]
     reasons = list(dict.fromkeys(reasons))
     if case.urgency_set_by is not None:
         urgency = texts.t("expert_intake_urgency_by", language, level=level,
@@ -63,7 +64,7 @@ def mark_lines(texts: RoutingTexts, triage: Triage, case: db.CaseInfo, language:
     return [f"• {urgency}", f"• {verified}"]
 
 
-def set_urgency(cx: Connection, case: db.CaseInfo, level: str, expert_id: str,
+def set_urgency(cx: Connection, case: CaseInfo, level: str, expert_id: str,
                 now: datetime) -> bool:
     """Returns whether the case became more urgent (then it should move on sooner)."""
     db.update_case(cx, case.id, now, urgency=level, urgency_set_by=expert_id)

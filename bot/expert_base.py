@@ -16,6 +16,7 @@ from flows.schema import Text
 from flows.text import normalize
 from storage import case_access as access
 from storage import cases as db
+from storage.case_types import CaseInfo
 
 if TYPE_CHECKING:
     from bot.experts import ExpertDesk
@@ -60,7 +61,7 @@ class ExpertBase:
         self.say("expert_not_yours", case=case_id)
 
     def my_case(self, case_id: int, *, coordinator_may: bool,
-                consultant_may: bool = False) -> db.CaseInfo | None:
+                consultant_may: bool = False) -> CaseInfo | None:
         """The case if this expert may act on it: given to them, or (for a coordinator where
         allowed) any open case, or (where allowed) an open case they were asked to read
         along with. Refuses politely otherwise."""

@@ -11,19 +11,20 @@ from bot.first_contact import contact_made
 from bot.write_buffer import attachment_body, carried
 from storage import cases as db
 from storage import repository as repo
+from storage.case_types import CaseInfo
 
 log = logging.getLogger(__name__)
 
 
 class ExpertRelay(ExpertBase):
-    def active_case(self, active: int | None) -> db.CaseInfo | None:
+    def active_case(self, active: int | None) -> CaseInfo | None:
         case = db.load_case(self.db, active) if active is not None else None
         if case is None or not case.is_with(self.expert.id):
             self.say("expert_no_active_case")
             return None
         return case
 
-    def keep(self, case: db.CaseInfo, body: dict[str, object]) -> None:
+    def keep(self, case: CaseInfo, body: dict[str, object]) -> None:
         row = repo.message_row(channel=self.expert.channel, address=self.expert.channel_id,
                                direction=repo.INBOUND, kind=db.EXPERT_MESSAGE, body=body,
                                person_id=case.person_id, conversation_id=None, now=self.turn.now)

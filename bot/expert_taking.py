@@ -14,6 +14,7 @@ from bot.routing import ADDITION_LIMIT, RELAY_LIMIT
 from bot.write_buffer import carried
 from storage import cases as db
 from storage.case_status import CaseStatus, OfferStatus
+from storage.case_types import CaseInfo
 from storage.retention import record_accept
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class TakingCases(ExpertBase):
             handoff_id = handoff.id
         self.assign(case, handoff_id)
 
-    def assign(self, case: db.CaseInfo, handoff_id: int) -> None:
+    def assign(self, case: CaseInfo, handoff_id: int) -> None:
         now, router = self.turn.now, self.router
         db.update_case(self.db, case.id, now, status=next_status(case.status, "accept"),
                        assigned_expert=self.expert.id, accepted_at=case.accepted_at or now,
@@ -83,7 +84,7 @@ class TakingCases(ExpertBase):
         self.send_case_file(case)
         self.tell_person_accepted(case)
 
-    def send_case_file(self, case: db.CaseInfo) -> None:
+    def send_case_file(self, case: CaseInfo) -> None:
         """The intake and what was written since, each long text shortened (the latest
         additions first to stay); 'volledig 12' shows all of it."""
         router = self.router
@@ -121,14 +122,14 @@ class TakingCases(ExpertBase):
         # With the case's person, so an erasure takes it along if it is still waiting.
         self.router.tell_expert(self.turn, case, self.expert, text)
 
-    def forward_to_expert(self, case: db.CaseInfo, attachment: Attachment) -> None:
+    def forward_to_expert(self, case: CaseInfo, attachment: Attachment) -> None:
         text = self.texts.t("expert_person_file", self.language, case=case.id,
                             kind=attachment.kind)
         self.router.tell_expert(self.turn, case, self.expert, text,
                                 attachment=carried(attachment, case.channel,
                                                    self.expert.channel))
 
-    def tell_person_accepted(self, case: db.CaseInfo) -> None:
+    def tell_person_accepted(self, case: CaseInfo) -> None:
         language, router = case.language, self.router
         _, answers, _ = router.answers(self.db, case)
         how = str((answers.get("contact") or {}).get("option") or "chat")

@@ -12,6 +12,7 @@ from flows.text import normalize
 from storage import case_access as access
 from storage import cases as db
 from storage.case_status import CaseStatus
+from storage.case_types import CaseInfo
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class TeamWork(ExpertBase):
             name=self.expert.first_name, kind=case.kind))
         self._tell_holder(case, "expert_consult_by_coordinator", colleague=colleague)
 
-    def _end_consult(self, case: db.CaseInfo, colleague: Expert) -> None:
+    def _end_consult(self, case: CaseInfo, colleague: Expert) -> None:
         if not access.end_consultant(self.db, case.id, colleague.id, self.turn.now):
             self.say("expert_consult_not", case=case.id, name=colleague.first_name)
             return
@@ -74,7 +75,7 @@ class TeamWork(ExpertBase):
         named = [e for e in roster.experts if normalize(e.first_name) == wanted]
         return named[0] if len(named) == 1 else None
 
-    def _tell_holder(self, case: db.CaseInfo, key: str, colleague: Expert) -> None:
+    def _tell_holder(self, case: CaseInfo, key: str, colleague: Expert) -> None:
         """A coordinator acted on a colleague's case: that colleague hears of it."""
         if case.status != CaseStatus.ASSIGNED or case.assigned_expert == self.expert.id:
             return

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.routing import Router, on_call_coordinators
 from bot.write_buffer import TurnContext
 from storage import cases as db
+from storage.case_types import CaseInfo
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def contact_due_after_accept(router: Router, now: datetime) -> dict[str, object]
     return {"contact_due_at": due, "contact_reminders": 0}
 
 
-def contact_made(turn: TurnContext, case: db.CaseInfo) -> None:
+def contact_made(turn: TurnContext, case: CaseInfo) -> None:
     """Its expert wrote to the person or noted the contact: nothing more to remind of."""
     if case.contact_due_at is not None:
         db.update_case(turn.db, case.id, turn.now, contact_due_at=None)

@@ -24,6 +24,7 @@ from flows.triage import more_urgent
 from storage import cases
 from storage import repository as repo
 from storage.case_status import CaseStatus, OfferStatus
+from storage.case_types import CaseHead, CaseInfo
 from storage.retention import record_facts
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class CaseLifecycle:
         case = repo.case_of(turn.db, state.conversation_id)
         if case is None:
             kind = outcome.case_kind or "contact"
-            case = repo.CaseRow(repo.insert_case(turn.db, state.person_id,
+            case = CaseHead(repo.insert_case(turn.db, state.person_id,
                                                  state.conversation_id, kind),
                                 kind, CaseStatus.INTAKE, urgent=False, human_requested=False)
             log.info("case.opened case=%s kind=%s", case.id, kind)
@@ -142,7 +143,7 @@ class CaseLifecycle:
                            last_when_completed=False)
         return case.id
 
-    def _hands_off(self, case: repo.CaseRow, values: dict[str, Any], outcome: Outcome) -> bool:
+    def _hands_off(self, case: CaseHead, values: dict[str, Any], outcome: Outcome) -> bool:
         """Whether this turn hands the case to an expert: the intake is confirmed, the person
         asks for a human, or danger was signalled, and nobody was asked yet."""
         return self.router is not None and may(case.status, "hand_off") and (
@@ -150,15 +151,16 @@ class CaseLifecycle:
             or bool(values.get("urgent")) or bool(values.get("human_requested")))
 
     def _start_handoff(self, turn: TurnContext, state: PersonState,
-                       case: repo.CaseRow, values: dict[str, Any], outcome: Outcome) -> None:
+                       case: CaseHead, values: dict[str, Any], outcome: Outcome) -> None:
         assert self.router is not None
         submitted = outcome.submit
         current = (*self.current_answers(outcome), submitted is not None)
         # Everything routing needs is known here; no need to read the case back.
-        info = cases.CaseInfo(
+        info = CaseInfo(
             id=case.id, kind=str(values.get("kind", case.kind)),
             status=str(values.get("status", case.status)),
             urgent=bool(case.urgent or values.get("urgent")), person_id=state.person_id,
+            human_requested=bool(case.human_requested or values.get("human_requested")),
             urgency=str(values.get("urgency", case.urgency)),
             urgency_reasons=tuple(values.get("urgency_reasons", case.urgency_reasons or ())),
             urgency_set_by=values.get("urgency_set_by", case.urgency_set_by),
@@ -171,7 +173,7 @@ class CaseLifecycle:
                            verified_by=stored.verified_by, verified_how=stored.verified_how)
         outcome.add_notice(self.router.start(turn, info, current, **values))
 
-    def _tell_about(self, turn: TurnContext, before: repo.CaseRow,
+    def _tell_about(self, turn: TurnContext, before: CaseHead,
                     changed: dict[str, Any], outcome: Outcome) -> None:
         """A case already with experts: waiting ones move on sooner when it became urgent;
         the expert who took it gets the intake when it is completed."""

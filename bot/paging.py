@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.write_buffer import TurnContext
 from storage import cases as db
 from storage.case_status import OfferStatus
+from storage.case_types import CaseInfo
 
 if TYPE_CHECKING:
     from bot.routing import Router
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def page_silent_experts(router: Router, turn: TurnContext, case: db.CaseInfo) -> int:
+def page_silent_experts(router: Router, turn: TurnContext, case: CaseInfo) -> int:
     """Page the silent experts of an urgent case not yet paged for it; returns how many."""
     if not router.settings.paging or not case.urgent:
         return 0

@@ -17,6 +17,7 @@ from bot.write_buffer import TurnContext, carried
 from config.experts import Expert
 from storage import cases as db
 from storage.case_status import CaseStatus
+from storage.case_types import CaseInfo
 
 RELAYED_COMMANDS = (None, "stop", "human")
 
@@ -27,7 +28,7 @@ class PersonRelay:
         self.logic = logic
         self.texts = router.texts
 
-    def expert_for(self, case: db.CaseInfo | None, event: InboundEvent,
+    def expert_for(self, case: CaseInfo | None, event: InboundEvent,
                    data: dict[str, Any]) -> Expert | None:
         """The expert this event goes to, or None when the conversation handles it."""
         if case is None or case.status != CaseStatus.ASSIGNED or case.assigned_expert is None:
@@ -45,7 +46,7 @@ class PersonRelay:
                 return None
         return self.router.roster.by_id(case.assigned_expert)
 
-    def turn(self, turn: TurnContext, case: db.CaseInfo, expert: Expert,
+    def turn(self, turn: TurnContext, case: CaseInfo, expert: Expert,
              snapshot: Snapshot, event: InboundEvent) -> Outcome:
         out = Outcome(flow=snapshot.flow, state=snapshot.state, status=snapshot.status,
                       language=snapshot.language, data=snapshot.data)
@@ -114,7 +115,7 @@ class PersonRelay:
             to_expert("expert_from_person", text=text, joins=True)
         return out
 
-    def _mark_urgent(self, turn: TurnContext, case: db.CaseInfo, alarm: Alarm,
+    def _mark_urgent(self, turn: TurnContext, case: CaseInfo, alarm: Alarm,
                      flow: str) -> None:
         """The person's message to their expert signalled danger or a crisis: the case is
         urgent, and its level follows."""

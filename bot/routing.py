@@ -31,6 +31,7 @@ from flows.summary import answers_of, describe, specialties
 from storage import case_access as access
 from storage import cases as db
 from storage.case_status import CaseStatus, OfferStatus
+from storage.case_types import CaseInfo
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +168,12 @@ class Router:
     def active(self) -> bool:
         return bool(self.roster.experts)
 
-    def timeout(self, case: db.CaseInfo) -> float:
+    def timeout(self, case: CaseInfo) -> float:
         return self.settings.seconds_for(case.urgency)
 
     # -- asking ------------------------------------------------------------------------------
 
-    def start(self, turn: TurnContext, case: db.CaseInfo,
+    def start(self, turn: TurnContext, case: CaseInfo,
               current: Answers | None = None, needed: list[str] | None = None,
               **case_values: Any) -> str:
         """Hand a case off for the first time; returns the notice for the person.
@@ -214,7 +215,7 @@ class Router:
             released.append(case.id)
         return released
 
-    def hasten(self, turn: TurnContext, case: db.CaseInfo) -> None:
+    def hasten(self, turn: TurnContext, case: CaseInfo) -> None:
         """A case that became more urgent while waiting: move on after its level's time at
         most (``case`` has the new level)."""
         if case.blocked:
@@ -230,7 +231,7 @@ class Router:
             self.escalate(turn, case)
         return len(due)
 
-    def escalate(self, turn: TurnContext, case: db.CaseInfo) -> None:
+    def escalate(self, turn: TurnContext, case: CaseInfo) -> None:
         """Nobody accepted in time (or everyone asked declined): ask the next."""
         if case.blocked:  # held until the block is lifted
             db.update_case(turn.db, case.id, turn.now, escalate_at=None)
@@ -275,7 +276,7 @@ class Router:
                 moved += 1
         return moved
 
-    def ask_next(self, turn: TurnContext, case: db.CaseInfo, *,
+    def ask_next(self, turn: TurnContext, case: CaseInfo, *,
                  answers: Answers | None = None, first: bool = False,
                  **case_values: Any) -> str:
         """Ask the next experts and set when to move on (with ``case_values``, in one
@@ -314,7 +315,7 @@ class Router:
                        **case_values)
         return step
 
-    def _ask(self, turn: TurnContext, case: db.CaseInfo, expert: Expert, level: int,
+    def _ask(self, turn: TurnContext, case: CaseInfo, expert: Expert, level: int,
              answers: Answers | None) -> None:
         handoff_id = db.insert_handoff(turn.db, case.id, expert.id, level, turn.now)
         turn.audit("bot", "asked", case.id, detail=expert.id)
@@ -322,7 +323,7 @@ class Router:
         self._post_handoff(turn, case, expert, handoff_id, reminder=False,
                            answers=answers)
 
-    def _post_handoff(self, turn: TurnContext, case: db.CaseInfo, expert: Expert,
+    def _post_handoff(self, turn: TurnContext, case: CaseInfo, expert: Expert,
                       handoff_id: int, *, reminder: bool,
                       answers: Answers | None = None) -> None:
         language = expert.language
@@ -345,7 +346,7 @@ class Router:
 
     # -- what experts see ---------------------------------------------------------------------
 
-    def answers(self, cx: Connection, case: db.CaseInfo) -> Answers:
+    def answers(self, cx: Connection, case: CaseInfo) -> Answers:
         """(flow, answers by step, complete) of a case: the submitted intake, or else the
         answers so far in its conversation."""
         if case.intake.get("answers") is not None:
@@ -357,7 +358,7 @@ class Router:
         flow, answers, _ = found
         return flow, answers_of(flow, answers), False
 
-    def brief(self, cx: Connection, case: db.CaseInfo, language: str,
+    def brief(self, cx: Connection, case: CaseInfo, language: str,
               known: Answers | None = None) -> str:
         """What an expert sees before accepting: the kind, the options chosen, the needs; no
         free text or contact details."""
@@ -380,7 +381,7 @@ class Router:
         expert = self.roster.by_id(expert_id)
         return expert.first_name if expert is not None else expert_id
 
-    def full_intake(self, cx: Connection, case: db.CaseInfo, language: str,
+    def full_intake(self, cx: Connection, case: CaseInfo, language: str,
                     limit: int | None = RELAY_LIMIT) -> str:
         """Every answer of the intake; a long free text cut at ``limit`` (``None``: all)."""
         flow, answers, complete = self.answers(cx, case)
@@ -394,7 +395,7 @@ class Router:
             lines.append(self.texts.t("expert_intake_partial", language))
         return "\n".join(lines)
 
-    def evidence(self, cx: Connection, case: db.CaseInfo, language: str
+    def evidence(self, cx: Connection, case: CaseInfo, language: str
                  ) -> tuple[list[tuple[bool, str]], list[Attachment]]:
         """What was written in the case, in order, as (by an expert, text), and the person's
         files. An expert who takes over a case from a colleague reads the conversation so far."""
@@ -417,14 +418,14 @@ class Router:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def tell_person(self, turn: TurnContext, case: db.CaseInfo, text: str,
+    def tell_person(self, turn: TurnContext, case: CaseInfo, text: str,
                     attachment: Attachment | None = None) -> None:
         turn.writes.post(turn.result, channel=case.channel, address=case.address, text=text,
                          language=case.language, person_id=case.person_id,
                          conversation_id=case.conversation_id, case_id=case.id,
                          attachment=attachment)
 
-    def tell_expert(self, turn: TurnContext, case: db.CaseInfo | None,
+    def tell_expert(self, turn: TurnContext, case: CaseInfo | None,
                     expert: Expert, text: str, *,
                     options: list[OutboundOption] | None = None,
                     attachment: Attachment | None = None, continued: str | None = None,

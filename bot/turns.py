@@ -38,6 +38,7 @@ from config.experts import Roster
 from storage import cases, links
 from storage import checkins as checkins_db
 from storage import repository as repo
+from storage.case_types import CaseInfo
 from storage.database import begin_without_flush_to_disk, forget_deleted
 from storage.models import Message, utcnow
 
@@ -290,7 +291,7 @@ class TurnRunner:
         return changed
 
     def _decide(self, turn: TurnContext, batch: _Batch, state: PersonState,
-                event: InboundEvent) -> tuple[Outcome, str | None, cases.CaseInfo | None]:
+                event: InboundEvent) -> tuple[Outcome, str | None, CaseInfo | None]:
         """What the turn is: about the person's accounts, a message for their expert (with
         the case it goes to), or a step of their conversation; an apology when it fails."""
         relayed = self._relayed_case(turn.db, batch, state)
@@ -362,7 +363,7 @@ class TurnRunner:
             and step.type == "end"
 
     def _relayed_case(self, connection: Connection, batch: _Batch,
-                      state: PersonState) -> cases.CaseInfo | None:
+                      state: PersonState) -> CaseInfo | None:
         """The case an expert took whose person this is, when their messages should go to
         that expert: from the case's own conversation, or from a fresh one (not from a new
         intake the person is filling in)."""

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from storage.case_status import OPEN_STATUSES, CaseStatus, OfferStatus
+from storage.case_types import CaseInfo
 from storage.models import AuditEntry, CaseNote, ExpertSession, Handoff
 from storage.repository import CASES, CONVERSATIONS, MESSAGES, PEOPLE, reply_address
 
@@ -26,47 +27,6 @@ CONVERSATION_CLOSED = "closed"
 
 
 @dataclass(frozen=True)
-class CaseInfo:
-    """A case with what routing needs of its person and conversation."""
-
-    id: int
-    kind: str
-    status: str
-    urgent: bool
-    person_id: int
-    channel: str
-    address: str
-    language: str
-    conversation_id: int | None
-    specialties: list[str]
-    assigned_expert: str | None
-    escalation_level: int
-    intake: dict[str, Any]
-    created_at: datetime
-    first_asked_at: datetime | None
-    accepted_at: datetime | None
-    first_answer_at: datetime | None
-    urgency: str = "normaal"
-    urgency_reasons: tuple[str, ...] = ()
-    urgency_set_by: str | None = None
-    signals: tuple[str, ...] = ()
-    verified_at: datetime | None = None
-    verified_by: str | None = None
-    verified_how: str | None = None
-    blocked: bool = False
-    contact_due_at: datetime | None = None
-    contact_reminders: int = 0
-    """Its person's account is blocked (see :mod:`storage.case_access`)."""
-
-    def is_with(self, expert_id: str) -> bool:
-        """Taken by this expert, and still theirs."""
-        return self.status == CaseStatus.ASSIGNED and self.assigned_expert == expert_id
-
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-@dataclass(frozen=True)
 class HandoffRow:
     id: int
     case_id: int
@@ -75,7 +35,8 @@ class HandoffRow:
 
 
 (_REPLY, _REPLY_JOIN), _REPLY_CHANNEL, _REPLY_ADDRESS = reply_address()
-_CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent, CASES.c.person_id,
+_CASE_COLUMNS = (CASES.c.id, CASES.c.kind, CASES.c.status, CASES.c.urgent,
+                 CASES.c.human_requested, CASES.c.person_id,
                  _REPLY_CHANNEL, _REPLY_ADDRESS, PEOPLE.c.language, CASES.c.conversation_id,
                  CASES.c.specialties, CASES.c.assigned_expert, CASES.c.escalation_level,
                  CASES.c.intake, CASES.c.created_at, CASES.c.first_asked_at,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from storage import crypto
 from storage.case_status import CaseStatus
+from storage.case_types import CaseHead
 from storage.models import Case, Conversation, Message, Person, ProcessedInbound, utcnow
 
 CONVERSATION_ABANDONED = "abandoned"
@@ -53,30 +54,6 @@ class PersonRow:
     identity_id: int = 0
     """The identity written from: ``person_id`` itself, or one linked to it."""
     reply_identity_id: int | None = None
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """The few columns of a case that every intake turn reads, without a join (the hot path);
-    :class:`storage.cases.CaseInfo` is the whole case with its person, for routing.
-    ``urgency_reasons`` None: never assessed yet."""
-
-    id: int
-    kind: str
-    status: str
-    urgent: bool
-    human_requested: bool
-    urgency: str = "normaal"
-    urgency_set_by: str | None = None
-    signals: tuple[str, ...] = ()
-    urgency_reasons: tuple[str, ...] | None = None
-
-    @classmethod
-    def of(cls, row: Any) -> CaseRow:
-        case_id, kind, status, urgent, human, urgency, set_by, signals, reasons = row
-        return cls(case_id, kind, status, urgent, human, urgency=urgency, urgency_set_by=set_by,
-                   signals=tuple(signals or ()),
-                   urgency_reasons=tuple(reasons) if reasons is not None else None)
 
 
 # -- inbound ids ---------------------------------------------------------------------------
@@ -253,14 +230,21 @@ _CASE_OF = (
     .order_by(CASES.c.id.desc()).limit(1))
 
 
-def case_of(connection: Connection, conversation_id: int) -> CaseRow | None:
+def _head(row: Any) -> CaseHead:
+    case_id, kind, status, urgent, human, urgency, set_by, signals, reasons = row
+    return CaseHead(case_id, kind, status, urgent, human, urgency=urgency, urgency_set_by=set_by,
+                    signals=tuple(signals or ()),
+                    urgency_reasons=tuple(reasons) if reasons is not None else None)
+
+
+def case_of(connection: Connection, conversation_id: int) -> CaseHead | None:
     row = connection.execute(_CASE_OF, {"conversation_id": conversation_id}).one_or_none()
-    return CaseRow.of(row) if row is not None else None
+    return _head(row) if row is not None else None
 
 
-def case_by_id(connection: Connection, case_id: int) -> CaseRow | None:
+def case_by_id(connection: Connection, case_id: int) -> CaseHead | None:
     row = connection.execute(select(*_CASE_ROW).where(CASES.c.id == case_id)).one_or_none()
-    return CaseRow.of(row) if row is not None else None
+    return _head(row) if row is not None else None
 
 
 def insert_case(connection: Connection, person_id: int, conversation_id: int, kind: str) -> int:
