@@ -3,7 +3,6 @@ they arrive, are never sent twice, survive a restart, and the answers lead somew
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from config.sending_hours import DAYS, SendingHours
 from storage.checkins import load
 from storage.database import create_db_engine
 from storage.models import Case, Checkin, Message
-from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk
+from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk, time_passes
 from tests.harness import Bot, transient
 from tests.intake import INCIDENT_SUBMITTED
 from tests.routing_support import make_router
@@ -103,25 +102,25 @@ async def test_words_of_crisis_in_a_checkin_get_112_and_113(db_url: str) -> None
 
 async def test_a_checkin_due_while_the_bot_was_down_is_sent_once_after_restart(
         db_url: str) -> None:
-    desk = checkin_desk("1s")
+    desk = checkin_desk("1h")
     async with checkin_bot(db_url, desk) as bot:
         await bot.script(INCIDENT_SUBMITTED)
-    await asyncio.sleep(1.5)  # the bot is down when the check-in falls due
+    time_passes(db_url, 3601)  # the bot is down when the check-in falls due
     async with checkin_bot(db_url, desk) as again:
         await wait_for(lambda: CHECKIN_HELLO in to(again, "alice"), within=10)
         await again.engine.drain()
         assert checkins(again) == [("sent", False)]
     async with checkin_bot(db_url, desk) as third:
-        await asyncio.sleep(1.0)
-        await third.engine.drain()
+        await third.engine.settle()
         assert CHECKIN_HELLO not in to(third, "alice"), "never twice"
+        assert checkins(third) == [("sent", False)]  # nothing left that could be sent
 
 
 async def test_a_checkin_later_than_the_grace_is_skipped(db_url: str) -> None:
-    desk = checkin_desk("1s", grace=0.5)
+    desk = checkin_desk("1h", grace=600)
     async with checkin_bot(db_url, desk) as bot:
         await bot.script(INCIDENT_SUBMITTED)
-    await asyncio.sleep(2.0)  # down for longer than the grace
+    time_passes(db_url, 3600 + 900)  # down for longer than the grace
     async with checkin_bot(db_url, desk) as again:
         await wait_for(lambda: checkins(again) == [("skipped", False)], within=10)
         assert CHECKIN_HELLO not in to(again, "alice")

@@ -4,12 +4,11 @@ and a SIGKILL while a check-in is pending."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.checkin_support import CHECKIN_HELLO
+from tests.checkin_support import CHECKIN_HELLO, time_passes
 from tests.console_process import ConsoleBot
 from tests.intake import INCIDENT_SUBMITTED
 
@@ -45,7 +44,7 @@ def test_a_checkin_arrives_on_the_console(tmp_path: Path) -> None:
 
 
 def test_killed_while_a_checkin_is_pending_it_is_sent_exactly_once(tmp_path: Path) -> None:
-    first = ConsoleBot(tmp_path, **plan_in_seconds(4))
+    first = ConsoleBot(tmp_path, **plan_in_seconds(3600))
     try:
         first.type(*INCIDENT_SUBMITTED)
         first.wait_for(SUBMITTED)
@@ -54,17 +53,18 @@ def test_killed_while_a_checkin_is_pending_it_is_sent_exactly_once(tmp_path: Pat
         first.process.kill()
     assert CHECKIN_HELLO not in first.output
     assert statuses(tmp_path) == ["planned"]
-    time.sleep(4.5)  # down while it falls due
-    second = ConsoleBot(tmp_path, **plan_in_seconds(4))
+    time_passes(f"sqlite:///{tmp_path / 'weerbaar.db'}", 3601)  # down while it falls due
+    second = ConsoleBot(tmp_path, **plan_in_seconds(3600))
     try:
         second.wait_for(CHECKIN_HELLO)
         assert second.finish() == 0
     finally:
         second.process.kill()
     assert statuses(tmp_path) == ["sent"]
-    third = ConsoleBot(tmp_path, **plan_in_seconds(4))
+    third = ConsoleBot(tmp_path, **plan_in_seconds(3600))
     try:
-        time.sleep(3)
+        third.type("hulp")  # up and answering: a check-in due now would have come first
+        third.wait_for("Deze woorden werken altijd:")
         assert third.finish() == 0
     finally:
         third.process.kill()
