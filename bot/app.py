@@ -53,8 +53,9 @@ def build_channels(settings: Settings, flows: FlowSet,
     metrics = metrics or Metrics()
     channels: dict[str, Channel] = {}
     for name in settings.enabled_channels:
-        factory: ChannelFactory = pkgutil.resolve_name(CHANNELS[name].factory)
-        channels[name] = factory(settings, flows, metrics)
+        kind = CHANNELS[name]
+        factory: ChannelFactory = pkgutil.resolve_name(kind.factory)
+        channels[name] = factory(kind.own_settings(settings), settings, flows, metrics)
     return channels
 
 

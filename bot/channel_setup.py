@@ -4,39 +4,44 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.channel import Channel
 from bot.metrics import Metrics
 from config import Settings
+from config.channel_settings import ConsoleSettings, MatrixSettings, TelegramSettings
 from flows import FlowSet
 
 if TYPE_CHECKING:
     from bot.adapters.sms import SmsChannel
 
-ChannelFactory = Callable[[Settings, FlowSet, Metrics], Channel]
+ChannelFactory = Callable[[Any, Settings, FlowSet, Metrics], Channel]
+"""(the channel's own settings, all settings, the flows, the metrics) -> its adapter."""
 
 
-def console_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+def console_channel(own: ConsoleSettings, common: Settings, flows: FlowSet,
+                    metrics: Metrics) -> Channel:
     from bot.adapters.console import ConsoleChannel
 
-    return ConsoleChannel(user=settings.console_user)
+    return ConsoleChannel(user=own.console_user)
 
 
-def matrix_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+def matrix_channel(own: MatrixSettings, common: Settings, flows: FlowSet,
+                   metrics: Metrics) -> Channel:
     from bot.adapters.matrix import MatrixChannel
 
-    assert settings.matrix_homeserver is not None and settings.matrix_user_id is not None
-    password, token = settings.matrix_password, settings.matrix_access_token
-    return MatrixChannel(settings.matrix_homeserver, settings.matrix_user_id,
-                         settings.data_dir / "matrix",
+    assert own.matrix_homeserver is not None and own.matrix_user_id is not None
+    password, token = own.matrix_password, own.matrix_access_token
+    return MatrixChannel(own.matrix_homeserver, own.matrix_user_id,
+                         common.data_dir / "matrix",
                          password=password.get_secret_value() if password else None,
                          access_token=token.get_secret_value() if token else None,
-                         device_name=settings.matrix_device_name,
-                         encryption=settings.matrix_encryption)
+                         device_name=own.matrix_device_name,
+                         encryption=own.matrix_encryption)
 
 
-def telegram_channel(settings: Settings, flows: FlowSet, metrics: Metrics) -> Channel:
+def telegram_channel(settings: TelegramSettings, common: Settings, flows: FlowSet,
+                     metrics: Metrics) -> Channel:
     from bot.adapters.telegram import TelegramChannel, Webhook
 
     assert settings.telegram_token is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,12 +20,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.channel_settings import ConsoleSettings, MatrixSettings, TelegramSettings
 from config.channels import CHANNELS
 
 Language = Literal["nl", "en"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS_AND_SATURDAY: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Facts(BaseModel):
@@ -95,7 +94,11 @@ def _default_plans() -> dict[str, list[CheckinStep]]:
     }
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ConsoleSettings, TelegramSettings, MatrixSettings):
+    """Every setting. Each channel's own are a sub-model (:mod:`config.channel_settings`) that
+    the channel's entry in :mod:`config.channels` names; the names stay flat
+    (``WEERBAAR_TELEGRAM_TOKEN``)."""
+
     model_config = SettingsConfigDict(
         env_prefix="WEERBAAR_",
         env_nested_delimiter="__",
@@ -112,7 +115,6 @@ class Settings(BaseSettings):
         description="Enabled channels, comma-separated in the environment. Not set: the "
                     "console, plus Telegram and Matrix when their settings are given.",
     )
-    console_user: str = Field(default="console", description="Identity of the console user.")
     default_language: Language = "nl"
     auto_migrate: bool = Field(default=True, description="Upgrade the database schema at start.")
     retention_days: int = Field(
@@ -209,21 +211,6 @@ class Settings(BaseSettings):
         description="File with the keys, one a line, the current one first. Default: "
                     "data_dir/encryption.key, made on first start if no key is given.")
 
-    telegram_token: SecretStr | None = Field(default=None, description="From @BotFather.")
-    telegram_base_url: str | None = Field(
-        default=None, description="Bot API server, e.g. http://127.0.0.1:8081/bot (self-hosted).")
-    telegram_base_file_url: str | None = Field(
-        default=None, description="File URL of that server; default: derived from the base URL.")
-    telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
-    telegram_webhook_url: str | None = Field(
-        default=None, description="Public HTTPS URL; set it to use a webhook instead of polling.")
-    telegram_webhook_listen: str = "127.0.0.1"
-    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
-    telegram_webhook_secret: SecretStr | None = Field(
-        default=None,
-        description="Secret token Telegram sends with every webhook call (1-256 of A-Z, a-z, "
-                    "0-9, _ and -); required with a webhook.")
-
     sms_provider: Literal["twilio"] | None = Field(
         default=None,
         description="Pages silent experts of urgent cases by SMS through this provider "
@@ -238,12 +225,6 @@ class Settings(BaseSettings):
                               description="The provider's API address (a gateway or test "
                                           "double speaking the same API).")
 
-    matrix_homeserver: str | None = Field(default=None, description="e.g. https://matrix.org")
-    matrix_user_id: str | None = Field(default=None, description="e.g. @weerbaar:example.org")
-    matrix_password: SecretStr | None = None
-    matrix_access_token: SecretStr | None = None
-    matrix_device_name: str = "weerbaar-bot"
-    matrix_encryption: bool = Field(default=True, description="End-to-end encryption.")
     quick_exit_words: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_QUICK_EXIT_WORDS),
         description="A message of only one of these words wipes the chat from the person's "
@@ -315,12 +296,12 @@ class Settings(BaseSettings):
         """The channels to run: as set, or the console plus every channel that is configured."""
         if self.channels is not None:
             return self.channels
-        return [name for name, kind in CHANNELS.items() if kind.configured(self)]
+        return [name for name, kind in CHANNELS.items() if kind.is_configured(self)]
 
     @model_validator(mode="after")
     def _channel_settings(self) -> Settings:
         for name in self.enabled_channels:
-            problem = CHANNELS[name].check_settings(self)
+            problem = CHANNELS[name].problem(self)
             if problem:
                 raise ValueError(problem)
         if self.desk_port is not None:
@@ -333,16 +314,6 @@ class Settings(BaseSettings):
         if self.sms_provider and not (self.sms_account and self.sms_token and self.sms_from):
             raise ValueError("paging by SMS needs sms_account, sms_token and sms_from "
                              "(WEERBAAR_SMS_ACCOUNT, WEERBAAR_SMS_TOKEN, WEERBAAR_SMS_FROM)")
-        if self.telegram_webhook_url:
-            secret = self.telegram_webhook_secret
-            if secret is None or not secret.get_secret_value():
-                raise ValueError(
-                    "a webhook needs telegram_webhook_secret (WEERBAAR_TELEGRAM_WEBHOOK_SECRET), "
-                    "or anyone could send the bot forged messages; make one with: python3 -c "
-                    "'import secrets; print(secrets.token_urlsafe(32))'")
-            if not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
-                raise ValueError("telegram_webhook_secret may only hold 1 to 256 of A-Z, a-z, "
-                                 "0-9, _ and - (Telegram's rule)")
         return self
 
     @classmethod

@@ -124,5 +124,12 @@ def test_every_channel_entry_names_a_factory_that_builds_it() -> None:
 
     for kind in CHANNELS.values():
         assert callable(pkgutil.resolve_name(kind.factory)), kind.name
-    console = pkgutil.resolve_name(CHANNELS["console"].factory)(Settings(), FLOWS, Metrics())
+        # Its own settings are a part of the full settings: every field is one of theirs.
+        assert set(kind.settings.model_fields) <= set(Settings.model_fields), kind.name
+    settings = Settings(console_user="erin")
+    console_kind = CHANNELS["console"]
+    console = pkgutil.resolve_name(console_kind.factory)(
+        console_kind.own_settings(settings), settings, FLOWS, Metrics())
     assert isinstance(console, ConsoleChannel)
+    assert CHANNELS["telegram"].problem(settings) == \
+        "the telegram channel needs telegram_token (WEERBAAR_TELEGRAM_TOKEN)"
