@@ -197,6 +197,7 @@ async def test_a_blocked_account_is_kept_away_from_experts_and_notices_nothing(
         # Its next case is told what anyone is told, and offered to nobody, also later.
         await bot.say("sluit 1 anders", who="anna")
         seen = {who: len(bot.channel.to(who)) for who in ("anna", "bert", "carla")}
+        moved_on = to(bot, "alice").count("andere medewerker")  # case 1 may have, before
         second = texts(await bot.script(INCIDENT_SUBMITTED))
         assert "Ik heb een medewerker gevraagd om u te helpen" in second
         await asyncio.sleep(1.0)
@@ -204,7 +205,7 @@ async def test_a_blocked_account_is_kept_away_from_experts_and_notices_nothing(
         assert {who: len(bot.channel.to(who)) for who in seen} == seen
         case = bot.cases()[-1]
         assert case.id == 2 and case.status == "asking" and case.escalate_at is None
-        assert "andere medewerker" not in to(bot, "alice")
+        assert to(bot, "alice").count("andere medewerker") == moved_on
         assert ("bot", "held", 2, "blocked") in audit(bot)
 
         # Only a coordinator lifts the block; the held case is offered then.
@@ -242,7 +243,7 @@ async def wait_for(condition: object, within: float = 10.0) -> None:
 
 async def test_an_expert_who_took_a_case_and_wrote_nothing_is_reminded_then_the_coordinator(
         db_url: str) -> None:
-    async with routed_bot(db_url, router=make_router(first_contact=0.4)) as bot:
+    async with routed_bot(db_url, router=make_router(first_contact=0.8)) as bot:
         await taken_by_anna(bot)
         await wait_for(lambda: "Herinnering: u nam deze zaak" in to(bot, "anna"), within=5)
         assert "Heeft Anna nog geen contact" not in to(bot, "alice")

@@ -34,7 +34,7 @@ def paged_roster() -> Roster:
 
 
 def paged_bot(url: str, api: FakeSmsApi, metrics: Metrics, *, paging: bool = True,
-              urgent: float = 0.4) -> Bot:
+              urgent: float = 0.7) -> Bot:
     roster = paged_roster()
     router = Router(roster, FLOWS, FACTS, RoutingSettings(
         urgent_seconds=urgent, normal_seconds=urgent, high_seconds=urgent, urgent_ask_count=2,
