@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from config.experts import DAYS
 from config.timezone import TIMEZONE
 
 _DAYS = {"nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
@@ -26,10 +27,8 @@ def stretch(start: datetime, end: datetime, language: str) -> str:
     return f"{moment(start, language)} – {moment(end, language)}"
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 def days(names: tuple[str, ...], language: str) -> str:
     """A shift's days ("mon", ...) in words: "ma di wo"."""
     language = "en" if language == "en" else "nl"
-    return " ".join(_DAYS[language][WEEKDAYS.index(name)] for name in names)
+    return " ".join(_DAYS[language][DAYS.index(name)] for name in names)

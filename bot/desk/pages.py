@@ -13,7 +13,7 @@ from bot.desk import queries
 from bot.desk.access import now
 from bot.desk.charts import bar_chart
 from bot.routing import Router, RoutingSettings, RoutingTexts
-from config.experts import COORDINATOR, SPECIALTIES, Expert, Roster
+from config.experts import COORDINATOR, DAYS, SPECIALTIES, Expert, Roster, Shift
 from config.rota_text import days, moment, stretch
 from config.shifts import spans
 from config.timezone import TIMEZONE
@@ -139,8 +139,8 @@ def rota_view(desk: Desk, language: str) -> dict[str, Any]:
     }
 
 
-def _shift(desk: Desk, shift: Any, language: str) -> dict[str, str]:
-    every = shift.days == ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+def _shift(desk: Desk, shift: Shift, language: str) -> dict[str, str]:
+    every = shift.days == DAYS
     return {"specialty": _specialty(desk, shift.specialty, language),
             "days": desk.texts("rota_every_day", language) if every
             else days(shift.days, language),
