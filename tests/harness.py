@@ -178,3 +178,16 @@ def labels(reply: OutboundMessage) -> list[str]:
 
 def transient(reason: str = "network") -> DeliveryError:
     return DeliveryError(reason)
+
+
+def to(bot: Bot, who: str) -> str:
+    """Everything the bot sent ``who``, as one text."""
+    return texts(bot.channel.to(who))
+
+
+async def wait_for(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Until ``condition()`` holds (the bot works on its own: escalations, timers)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)

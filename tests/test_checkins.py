@@ -15,14 +15,9 @@ from storage.checkins import load
 from storage.database import create_db_engine
 from storage.models import Case, Checkin, Message
 from tests.checkin_support import CHECKIN_HELLO, checkin_bot, checkin_desk, time_passes
-from tests.harness import Bot, transient
+from tests.harness import Bot, to, transient, wait_for
 from tests.intake import INCIDENT_SUBMITTED
 from tests.routing_support import make_router
-from tests.test_routing import wait_for
-
-
-def to(bot: Bot, who: str) -> str:
-    return "\n".join(m.text for m in bot.channel.to(who))
 
 
 def checkins(bot: Bot) -> list[tuple[str, bool]]:

@@ -14,13 +14,9 @@ from sqlalchemy import select
 from config.settings import TEXT_PLACEHOLDERS
 from flows.loader import FLOWS_DIR, FlowError, load_flows
 from storage.models import AuditEntry, CaseConsult, CaseNote, Message, Person
-from tests.harness import Bot, texts
+from tests.harness import Bot, texts, to, wait_for
 from tests.intake import INCIDENT_SUBMITTED
 from tests.routing_support import make_router, routed_bot
-
-
-def to(bot: Bot, who: str) -> str:
-    return texts(bot.channel.to(who))
 
 
 def audit(bot: Bot) -> list[tuple[str, str, int | None, str | None]]:
@@ -233,12 +229,6 @@ async def test_danger_from_a_blocked_account_still_gets_112(sqlite_url: str) -> 
 
 # -- first contact after an accept ----------------------------------------------------------
 
-
-async def wait_for(condition: object, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_an_expert_who_took_a_case_and_wrote_nothing_is_reminded_then_the_coordinator(

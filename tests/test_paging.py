@@ -17,7 +17,7 @@ from bot.routing import Router, RoutingSettings
 from config.experts import Roster
 from config.settings import Settings
 from storage.models import AuditEntry
-from tests.harness import FACTS, FLOWS, Bot, texts
+from tests.harness import FACTS, FLOWS, Bot, texts, wait_for
 from tests.routing_support import roster_data
 from tests.sms_api import ACCOUNT, TOKEN, FakeSmsApi
 
@@ -45,12 +45,6 @@ def paged_bot(url: str, api: FakeSmsApi, metrics: Metrics, *, paging: bool = Tru
     return Bot(url, router=router, channel_name="console", metrics=metrics,
                more_channels={"sms": pager})
 
-
-async def wait_for(condition: object, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def count(metrics: Metrics, name: str, **labels: str) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.events import Attachment, InboundEvent
 from storage.models import AcceptFact, AuditEntry, Case, CaseNote, Handoff, Message, Person
-from tests.harness import Bot, texts
+from tests.harness import Bot, texts, to, wait_for
 from tests.intake import INCIDENT_SUBMITTED
 from tests.routing_support import make_router, routed_bot
 
@@ -20,9 +20,6 @@ from tests.routing_support import make_router, routed_bot
 async def submit(bot: Bot, who: str = "alice") -> None:
     await bot.script(INCIDENT_SUBMITTED, who)
 
-
-def to(bot: Bot, who: str) -> str:
-    return texts(bot.channel.to(who))
 
 
 def handoffs(bot: Bot) -> list[Handoff]:
@@ -35,12 +32,6 @@ def audit(bot: Bot) -> list[tuple[str, str, int | None]]:
         return [(a.actor, a.action, a.case_id)
                 for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
-
-async def wait_for(condition: object, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_confirmed_intake_asks_the_least_busy_on_call_expert(db_url: str) -> None:
