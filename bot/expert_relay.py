@@ -9,6 +9,7 @@ from bot.events import EVIDENCE_KINDS, Attachment, Location, SharedContact
 from bot.expert_base import ExpertBase
 from bot.first_contact import contact_made
 from bot.write_buffer import attachment_body, carried
+from flows.text import normalize
 from storage import cases as db
 from storage import repository as repo
 from storage.case_types import CaseInfo
@@ -57,7 +58,11 @@ class ExpertRelay(ExpertBase):
             return
         listing = "\n".join(f"• {name}: {template.title.get(self.language)}"
                             for name, template in templates.items())
-        name = self.pick(rest, {key: t.title for key, t in templates.items()})
+        # Exactly a name or a title, never the start of one: a wrong text must not go out.
+        wanted = normalize(rest)
+        name = next((key for key, t in templates.items()
+                     if wanted in {normalize(key), normalize(t.title.nl), normalize(t.title.en)}),
+                    None)
         if name is None:
             self.say("expert_template_unknown" if rest else "expert_templates",
                      templates=listing)

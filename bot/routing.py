@@ -57,12 +57,12 @@ class RoutingSettings:
     high_seconds: float = 900
     high_ask_count: int = 2
     first_contact_seconds: float = 3600
+    """An expert who took a case and wrote nothing to the person in this time is reminded
+    (see :mod:`bot.first_contact`); 0: never."""
     paging: bool = False
     """An SMS provider is configured: silent experts of an urgent case are paged."""
     desk: DeskLinks | None = None
     """The web desk is on: the chat gives out its sign-in links and calendar feeds."""
-    """An expert who took a case and wrote nothing to the person in this time is reminded
-    (see :mod:`bot.first_contact`); 0: never."""
 
     def seconds_for(self, level: str) -> float:
         return {"spoed": self.urgent_seconds, "hoog": self.high_seconds}.get(

@@ -57,6 +57,10 @@ async def test_an_expert_sends_a_vetted_text_in_the_persons_language(db_url: str
         assert "Gooi bedreigende berichten niet weg" in bot.channel.to("alice")[-1].text
         unknown = texts(await bot.say("sjabloon vakantie", who="anna"))
         assert "Die vaste tekst ken ik niet" in unknown and "• veilig: Veilig thuis" in unknown
+        # The start of a name fits two (bewijs, bellen): nothing is sent on a guess.
+        before = len(bot.channel.to("alice"))
+        assert "Die vaste tekst ken ik niet" in texts(await bot.say("sjabloon be", who="anna"))
+        assert len(bot.channel.to("alice")) == before
 
 
 async def test_an_english_speaker_gets_the_english_text(sqlite_url: str) -> None:
