@@ -23,12 +23,24 @@ def add_override(path: Path, override: Override) -> Roster:
     return _save(path, data)
 
 
-def remove_override(path: Path, index: int) -> Roster:
+class OverrideGone(RosterError):
+    """The override to remove is no longer (at that place) in the experts file."""
+
+
+def override_key(override: Override) -> str:
+    """What names one override, so a removal asked from an older page removes that one."""
+    return f"{override.specialty}|{override.start.isoformat()}|{override.end.isoformat()}"
+
+
+def remove_override(path: Path, index: int, key: str | None = None) -> Roster:
+    """Remove the ``index``-th override; with ``key``, only if it is still that one (someone
+    may have changed the file since the page was shown)."""
     roster = load_roster(path)
     data = roster.model_dump()
     overrides = list(data["on_call"]["overrides"])
-    if not 0 <= index < len(overrides):
-        raise RosterError("that override is no longer in the experts file")
+    if not 0 <= index < len(overrides) or (
+            key is not None and override_key(roster.on_call.overrides[index]) != key):
+        raise OverrideGone("that override is no longer in the experts file")
     del overrides[index]
     data["on_call"]["overrides"] = overrides
     return _save(path, data)

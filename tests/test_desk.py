@@ -156,7 +156,11 @@ async def test_overrides_are_added_and_removed_in_the_experts_file_and_audited(
     assert unknown.status_code == 422 and "Niet opgeslagen" in unknown.text
     assert len(load_roster(path).on_call.overrides) == 1
     assert web.post("/rota/overrides/0/delete", data={"form": "forged"}).status_code == 403
-    removed = web.post("/rota/overrides/0/delete", data={"form": form})
+    which = "rechtshulp|2026-12-24T18:00:00|2026-12-25T08:00:00"
+    stale = web.post("/rota/overrides/0/delete", data={"form": form, "which": "other|x|y"})
+    assert stale.status_code == 409 and "intussen veranderd of al weg" in stale.text
+    assert len(load_roster(path).on_call.overrides) == 1  # a page from before removes nothing
+    removed = web.post("/rota/overrides/0/delete", data={"form": form, "which": which})
     assert "Verwijderd" in removed.text and load_roster(path).on_call.overrides == ()
     actions = [(actor, action, detail) for actor, action, _, detail in audit(sqlite_url)]
     assert ("desk:carla", "override_add", "rechtshulp") in actions

@@ -34,7 +34,7 @@ from bot.desk.calendar import calendar_feed
 from bot.desk.links import DeskLinks
 from bot.desk.texts import DeskTexts
 from config.experts import Expert, Roster, RosterError
-from config.roster_edit import add_override, parse_override, remove_override
+from config.roster_edit import OverrideGone, add_override, parse_override, remove_override
 from flows import FlowSet
 from storage import desk_logins
 from storage.cases import AUDIT
@@ -212,7 +212,8 @@ def desk_app(desk: Desk) -> Starlette:
         removing = request.path_params.get("index")
         try:
             if removing is not None:
-                saved = await run_in_threadpool(remove_override, path, int(removing))
+                saved = await run_in_threadpool(remove_override, path, int(removing),
+                                                str(form.get("which") or ""))
                 action, notice = "override_remove", "rota_removed"
             else:
                 start, end = str(form.get("start") or ""), str(form.get("end") or "")
@@ -223,6 +224,8 @@ def desk_app(desk: Desk) -> Starlette:
                                           [str(e) for e in form.get("experts") or []])
                 saved = await run_in_threadpool(add_override, path, override)
                 action, notice = "override_add", "rota_saved"
+        except OverrideGone:
+            return await show_rota(request, expert, problem="rota_override_gone", status=409)
         except (RosterError, ValueError) as exc:
             reason = desk.texts("rota_refused", language(request, expert), reason=str(exc))
             return await show_rota(request, expert, problem=reason, status=422)

@@ -14,6 +14,7 @@ from bot.desk.access import now
 from bot.desk.charts import bar_chart
 from bot.routing import Router, RoutingSettings, RoutingTexts
 from config.experts import COORDINATOR, DAYS, SPECIALTIES, Expert, Roster, Shift
+from config.roster_edit import override_key
 from config.rota_text import days, moment, stretch
 from config.shifts import spans
 from config.timezone import TIMEZONE
@@ -127,7 +128,8 @@ def rota_view(desk: Desk, language: str) -> dict[str, Any]:
         "week": week,
         "shifts": [_shift(desk, s, language) for s in roster.on_call.shifts],
         "holiday_shifts": [_shift(desk, s, language) for s in roster.on_call.holiday_shifts],
-        "overrides": [{"index": index, "specialty": _specialty(desk, o.specialty, language),
+        "overrides": [{"index": index, "which": override_key(o),
+                       "specialty": _specialty(desk, o.specialty, language),
                        "when": f"{o.start:%Y-%m-%d %H:%M} – {o.end:%Y-%m-%d %H:%M}",
                        "who": ", ".join(_names(roster, o.experts))
                        or desk.texts("rota_nobody", language)}
