@@ -39,12 +39,15 @@ def remind_due(router: Router, turn: TurnContext) -> int:
         if expert is None or case.blocked:  # left the roster (released soon) or no contact
             db.update_case(turn.db, case.id, turn.now, contact_due_at=None)
             continue
-        waited = (turn.now - (case.accepted_at or turn.now)).total_seconds()
+        # Since this expert took it (accepted_at is the first accept, also before a transfer):
+        # each step fell due ``seconds`` after the one before, the first after the accept.
+        seconds = router.settings.first_contact_seconds
+        fell_due = case.contact_due_at or turn.now
+        waited = (turn.now - fell_due).total_seconds() + seconds * (case.contact_reminders + 1)
         if case.contact_reminders < REMINDED:
             router.tell_expert(turn, case, expert, router.texts.t(
                 "expert_contact_reminder", expert.language, case=case.id,
                 wait=router.texts.wait(waited, expert.language)))
-            seconds = router.settings.first_contact_seconds
             db.update_case(turn.db, case.id, turn.now, contact_reminders=REMINDED,
                            contact_due_at=turn.now + timedelta(seconds=seconds))
             turn.audit("bot", "contact_reminder", case.id, expert.id)
