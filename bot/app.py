@@ -8,7 +8,7 @@ import gc
 import logging
 import pkgutil
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.engine import make_url
 
-from bot.channel import Channel, ChannelStartError
+from bot.channel import Channel, ChannelStartError, InboundHandler
 from bot.channel_setup import ChannelFactory, sms_pager
 from bot.checkins import CheckinDesk, CheckinSettings
 from bot.conversation import ConversationLogic
@@ -33,6 +33,7 @@ from bot.scheduler import (
     schedule_retention,
     set_checkin_sink,
 )
+from bot.turns import BatchHooks
 from config import TEXT_PLACEHOLDERS, Settings
 from config.channels import CHANNELS, TRUSTED_CHANNELS
 from config.experts import Roster, RosterError, load_roster
@@ -47,12 +48,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def build_channels(settings: Settings, flows: FlowSet,
-                   metrics: Metrics | None = None) -> dict[str, Channel]:
-    """The enabled channels, each built by the factory its entry in ``config.channels`` names."""
+def build_channels(settings: Settings, flows: FlowSet, metrics: Metrics | None = None,
+                   names: Sequence[str] | None = None) -> dict[str, Channel]:
+    """The enabled channels (or those of them in ``names``), each built by the factory its
+    entry in ``config.channels`` names."""
     metrics = metrics or Metrics()
     channels: dict[str, Channel] = {}
-    for name in settings.enabled_channels:
+    for name in settings.enabled_channels if names is None else names:
         kind = CHANNELS[name]
         factory: ChannelFactory = pkgutil.resolve_name(kind.factory)
         channels[name] = factory(kind.own_settings(settings), settings, flows, metrics)
@@ -169,7 +171,7 @@ def desk_links(settings: Settings) -> DeskLinks | None:
 
 
 def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roster,
-                 metrics: Metrics) -> Engine:
+                 metrics: Metrics, hooks: BatchHooks | None = None) -> Engine:
     facts = settings.text_facts()
     logic = ConversationLogic(flows, facts, quick_exit=settings.quick_exit_words)
     router = Router(roster, flows, facts, RoutingSettings(
@@ -190,19 +192,23 @@ def build_engine(settings: Settings, db: DbEngine, flows: FlowSet, roster: Roste
                   max_backoff_seconds=settings.delivery_max_backoff_seconds,
                   flood_limit=settings.flood_limit or None, metrics=metrics,
                   flood_exempt=TRUSTED_CHANNELS, router=router, checkins=checkins,
-                  checkin_rate_per_second=settings.checkin_rate_per_second)
+                  checkin_rate_per_second=settings.checkin_rate_per_second, hooks=hooks)
 
 
-async def start_channels(channels: Mapping[str, Channel], engine: Engine) -> None:
+async def start_channels(channels: Mapping[str, Channel], handler: InboundHandler) -> None:
     for name, channel in channels.items():
         try:
-            await channel.start(engine.handle)
+            await channel.start(handler)
         except ChannelStartError as exc:
             hint = CHANNELS[name].credentials
             raise ChannelStartError(f"{exc} (check {hint})") from None
 
 
 async def run(settings: Settings) -> int:
+    if settings.replicated:
+        from bot.cluster.replica import run_replica
+
+        return await run_replica(settings)
     roster = load_experts(settings)
     db = open_database(settings)
     flows = load_flows(placeholders=TEXT_PLACEHOLDERS)
@@ -233,7 +239,7 @@ async def run(settings: Settings) -> int:
     watcher: asyncio.Task[None] | None = None
     waiters: set[asyncio.Task[None]] = set()
     try:
-        await start_channels(channels, engine)
+        await start_channels(channels, engine.handle)
         watcher = watch_roster(settings, engine, live)
         log.info("bot.started channels=%s", ",".join(channels))
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -36,6 +37,7 @@ from bot.metrics import Metrics
 from bot.routing import Router
 from bot.turns import (
     ESCALATION_CHECK_SECONDS,
+    BatchHooks,
     BatchResult,
     TurnRunner,
     to_outbound,
@@ -54,8 +56,13 @@ _T = TypeVar("_T")
 
 @dataclass
 class _Job:
-    event: InboundEvent
+    """An event to handle; or, without one, a batch to run (the deliveries' report written;
+    with ``timers``, the due escalations, reminders and the check-ins ``due``)."""
+
+    event: InboundEvent | None
     future: asyncio.Future[TurnResult]
+    timers: bool = False
+    due: list[int] = field(default_factory=list)
 
 
 class Engine:
@@ -67,12 +74,16 @@ class Engine:
                  checkins: CheckinDesk | None = None,
                  checkin_rate_per_second: float = 10.0,
                  clock: Callable[[], datetime] = utcnow,
-                 check_interval: float = ESCALATION_CHECK_SECONDS) -> None:
+                 check_interval: float = ESCALATION_CHECK_SECONDS,
+                 hooks: BatchHooks | None = None) -> None:
         """``clock`` and ``check_interval``: see :class:`bot.turns.TurnRunner` (tests set
-        them; the bot uses the real time and a check a second)."""
+        them; the bot uses the real time and a check a second). ``hooks``: this engine is a
+        replica of several (:mod:`bot.cluster`): its batches defer the deliveries as jobs
+        instead of sending the replies, and timers run only when a job asks."""
         self._reads = sessionmaker(read_only(db), expire_on_commit=False)
+        self._replica = hooks is not None
         self._runner = TurnRunner(db, logic, default_language, router, checkins, clock=clock,
-                                  check_interval=check_interval)
+                                  check_interval=check_interval, hooks=hooks)
         self._check_interval = check_interval
         self._checkins_arrived = asyncio.Event()
         self._checkin_rate = checkin_rate_per_second
@@ -109,6 +120,47 @@ class Engine:
         if self._routing:
             self._ticker = asyncio.create_task(self._tick(), name="weerbaar-escalations")
         self._checkin_pump = asyncio.create_task(self._pump_checkins(), name="weerbaar-checkins")
+
+    async def start_replica(self, channels: Mapping[str, Channel]) -> None:
+        """Start as a replica of several: the writer only (deliveries, timers and the outbox
+        left by a crash are the queue's jobs)."""
+        self._delivery.channels = dict(channels)
+        self._writer = asyncio.create_task(self._write_loop(), name="weerbaar-writer")
+
+    async def run_turn(self, event: InboundEvent) -> TurnResult:
+        """Handle ``event`` in the next batch (a replica's turn job); returns once it is
+        committed, with the replies it made (delivered by their own jobs)."""
+        return await self._run_job(_Job(event, self._new_future()))
+
+    async def run_timers(self) -> None:
+        """Send what is due now: escalations, reminders and a page of check-ins."""
+        page = max(1, int(self._checkin_rate))
+        due = await self._in_db_thread(lambda: self._runner.due_checkins(page))
+        await self._run_job(_Job(None, self._new_future(), timers=True, due=due))
+
+    async def deliver_chat(self, message_id: int) -> int:
+        """Send the outbox of the chat of message ``message_id``, oldest first, each message's
+        delivery written before the next is sent (a replica's delivery job: killed in between,
+        at most the one in flight is sent again). Returns how many were sent or given up."""
+        pending = await self._in_db_thread(lambda: self._undelivered_with(message_id))
+        for message in pending:
+            await self._delivery.deliver([message])
+            await self._run_job(_Job(None, self._new_future()))
+        return len(pending)
+
+    def _undelivered_with(self, message_id: int) -> list[OutboundMessage]:
+        with self._reads() as session:
+            chat = repo.chat_of(session, message_id)
+            if chat is None:
+                return []  # erased meanwhile
+            return [to_outbound(row) for row in repo.undelivered_to(session, *chat)]
+
+    def _new_future(self) -> asyncio.Future[TurnResult]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _run_job(self, job: _Job) -> TurnResult:
+        self._queue.put_nowait(job)
+        return await job.future
 
     def on_schedule(self, wake_at: Callable[[datetime], None]) -> None:
         """``wake_at(moment)`` is called (in the database thread) when a check-in was planned
@@ -183,22 +235,11 @@ class Engine:
         then told that it was *not* saved, once per message."""
         committed = on_committed or (lambda stored: None)
         started = time.perf_counter()
-        self._metrics.messages.labels(event.channel, "in").inc()
-        if self._flood is not None and event.channel not in self._flood_exempt:
-            admission = self._flood.admit(event)
-            if not admission.handle:
-                committed(True)
-                if event.platform_ref is not None:
-                    self._delivery.remember_unstored((event.channel, event.sender), [ChatItem(
-                        event.platform_ref, datetime.now(UTC), True)])
-                log.info("inbound.flood channel=%s", event.channel)
-                self._metrics.floods.labels(event.channel).inc()
-                if admission.notice:
-                    await self._delivery.send_bilingual(event, "flood")
-                return
-            if admission.burst:
-                log.info("inbound.burst channel=%s advise=%s", event.channel, admission.advise)
-                event = replace(event, burst=True, advise=admission.advise)
+        admitted = await self.admit(event)
+        if admitted is None:
+            committed(True)
+            return
+        event = admitted
         future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(event, future))
         try:
@@ -210,7 +251,7 @@ class Engine:
         if not result.stored:
             self._metrics.turns_not_stored.inc()
             committed(False)
-            await self._tell_not_stored(event)
+            await self.tell_not_stored(event)
             return
         committed(True)
         sender = (event.channel, event.sender)
@@ -222,11 +263,38 @@ class Engine:
         await self._delivery.deliver(own)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
+    async def admit(self, event: InboundEvent) -> InboundEvent | None:
+        """``event`` as the flood limit lets it through (marked as part of a burst), or
+        ``None`` when it is held back (the person is told once)."""
+        self._metrics.messages.labels(event.channel, "in").inc()
+        if self._flood is None or event.channel in self._flood_exempt:
+            return event
+        admission = self._flood.admit(event)
+        if not admission.handle:
+            if event.platform_ref is not None:
+                self._delivery.remember_unstored((event.channel, event.sender), [ChatItem(
+                    event.platform_ref, datetime.now(UTC), True)])
+            log.info("inbound.flood channel=%s", event.channel)
+            self._metrics.floods.labels(event.channel).inc()
+            if admission.notice:
+                await self._delivery.send_bilingual(event, "flood")
+            return None
+        if admission.burst:
+            log.info("inbound.burst channel=%s advise=%s", event.channel, admission.advise)
+            return replace(event, burst=True, advise=admission.advise)
+        return event
+
     def healthy(self) -> bool:
         """Whether turns are being stored: false after the latest event could not be."""
         return self._storing
 
-    async def _tell_not_stored(self, event: InboundEvent) -> None:
+    def stored(self, ok: bool) -> None:
+        """Whether the latest event could be stored (for :meth:`healthy`)."""
+        self._storing = ok
+        if not ok:
+            self._metrics.turns_not_stored.inc()
+
+    async def tell_not_stored(self, event: InboundEvent) -> None:
         """Tell the person, once per message (a channel may hand the same one in again)."""
         key = (event.channel, event.message_id)
         if key in self._told_not_stored:
@@ -283,21 +351,29 @@ class Engine:
             jobs = [item for item in items if item is not None]
             report = self._delivery.take_report()
             self._report_wakeup_queued = False
-            events = [job.event for job in jobs]
+            turns = [job for job in jobs if job.event is not None]
+            events = [job.event for job in turns if job.event is not None]
+            timers = any(job.timers for job in jobs)
+            due = [checkin for job in jobs for checkin in job.due]
             try:
                 outcome: BatchResult = await loop.run_in_executor(
-                    self._executor, self._runner.run_batch, events, report)
+                    self._executor, functools.partial(self._runner.run_batch, events, report,
+                                                      due, timers=timers))
             except Exception as exc:
                 self._delivery.give_back(report)
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(exc)
             else:
-                for job, result in zip(jobs, outcome.results, strict=True):
+                for job, result in zip(turns, outcome.results, strict=True):
                     if not job.future.done():
                         job.future.set_result(result)
-                self._delivery.in_background(outcome.extra.replies)
-                await self._schedule_checkins(outcome)
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_result(outcome.extra)
+                if not self._replica:
+                    self._delivery.in_background(outcome.extra.replies)
+                    await self._schedule_checkins(outcome)
             finally:
                 for _ in items:
                     self._queue.task_done()

@@ -21,8 +21,11 @@ log = logging.getLogger(__name__)
 
 class HealthServer:
     def __init__(self, db: Engine, channels: Mapping[str, Channel], metrics: Metrics,
-                 listen: str, port: int, turns_ok: Callable[[], bool] = lambda: True) -> None:
+                 listen: str, port: int, turns_ok: Callable[[], bool] = lambda: True,
+                 replica: Callable[[], dict[str, object]] | None = None) -> None:
+        """``replica``: what this replica of several does and holds (shown as ``replica``)."""
         self._db = read_only(db)
+        self._replica = replica
         self._turns_ok = turns_ok
         self._channels = channels
         self._metrics = metrics
@@ -57,10 +60,12 @@ class HealthServer:
                     for name, channel in self._channels.items()}
         turns = self._turns_ok()
         healthy = database and turns and all(channels.values())
-        body = {"status": "ok" if healthy else "failing",
+        body: dict[str, object] = {"status": "ok" if healthy else "failing",
                 "database": "ok" if database else "failing",
                 "turns": "ok" if turns else "failing",
                 "channels": {name: "ok" if ok else "failing" for name, ok in channels.items()}}
+        if self._replica is not None:
+            body["replica"] = self._replica()
         return web.json_response(body, status=200 if healthy else 503)
 
     async def _metrics_page(self, _: web.Request) -> web.Response:

@@ -66,6 +66,26 @@ class Metrics:
         self.registry.register(_CasesByStatus(db))
 
 
+    def watch_queue(self, db: Engine) -> None:
+        """Jobs waiting in the shared queue (replicas on PostgreSQL), read at each scrape."""
+        self.registry.register(_WaitingJobs(db))
+
+
+class _WaitingJobs(Collector):
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from bot.cluster.queue import waiting_jobs
+
+        with self.db.connect() as connection:
+            count, age = waiting_jobs(connection)
+        yield GaugeMetricFamily("weerbaar_queue_waiting_jobs",
+                                "Jobs in the shared queue that no worker has begun", value=count)
+        yield GaugeMetricFamily("weerbaar_queue_oldest_waiting_seconds",
+                                "How long the oldest waiting job has waited", value=age)
+
+
 class _CasesByStatus(Collector):
     def __init__(self, db: Engine) -> None:
         self.db = db

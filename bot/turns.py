@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -47,6 +48,17 @@ log = logging.getLogger(__name__)
 
 ESCALATION_CHECK_SECONDS = 1.0
 ERASED = "erased"
+
+
+class BatchHooks(Protocol):
+    """What a replica of several adds to every batch's transaction (see :mod:`bot.cluster`)."""
+
+    def began(self, connection: Connection) -> None:
+        """First in the transaction (a replica waits here for the others' batches)."""
+
+    def posted(self, connection: Connection, first_ids: dict[tuple[str, str], int]) -> None:
+        """Last in the transaction: messages were posted, to each (channel, address) in
+        ``first_ids`` from the message with that id on."""
 
 
 @dataclass
@@ -81,8 +93,10 @@ class TurnRunner:
     def __init__(self, db: Engine, logic: ConversationLogic, default_language: str,
                  router: Router | None = None, checkins: CheckinDesk | None = None, *,
                  clock: Callable[[], datetime] = utcnow,
-                 check_interval: float = ESCALATION_CHECK_SECONDS) -> None:
+                 check_interval: float = ESCALATION_CHECK_SECONDS,
+                 hooks: BatchHooks | None = None) -> None:
         self.db = db
+        self.hooks = hooks
         self.clock = clock
         self.check_interval = check_interval
         self.logic = logic
@@ -113,7 +127,8 @@ class TurnRunner:
         self._next_escalation_check = 0.0
 
     def _escalation_check_due(self) -> bool:
-        if self.router is None or time.monotonic() < self._next_escalation_check:
+        if self.router is None or self.hooks is not None \
+                or time.monotonic() < self._next_escalation_check:
             return False
         self._next_escalation_check = time.monotonic() + self.check_interval
         return True
@@ -132,17 +147,21 @@ class TurnRunner:
             return checkins_db.next_due(connection)
 
     def run_batch(self, events: Sequence[InboundEvent], report: DeliveryReport,
-                  due_checkins: Sequence[int] = ()) -> BatchResult:
-        """Handle ``events`` and send the check-ins in ``due_checkins``, in one transaction."""
-        escalate = self._escalation_check_due()
+                  due_checkins: Sequence[int] = (), *, timers: bool = False) -> BatchResult:
+        """Handle ``events`` and send the check-ins in ``due_checkins``, in one transaction.
+        ``timers``: run the escalations and reminders that are due now (else they run when
+        the check interval has passed; with hooks, only when asked)."""
+        escalate = (timers and self.router is not None) or self._escalation_check_due()
         if not events and not escalate and not due_checkins:
             with begin_without_flush_to_disk(self.db) as connection:
+                self._began(connection)
                 forgot = self._write_report(connection, report)
             if forgot:
                 forget_deleted(self.db)
             return BatchResult([])
         try:
             with self.db.begin() as connection:
+                self._began(connection)
                 forgot = self._write_report(connection, report)
                 result = self._run(connection, events, escalate=escalate,
                                    due_checkins=due_checkins)
@@ -157,6 +176,7 @@ class TurnRunner:
             log.warning("batch.failed turns=%d error=%s; retrying one by one", len(events),
                         type(exc).__name__)
         with self.db.begin() as connection:  # the database itself is down: raises
+            self._began(connection)
             forgot = self._write_report(connection, report)
         if forgot:
             forget_deleted(self.db)
@@ -165,6 +185,7 @@ class TurnRunner:
     def _run_alone(self, event: InboundEvent) -> TurnResult:
         try:
             with self.db.begin() as connection:
+                self._began(connection)
                 outcome = self._run(connection, [event], escalate=False)
             if outcome.erased:
                 forget_deleted(self.db)
@@ -173,11 +194,20 @@ class TurnRunner:
             log.warning("turn.failed channel=%s error=%s", event.channel, type(exc).__name__)
         try:
             with self.db.begin() as connection:
+                self._began(connection)
                 return self._failed_turn(connection, event)
         except Exception as exc:
             # Not even the message alone could be stored: say so, never "saved".
             log.error("turn.not_stored channel=%s error=%s", event.channel, type(exc).__name__)
             return TurnResult(stored=False)
+
+    def _began(self, connection: Connection) -> None:
+        if self.hooks is not None:
+            self.hooks.began(connection)
+
+    def _posted(self, connection: Connection, batch: WriteBuffer) -> None:
+        if self.hooks is not None and batch.posted_to:
+            self.hooks.posted(connection, batch.posted_to)
 
     @staticmethod
     def _write_report(connection: Connection, report: DeliveryReport) -> bool:
@@ -251,6 +281,7 @@ class TurnRunner:
             self.checkins.send_due(TurnContext(connection, batch, batch.extra), due_checkins)
             done = True
         batch.flush(connection)
+        self._posted(connection, batch)
         return BatchResult(batch.results, batch.extra, batch.planned_checkins, done,
                            erased=batch.erased)
 
@@ -420,6 +451,7 @@ class TurnRunner:
         self._add_replies(TurnContext(connection, batch, result), event, state.person_id,
                           state.conversation_id, self._apology(state.snapshot))
         batch.flush(connection)
+        self._posted(connection, batch)
         return result
 
 

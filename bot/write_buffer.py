@@ -49,6 +49,8 @@ class WriteBuffer:
     languages: dict[int, str] = field(default_factory=dict)
     reply_to: dict[int, int] = field(default_factory=dict)
     linked_seen: set[int] = field(default_factory=set)
+    posted_to: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Per (channel, address) a message was posted to in the batch, the first one's id."""
     _joinable: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
     """Per recipient, the message a ``continued`` text may join: (index, case)."""
 
@@ -60,6 +62,7 @@ class WriteBuffer:
         for message_id, row, owner in zip(ids, self.messages, self.owners, strict=True):
             if owner is not None:
                 owner.replies.append(to_outbound(message_id, row))
+                self.posted_to.setdefault((row["channel"], row["address"]), message_id)
         repo.update_conversations(connection, self.conversations, self.now)
         repo.update_people(connection, self.languages, self.now, self.reply_to,
                            self.linked_seen)

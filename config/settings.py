@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from config.channel_settings import ConsoleSettings, MatrixSettings, TelegramSettings
 from config.channels import CHANNELS
+from config.cluster_settings import ClusterSettings
 
 Language = Literal["nl", "en"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -94,7 +95,7 @@ def _default_plans() -> dict[str, list[CheckinStep]]:
     }
 
 
-class Settings(BaseSettings, ConsoleSettings, TelegramSettings, MatrixSettings):
+class Settings(BaseSettings, ConsoleSettings, TelegramSettings, MatrixSettings, ClusterSettings):
     """Every setting. Each channel's own are a sub-model (:mod:`config.channel_settings`) that
     the channel's entry in :mod:`config.channels` names; the names stay flat
     (``WEERBAAR_TELEGRAM_TOKEN``)."""
@@ -311,10 +312,30 @@ class Settings(BaseSettings, ConsoleSettings, TelegramSettings, MatrixSettings):
                     "the web desk needs desk_secret (WEERBAAR_DESK_SECRET) of at least 32 "
                     "characters; make one with: python3 -c 'import secrets; "
                     "print(secrets.token_urlsafe(32))'")
+        if self.replicated:
+            self._check_replica()
         if self.sms_provider and not (self.sms_account and self.sms_token and self.sms_from):
             raise ValueError("paging by SMS needs sms_account, sms_token and sms_from "
                              "(WEERBAAR_SMS_ACCOUNT, WEERBAAR_SMS_TOKEN, WEERBAAR_SMS_FROM)")
         return self
+
+    def _check_replica(self) -> None:
+        """Several replicas share the work through PostgreSQL; what only one process can do
+        (read the console, poll Telegram) is refused with what to do instead."""
+        if not self.database_url.startswith("postgresql"):
+            raise ValueError("roles (WEERBAAR_ROLES) need PostgreSQL: set database_url "
+                             "(WEERBAAR_DATABASE_URL) to postgresql+psycopg://...")
+        channels = self.enabled_channels
+        if "console" in channels:
+            raise ValueError("the console is for one process on one terminal; with roles "
+                             "(WEERBAAR_ROLES) set WEERBAAR_CHANNELS to telegram and/or matrix")
+        if "telegram" in channels and not self.telegram_webhook_url:
+            raise ValueError("Telegram polling works for one process only (two would take "
+                             "each other's updates); with roles (WEERBAAR_ROLES) set "
+                             "telegram_webhook_url (WEERBAAR_TELEGRAM_WEBHOOK_URL) and run "
+                             "the ingress role behind it")
+        if "matrix" in self.roles and "matrix" not in channels:
+            raise ValueError("the matrix role needs the Matrix channel (WEERBAAR_CHANNELS)")
 
     @classmethod
     def settings_customise_sources(

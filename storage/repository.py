@@ -293,6 +293,24 @@ def undelivered(session: Session) -> Sequence[Message]:
     ).all()
 
 
+def chat_of(session: Session, message_id: int) -> tuple[str, str] | None:
+    """The (channel, address) of a message, if it is still there."""
+    row = session.execute(select(Message.channel, Message.address)
+                          .where(Message.id == message_id)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def undelivered_to(session: Session, channel: str, address: str) -> Sequence[Message]:
+    """The outbox of one chat, oldest first."""
+    return session.scalars(
+        select(Message)
+        .where(Message.direction == OUTBOUND, Message.delivered_at.is_(None),
+               Message.failed_at.is_(None), Message.channel == channel,
+               Message.address == address)
+        .order_by(Message.id)
+    ).all()
+
+
 _DELETE_PERSONLESS = delete(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)),
                                             MESSAGES.c.person_id.is_(None))
 _MARK_DELIVERED = (update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)))

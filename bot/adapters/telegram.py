@@ -129,6 +129,14 @@ class TelegramChannel:
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
         log.info("telegram.started mode=%s", "webhook" if self._webhook else "polling")
 
+    async def start_sending(self) -> None:
+        """Start for sending only (a replica that takes no updates: others run the webhook)."""
+        try:
+            await self._app.initialize()
+        except InvalidToken:
+            raise ChannelStartError("Telegram refused the bot token") from None
+        log.info("telegram.started mode=sending")
+
     async def wait_closed(self) -> None:
         await self._closed.wait()
 

@@ -1,0 +1,93 @@
+"""The queue's tasks, run by any replica's worker: a turn, a chat's deliveries, the timers
+(escalations, reminders, check-ins, and giving the jobs of a dead replica to the others), the
+nightly purge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from procrastinate import App, RetryStrategy
+from sqlalchemy import Engine as DbEngine
+
+from bot.cluster import inbox
+from bot.cluster.queue import (
+    DELIVER_TASK,
+    PURGE_TASK,
+    SHARED_QUEUE,
+    TIMERS_TASK,
+    TURN_TASK,
+)
+from bot.engine import Engine
+from bot.events import InboundEvent
+from storage.models import utcnow
+from storage.retention import purge
+
+log = logging.getLogger(__name__)
+
+TIMERS_CRON = "* * * * * */2"
+"""Every two seconds: escalations and reminders are due to the second, not the minute."""
+PURGE_CRON = "30 2 * * *"
+"""Every night at 02:30 UTC (03:30 in Amsterdam in winter), as the single process does."""
+_RETRY = RetryStrategy(max_attempts=100, wait=1, linear_wait=1)
+"""A job fails only when the database does (a flow's own error is answered with an
+apology): tried again, in order, as the database comes back."""
+
+
+class TurnNotStored(Exception):
+    """The turn could not be stored; its job is tried again."""
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    stalled_seconds: float
+    retention_days: int
+
+
+def add_tasks(app: App, engine: Engine, db: DbEngine, settings: TaskSettings) -> None:
+    """Register the tasks on ``app``, working with this replica's ``engine``."""
+
+    async def turn(id: int) -> None:
+        event = await asyncio.to_thread(_take, db, id)
+        if event is None:
+            return  # handled already: the job ran to its end before a crash
+        result = await engine.run_turn(event)
+        if not result.stored:
+            raise TurnNotStored
+        await asyncio.to_thread(_done, db, id)
+
+    async def deliver(message_id: int) -> None:
+        await engine.deliver_chat(message_id)
+
+    async def timers(timestamp: int) -> None:
+        await engine.run_timers()
+        stalled = await app.job_manager.get_stalled_jobs(
+            seconds_since_heartbeat=settings.stalled_seconds)
+        for job in stalled:
+            log.warning("queue.stalled_job task=%s attempts=%d", job.task_name, job.attempts)
+            await app.job_manager.retry_job(job)
+
+    async def nightly_purge(timestamp: int) -> None:
+        if settings.retention_days > 0:
+            await asyncio.to_thread(purge, db, utcnow() - timedelta(days=settings.retention_days))
+
+    app.task(name=TURN_TASK, queue=SHARED_QUEUE, retry=_RETRY)(turn)
+    # One task; a chat on a single-active channel has its jobs in that channel's queue.
+    app.task(name=DELIVER_TASK, queue=SHARED_QUEUE, retry=_RETRY)(deliver)
+    app.periodic(cron=TIMERS_CRON)(app.task(
+        name=TIMERS_TASK, queue=SHARED_QUEUE, lock=TIMERS_TASK, queueing_lock=TIMERS_TASK,
+    )(timers))
+    app.periodic(cron=PURGE_CRON)(app.task(
+        name=PURGE_TASK, queue=SHARED_QUEUE, queueing_lock=PURGE_TASK)(nightly_purge))
+
+
+def _take(db: DbEngine, row_id: int) -> InboundEvent | None:
+    with db.connect() as connection:
+        return inbox.take(connection, row_id)
+
+
+def _done(db: DbEngine, row_id: int) -> None:
+    with db.begin() as connection:
+        inbox.done(connection, row_id)
