@@ -142,7 +142,8 @@ class Engine:
         """Send the outbox of the chat of message ``message_id``, oldest first, each message's
         delivery written before the next is sent (a replica's delivery job: killed in between,
         at most the one in flight is sent again). Returns how many were sent or given up."""
-        pending = await self._in_db_thread(lambda: self._undelivered_with(message_id))
+        # A read: not in the database thread, which the writes of every job share.
+        pending = await asyncio.to_thread(self._undelivered_with, message_id)
         for message in pending:
             await self._delivery.deliver([message])
             await self._run_job(_Job(None, self._new_future()))
@@ -150,10 +151,7 @@ class Engine:
 
     def _undelivered_with(self, message_id: int) -> list[OutboundMessage]:
         with self._reads() as session:
-            chat = repo.chat_of(session, message_id)
-            if chat is None:
-                return []  # erased meanwhile
-            return [to_outbound(row) for row in repo.undelivered_to(session, *chat)]
+            return [to_outbound(row) for row in repo.undelivered_with(session, message_id)]
 
     def _new_future(self) -> asyncio.Future[TurnResult]:
         return asyncio.get_running_loop().create_future()

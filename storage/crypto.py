@@ -102,6 +102,20 @@ def resolve_keys(given: Sequence[str], key_file: Path | None, data_dir: Path) ->
     return read_key_file(data_dir / "encryption.key", create=True)
 
 
+def seal(value: Any) -> str:
+    """A JSON value as a Fernet token."""
+    plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return cipher().encrypt(plain).decode("ascii")
+
+
+def unseal(token: str) -> Any:
+    try:
+        plain = cipher().decrypt(token.encode("ascii"))
+    except InvalidToken as exc:
+        raise EncryptionKeyError("stored data cannot be decrypted with the keys given") from exc
+    return json.loads(plain)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON value stored as a Fernet token."""
 
@@ -109,19 +123,10 @@ class EncryptedJSON(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return cipher().encrypt(plain).decode("ascii")
+        return None if value is None else seal(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        try:
-            plain = cipher().decrypt(str(value).encode("ascii"))
-        except InvalidToken as exc:
-            raise EncryptionKeyError("stored data cannot be decrypted with the keys given") from exc
-        return json.loads(plain)
+        return None if value is None else unseal(str(value))
 
 
 def encrypted_columns(tables: Sequence[Table]) -> list[tuple[Table, str]]:

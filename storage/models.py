@@ -366,16 +366,3 @@ class KeyCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
 
-
-class QueuedInbound(Base):
-    """An inbound event a replica took in and a worker has not handled yet (only when several
-    replicas share the work, see :mod:`bot.cluster`): deleted once its turn is stored. The
-    event is encrypted, as a message body is; the queue's job holds only this row's id."""
-
-    __tablename__ = "queued_inbound"
-    __table_args__ = (NEVER_REUSE_IDS,)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    event: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
-    queued_at: Mapped[datetime] = mapped_column(default=utcnow)

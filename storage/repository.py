@@ -293,20 +293,15 @@ def undelivered(session: Session) -> Sequence[Message]:
     ).all()
 
 
-def chat_of(session: Session, message_id: int) -> tuple[str, str] | None:
-    """The (channel, address) of a message, if it is still there."""
-    row = session.execute(select(Message.channel, Message.address)
-                          .where(Message.id == message_id)).one_or_none()
-    return None if row is None else (row[0], row[1])
-
-
-def undelivered_to(session: Session, channel: str, address: str) -> Sequence[Message]:
-    """The outbox of one chat, oldest first."""
+def undelivered_with(session: Session, message_id: int) -> Sequence[Message]:
+    """The outbox of the chat message ``message_id`` is in, oldest first (none when that
+    message is gone: its person was erased)."""
+    chat = select(Message.channel, Message.address).where(Message.id == message_id).subquery()
     return session.scalars(
         select(Message)
+        .join(chat, (Message.channel == chat.c.channel) & (Message.address == chat.c.address))
         .where(Message.direction == OUTBOUND, Message.delivered_at.is_(None),
-               Message.failed_at.is_(None), Message.channel == channel,
-               Message.address == address)
+               Message.failed_at.is_(None))
         .order_by(Message.id)
     ).all()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.bot_process import free_port, start_bot
 
-WEBHOOK_SECRET = "replica-test-secret"  # noqa: S105 (a test's own)
+WEBHOOK_SECRET = "replica-test-secret"
 
 
 @dataclass
@@ -29,7 +29,7 @@ class ReplicaProcess:
 
     def health(self) -> dict[str, object] | None:
         try:
-            with urllib.request.urlopen(  # noqa: S310 (loopback)
+            with urllib.request.urlopen(
                     f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as response:
                 body: dict[str, object] = json.loads(response.read())
                 return body
@@ -76,7 +76,7 @@ class ReplicaSet:
 
     async def stop_all(self) -> list[tuple[str, int, str]]:
         """SIGTERM to each running replica; (name, exit code, log) of each."""
-        results = []
+        results: list[tuple[str, int, str]] = []
         for replica in self.replicas:
             if replica.process is None or replica.process.returncode is not None:
                 continue

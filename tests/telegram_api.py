@@ -41,6 +41,7 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []
         self.new_update = asyncio.Event()
         self.sent: list[Sent] = []
+        self._sent_to: dict[int, list[Sent]] = {}  # the same, by chat (to() is called a lot)
         self.by_id: dict[int, Sent] = {}
         self.answered_callbacks: list[str] = []
         self.commands: dict[str, list[dict[str, str]]] = {}
@@ -175,8 +176,7 @@ class FakeTelegram:
             return web.json_response({"ok": False, "error_code": 504}, status=504)
         message = Sent(next(self._message_ids), chat_id, str(data["text"]),
                        _buttons(data.get("reply_markup")), epoch=self.epoch)
-        self.sent.append(message)
-        self.by_id[message.message_id] = message
+        self._record(message)
         self._in_chat(chat_id, message.message_id, by_bot=True)
         if self.lose_next_responses:
             self.lose_next_responses -= 1
@@ -192,8 +192,7 @@ class FakeTelegram:
         else:
             message = Sent(next(self._message_ids), chat_id, str(data.get("caption", "")),
                            file=(field_name, str(value)))
-        self.sent.append(message)
-        self.by_id[message.message_id] = message
+        self._record(message)
         self._in_chat(chat_id, message.message_id, by_bot=True)
         return self._message_json(message)
 
@@ -396,8 +395,13 @@ class FakeTelegram:
 
     # -- waiting for the bot ---------------------------------------------------------------
 
+    def _record(self, message: Sent) -> None:
+        self.sent.append(message)
+        self._sent_to.setdefault(message.chat_id, []).append(message)
+        self.by_id[message.message_id] = message
+
     def to(self, chat_id: int) -> list[Sent]:
-        return [m for m in self.sent if m.chat_id == chat_id]
+        return list(self._sent_to.get(chat_id, ()))
 
     async def wait_for(self, chat_id: int, count: int, within: float = 10.0) -> list[Sent]:
         """Wait until the bot sent ``count`` messages in all to ``chat_id``. With ``settle``

@@ -112,6 +112,31 @@ def test_a_webhook_needs_a_secret_of_the_kind_telegram_accepts(
     assert load_settings().telegram_webhook_secret is not None
 
 
+def test_replicas_need_postgresql_and_a_webhook_and_refuse_the_console(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not load_settings().replicated, "without roles: one process, as always"
+    monkeypatch.setenv("WEERBAAR_ROLES", "worker, ingress")
+    with pytest.raises(ValidationError, match="need PostgreSQL"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_DATABASE_URL", "postgresql+psycopg://bot@db.internal/weerbaar")
+    with pytest.raises(ValidationError, match="the console is for one process"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_CHANNELS", "telegram")
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_TOKEN", "1:abc")
+    with pytest.raises(ValidationError, match="Telegram polling works for one process only"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("WEERBAAR_TELEGRAM_WEBHOOK_SECRET", "a-Good_s3cret")
+    settings = load_settings()
+    assert settings.replicated and settings.roles == ["ingress", "worker"]
+    monkeypatch.setenv("WEERBAAR_ROLES", "matrix")
+    with pytest.raises(ValidationError, match="the matrix role needs the Matrix channel"):
+        load_settings()
+    monkeypatch.setenv("WEERBAAR_ROLES", "worker,cook")
+    with pytest.raises(ValidationError, match="roles"):
+        load_settings()
+
+
 def test_every_channel_entry_names_a_factory_that_builds_it() -> None:
     """config/channels.py is the one list of channels: each names a factory that exists, and
     the console (which needs no settings) is built by its own."""

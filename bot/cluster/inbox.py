@@ -1,14 +1,13 @@
-"""Inbound events waiting in the database for a worker: stored encrypted, found by id."""
+"""An inbound event as a turn job carries it: sealed (encrypted with the bot's keys, as a
+message body is stored), so the queue's tables hold no word a person wrote in the clear."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
-
 from bot.events import Attachment, InboundEvent, Location, SharedContact
-from storage.models import QueuedInbound, utcnow
+from storage.crypto import seal, unseal
 
 _PARTS = {"attachment": Attachment, "location": Location, "contact": SharedContact}
 
@@ -30,20 +29,10 @@ def event_from(body: dict[str, Any]) -> InboundEvent:
     return InboundEvent(**fields)
 
 
-def put(connection: Connection, event: InboundEvent) -> int:
-    """Keep ``event`` until a worker handled it; returns its id."""
-    row_id: int = connection.execute(insert(QueuedInbound).values(
-        channel=event.channel, event=event_body(event), queued_at=utcnow(),
-    ).returning(QueuedInbound.id)).scalar_one()
-    return row_id
+def sealed(event: InboundEvent) -> str:
+    return seal(event_body(event))
 
 
-def take(connection: Connection, row_id: int) -> InboundEvent | None:
-    """The event kept as ``row_id``; ``None`` when it was handled already."""
-    body = connection.execute(select(QueuedInbound.event).where(
-        QueuedInbound.id == row_id)).scalar_one_or_none()
-    return None if body is None else event_from(body)
-
-
-def done(connection: Connection, row_id: int) -> None:
-    connection.execute(delete(QueuedInbound).where(QueuedInbound.id == row_id))
+def unsealed(token: str) -> InboundEvent:
+    body: dict[str, Any] = unseal(token)
+    return event_from(body)

@@ -45,7 +45,7 @@ class QueueIngress:
         committed(True)
 
     def _store(self, event: InboundEvent) -> None:
+        job = Job(TURN_TASK, person_lock(event.channel, event.sender),
+                  {"event": inbox.sealed(event)})
         with self._db.begin() as connection:
-            row_id = inbox.put(connection, event)
-            defer(connection, Job(TURN_TASK, person_lock(event.channel, event.sender),
-                                  {"id": row_id}))
+            defer(connection, job)

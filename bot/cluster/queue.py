@@ -16,6 +16,7 @@ from typing import Any
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.schema import SchemaManager
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
@@ -84,8 +85,17 @@ def libpq_url(database_url: str) -> str:
 
 
 def build_app(database_url: str, **pool: Any) -> App:
-    """The queue's app (its tasks are added by :mod:`bot.cluster.tasks`)."""
-    return App(connector=PsycopgConnector(conninfo=libpq_url(database_url), **pool))
+    """The queue's app (its tasks are added by :mod:`bot.cluster.tasks`).
+
+    Its own connections (taking a job, marking it done) commit without waiting for the disk,
+    as the delivery reports do: a job is deferred durably, in the transaction of the turn or
+    webhook call that made it, but a crash of the database server itself may forget that a
+    job was taken or done, and the job runs again (a turn is then recognised by its platform
+    id; a reply may be sent twice). A replica's crash loses nothing either way."""
+    given = str(make_url(database_url).query.get("options", ""))
+    conninfo = make_conninfo(libpq_url(database_url), options=" ".join(
+        filter(None, [given, "-csynchronous_commit=off"])))
+    return App(connector=PsycopgConnector(conninfo=conninfo, **pool))
 
 
 def ensure_schema(db: Engine) -> bool:

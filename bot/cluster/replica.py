@@ -35,7 +35,7 @@ from bot.cluster.hooks import ReplicaHooks
 from bot.cluster.ingress import QueueIngress
 from bot.cluster.lease import Lease
 from bot.cluster.queue import SHARED_QUEUE, build_app, ensure_schema
-from bot.cluster.tasks import TaskSettings, add_tasks
+from bot.cluster.tasks import TaskSettings, add_tasks, retry_stalled
 from bot.health import HealthServer
 from bot.metrics import Metrics
 from bot.roster_watch import LiveRoster
@@ -107,6 +107,7 @@ class Replica:
                 await self._start_receiving(channels, running, engine_handle=ingress.handle)
                 if "worker" in self.roles:
                     self._spawn(self._work(app, [SHARED_QUEUE], "shared"))
+                    self._spawn(self._sweep(app))
                 if on_matrix:
                     self._spawn(self._matrix_duty(app, channels["matrix"], running,
                                                   ingress.handle))
@@ -152,6 +153,16 @@ class Replica:
             stalled_worker_timeout=settings.replica_stalled_seconds,
             shutdown_graceful_timeout=10)
         raise RuntimeError(f"the {label} worker stopped")
+
+    async def _sweep(self, app: App) -> None:
+        """Now and then, give the jobs of dead replicas to the living."""
+        stalled = self.settings.replica_stalled_seconds
+        while True:
+            await asyncio.sleep(max(0.5, stalled / 3))
+            try:
+                await retry_stalled(app, stalled)
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("queue.sweep_failed error=%s", type(exc).__name__)
 
     async def _matrix_duty(self, app: App, channel: Channel, running: dict[str, Channel],
                            handle: InboundHandler) -> None:

@@ -21,7 +21,6 @@ from bot.cluster.queue import (
     TURN_TASK,
 )
 from bot.engine import Engine
-from bot.events import InboundEvent
 from storage.models import utcnow
 from storage.retention import purge
 
@@ -49,25 +48,17 @@ class TaskSettings:
 def add_tasks(app: App, engine: Engine, db: DbEngine, settings: TaskSettings) -> None:
     """Register the tasks on ``app``, working with this replica's ``engine``."""
 
-    async def turn(id: int) -> None:
-        event = await asyncio.to_thread(_take, db, id)
-        if event is None:
-            return  # handled already: the job ran to its end before a crash
-        result = await engine.run_turn(event)
+    async def turn(event: str) -> None:
+        # Run again after a crash, a turn already stored is recognised by its platform id.
+        result = await engine.run_turn(inbox.unsealed(event))
         if not result.stored:
             raise TurnNotStored
-        await asyncio.to_thread(_done, db, id)
 
     async def deliver(message_id: int) -> None:
         await engine.deliver_chat(message_id)
 
     async def timers(timestamp: int) -> None:
         await engine.run_timers()
-        stalled = await app.job_manager.get_stalled_jobs(
-            seconds_since_heartbeat=settings.stalled_seconds)
-        for job in stalled:
-            log.warning("queue.stalled_job task=%s attempts=%d", job.task_name, job.attempts)
-            await app.job_manager.retry_job(job)
 
     async def nightly_purge(timestamp: int) -> None:
         if settings.retention_days > 0:
@@ -83,11 +74,20 @@ def add_tasks(app: App, engine: Engine, db: DbEngine, settings: TaskSettings) ->
         name=PURGE_TASK, queue=SHARED_QUEUE, queueing_lock=PURGE_TASK)(nightly_purge))
 
 
-def _take(db: DbEngine, row_id: int) -> InboundEvent | None:
-    with db.connect() as connection:
-        return inbox.take(connection, row_id)
+async def retry_stalled(app: App, stalled_seconds: float) -> int:
+    """Give the jobs of replicas that stopped saying they are alive to the others (in order:
+    a job keeps its lock, so the next job of that person waits for it). Every worker does
+    this on its own, not as a job: a job could itself be one of the stalled ones."""
+    retried = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
+        try:
+            await app.job_manager.retry_job(job)
+        except Exception as exc:  # another replica was first; it is "todo" again already
+            log.info("queue.stalled_job_taken task=%s error=%s", job.task_name,
+                     type(exc).__name__)
+            continue
+        log.warning("queue.stalled_job_retried task=%s attempts=%d", job.task_name,
+                    job.attempts)
+        retried += 1
+    return retried
 
-
-def _done(db: DbEngine, row_id: int) -> None:
-    with db.begin() as connection:
-        inbox.done(connection, row_id)
