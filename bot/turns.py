@@ -12,6 +12,7 @@ Runs in the engine's single database thread; nothing here touches the event loop
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,10 @@ class BatchHooks(Protocol):
     def posted(self, connection: Connection, first_ids: dict[tuple[str, str], int]) -> None:
         """Last in the transaction: messages were posted, to each (channel, address) in
         ``first_ids`` from the message with that id on."""
+
+    def claim(self, connection: Connection, key: str) -> bool:
+        """Whether this replica is the first to do the one-off work ``key`` (every replica
+        that took a changed roster would tell the experts otherwise)."""
 
 
 @dataclass
@@ -201,6 +206,14 @@ class TurnRunner:
             log.error("turn.not_stored channel=%s error=%s", event.channel, type(exc).__name__)
             return TurnResult(stored=False)
 
+    def _first_to_tell(self, connection: Connection) -> bool:
+        router = self.router
+        if self.hooks is None or router is None or router.roster_before is None:
+            return True
+        change = f"{router.roster_before.model_dump_json()}>{router.roster.model_dump_json()}"
+        key = "rota:" + hashlib.sha256(change.encode("utf-8")).hexdigest()[:48]
+        return self.hooks.claim(connection, key)
+
     def _began(self, connection: Connection) -> None:
         if self.hooks is not None:
             self.hooks.began(connection)
@@ -272,7 +285,9 @@ class TurnRunner:
             bot_work = TurnContext(connection, batch, batch.extra)
             if self._roster_changed:
                 self.router.release_removed(bot_work)
-                tell_changed_shifts(self.router, bot_work)
+                if self._first_to_tell(connection):
+                    tell_changed_shifts(self.router, bot_work)
+                self.router.roster_before = None
             self.router.escalate_due(bot_work)
             remind_due(self.router, bot_work)
         done = False

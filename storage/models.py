@@ -366,3 +366,13 @@ class KeyCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
 
+
+
+class OneOffClaim(Base):
+    """One-off work that several replicas would each do (telling experts of a changed rota):
+    the first to write its key does it, the others see the key and do not."""
+
+    __tablename__ = "one_off_claims"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
