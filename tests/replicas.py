@@ -22,6 +22,7 @@ class ReplicaProcess:
     health_port: int
     process: asyncio.subprocess.Process | None = None
     kills: int = 0
+    logs: list[str] = field(default_factory=list)  # of each run that was killed
 
     @property
     def running(self) -> bool:
@@ -67,7 +68,8 @@ class ReplicaSet:
     async def kill(self, replica: ReplicaProcess) -> None:
         assert replica.process is not None
         replica.process.kill()  # SIGKILL
-        await replica.process.communicate()
+        _, err = await replica.process.communicate()
+        replica.logs.append(err.decode()[-20_000:])
         replica.kills += 1
 
     def ingress_ports(self) -> list[int]:

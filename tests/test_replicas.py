@@ -68,6 +68,9 @@ async def cluster(tmp_path: Path, postgres_url: str,
         await pusher.stop()
         for name, code, log in await replicas.stop_all():
             print(f"--- replica {name} exited {code}:\n{log[-3000:]}")  # shown on failure
+        for replica in replicas.replicas:
+            for run, log in enumerate(replica.logs):
+                print(f"--- replica {replica.name}, run {run} (killed):\n{log[-3000:]}")
         await telegram.stop()
 
 
@@ -128,7 +131,7 @@ async def talk(telegram: FakeTelegram, chat: int, rng: random.Random) -> None:
         count = len(telegram.to(chat))
         telegram.user_says(chat, line)
         await telegram.wait_for(chat, count + 1, within=90)  # nobody is left without an answer
-        await asyncio.sleep(rng.uniform(0.05, 0.3))
+        await asyncio.sleep(rng.uniform(0.2, 0.6))  # reading, typing
 
     for line in intake_script(chat):
         await say(line)
@@ -175,11 +178,11 @@ async def test_sigkill_of_any_replica_loses_nothing_and_sends_nothing_twice(
     kills = 0
     try:
         while kills < MAX_KILLS and not all(t.done() for t in talking):
-            await asyncio.sleep(rng.uniform(0.5, 2.0))
+            await asyncio.sleep(rng.uniform(0.3, 1.2))
             victim = rng.choice([r for r in members if r.running])
             await replicas.kill(victim)
             kills += 1
-            await asyncio.sleep(rng.uniform(0.2, 1.5))
+            await asyncio.sleep(rng.uniform(0.1, 0.8))
             await replicas.start(victim)
         await asyncio.gather(*talking)
     finally:

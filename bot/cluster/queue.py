@@ -9,7 +9,6 @@ or their platform id.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,8 @@ from procrastinate.schema import SchemaManager
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
+
+from storage.crypto import fingerprints
 
 TURN_TASK = "weerbaar.turn"
 DELIVER_TASK = "weerbaar.deliver"
@@ -55,8 +56,9 @@ def chat_lock(channel: str, address: str) -> str:
 
 
 def _hashed(address: str) -> str:
-    """Locks are seen in the queue's tables and its log: a platform id is not."""
-    return hashlib.blake2b(address.encode("utf-8"), digest_size=12).hexdigest()
+    """Locks are seen in the queue's tables and its log: a platform id is not (a keyed hash,
+    as for the handled ids: a chat id is a number anyone could try them all for)."""
+    return fingerprints(address)[0]
 
 
 def delivery_queue(channel: str) -> str:

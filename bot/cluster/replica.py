@@ -104,24 +104,29 @@ class Replica:
         code = 0
         try:
             async with app.open_async():
-                await self._start_receiving(channels, running, engine_handle=ingress.handle)
-                if "worker" in self.roles:
-                    self._spawn(self._work(app, [SHARED_QUEUE], "shared"))
-                    self._spawn(self._sweep(app))
-                if on_matrix:
-                    self._spawn(self._matrix_duty(app, channels["matrix"], running,
-                                                  ingress.handle))
-                watcher = watch_roster(settings, engine, live)
-                log.info("replica.started name=%s roles=%s", self.name, ",".join(self.roles))
-                code = await self._until_stopped(stop)
+                try:
+                    await self._start_receiving(channels, running, ingress.handle)
+                    if "worker" in self.roles:
+                        self._spawn(self._work(app, [SHARED_QUEUE], "shared"))
+                        self._spawn(self._sweep(app))
+                    if on_matrix:
+                        self._spawn(self._matrix_duty(app, channels["matrix"], running,
+                                                      ingress.handle))
+                    watcher = watch_roster(settings, engine, live)
+                    log.info("replica.started name=%s roles=%s", self.name,
+                             ",".join(self.roles))
+                    code = await self._until_stopped(stop)
+                finally:
+                    # The workers first, while the channels and the queue are there: the jobs
+                    # they have begun end (a delivery is sent), the rest waits for others.
+                    log.info("replica.stopping name=%s", self.name)
+                    for task in (*self._tasks, *([watcher] if watcher else [])):
+                        task.cancel()
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+                    for channel in channels.values():
+                        with contextlib.suppress(Exception):
+                            await channel.stop()
         finally:
-            log.info("replica.stopping name=%s", self.name)
-            for task in (*self._tasks, *([watcher] if watcher else [])):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            for channel in channels.values():
-                with contextlib.suppress(Exception):
-                    await channel.stop()
             if health is not None:
                 await health.stop()
             if desk is not None:
@@ -132,14 +137,14 @@ class Replica:
         return code
 
     async def _start_receiving(self, channels: dict[str, Channel], running: dict[str, Channel],
-                               engine_handle: InboundHandler) -> None:
+                               handle: InboundHandler) -> None:
         """Every channel but Matrix (which waits for its lease): taking updates when this
         replica is an ingress, else only sending."""
         for name, channel in channels.items():
             if name == "matrix":
                 continue
             if "ingress" in self.roles:
-                await start_channels({name: channel}, engine_handle)
+                await start_channels({name: channel}, handle)
             elif isinstance(channel, TelegramChannel):
                 await channel.start_sending()
             running[name] = channel

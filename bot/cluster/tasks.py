@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from procrastinate import App, RetryStrategy
+from procrastinate.jobs import Status
 from sqlalchemy import Engine as DbEngine
 
 from bot.cluster import inbox
@@ -30,6 +31,7 @@ TIMERS_CRON = "* * * * * */2"
 """Every two seconds: escalations and reminders are due to the second, not the minute."""
 PURGE_CRON = "30 2 * * *"
 """Every night at 02:30 UTC (03:30 in Amsterdam in winter), as the single process does."""
+PERIODIC_TASKS = frozenset({TIMERS_TASK, PURGE_TASK})
 _RETRY = RetryStrategy(max_attempts=100, wait=1, linear_wait=1)
 """A job fails only when the database does (a flow's own error is answered with an
 apology): tried again, in order, as the database comes back."""
@@ -80,14 +82,20 @@ async def retry_stalled(app: App, stalled_seconds: float) -> int:
     this on its own, not as a job: a job could itself be one of the stalled ones."""
     retried = 0
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
+        periodic = job.task_name in PERIODIC_TASKS
         try:
-            await app.job_manager.retry_job(job)
-        except Exception as exc:  # another replica was first; it is "todo" again already
+            if periodic:
+                # The next one is queued already (and may not be queued twice): this one is
+                # ended instead, which frees its lock. What it did not do, the next one does.
+                await app.job_manager.finish_job(job, Status.FAILED, delete_job=True)
+            else:
+                await app.job_manager.retry_job(job)
+        except Exception as exc:  # another replica was first
             log.info("queue.stalled_job_taken task=%s error=%s", job.task_name,
                      type(exc).__name__)
             continue
-        log.warning("queue.stalled_job_retried task=%s attempts=%d", job.task_name,
-                    job.attempts)
+        log.warning("queue.stalled_job_%s task=%s attempts=%d",
+                    "ended" if periodic else "retried", job.task_name, job.attempts)
         retried += 1
     return retried
 
