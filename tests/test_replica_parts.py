@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 from bot.cluster.hooks import ReplicaHooks
 from bot.cluster.inbox import sealed, unsealed
 from bot.cluster.lease import Lease
-from bot.cluster.queue import ensure_schema
+from bot.cluster.queue import (
+    SHARED_QUEUE,
+    TIMERS_TASK,
+    TURN_TASK,
+    Job,
+    build_app,
+    defer,
+    ensure_schema,
+)
+from bot.cluster.tasks import retry_stalled
 from bot.delivery_report import DeliveryReport
 from bot.events import Attachment, InboundEvent, Location
 from bot.routing import Router, RoutingSettings
@@ -73,3 +82,35 @@ async def test_the_lease_is_held_by_one_and_taken_over_when_its_holder_goes(
     await asyncio.wait_for(waiting, timeout=5)
     assert second.held
     await second.release()
+
+
+async def test_a_dead_replicas_timers_job_gives_way_to_the_next_and_its_turn_is_retried(
+        postgres_url: str) -> None:
+    """A replica died while it ran the timers and a turn: the turn goes to another worker in
+    order, and the timers job, whose successor is queued already, is ended so the timers'
+    lock is free (retried, it would collide with its successor and hold the lock for good)."""
+    db = create_db_engine(postgres_url)
+    ensure_schema(db)
+    with db.begin() as connection:
+        defer(connection, Job(TURN_TASK, "in:telegram:h1", {"event": "sealed"}))
+    db.dispose()
+    app = build_app(postgres_url)
+    app.task(name=TIMERS_TASK, queue=SHARED_QUEUE, lock=TIMERS_TASK,
+             queueing_lock=TIMERS_TASK)(_noop)
+    async with app.open_async():
+        manager = app.job_manager
+        dead = await manager.register_worker()
+        await app.configure_task(TIMERS_TASK).defer_async(timestamp=1)
+        taken = [await manager.fetch_job(queues=None, worker_id=dead) for _ in range(2)]
+        assert {job.task_name for job in taken if job} == {TIMERS_TASK, TURN_TASK}
+        await app.configure_task(TIMERS_TASK).defer_async(timestamp=2)  # the next tick
+        await asyncio.sleep(1.2)  # the dead replica says nothing more
+        assert await retry_stalled(app, stalled_seconds=1) == 2
+        alive = await manager.register_worker()
+        again = [await manager.fetch_job(queues=None, worker_id=alive) for _ in range(3)]
+    fetched = sorted((job.task_name, job.task_kwargs) for job in again if job is not None)
+    assert fetched == [(TIMERS_TASK, {"timestamp": 2}), (TURN_TASK, {"event": "sealed"})]
+
+
+async def _noop(timestamp: int) -> None:
+    return None
