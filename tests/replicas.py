@@ -69,7 +69,7 @@ class ReplicaSet:
         assert replica.process is not None
         replica.process.kill()  # SIGKILL
         _, err = await replica.process.communicate()
-        replica.logs.append(err.decode()[-20_000:])
+        replica.logs.append(err.decode())
         replica.kills += 1
 
     def ingress_ports(self) -> list[int]:

@@ -65,6 +65,9 @@ bytes of UTF-8 (a third more once encrypted)."""
 MAX_SEEN_EVENTS = 10_000
 REDACT_ATTEMPTS = 5
 """Tries per event when the homeserver says to slow down."""
+ROOMS_WITHOUT_MESSAGES: dict[str, Any] = {"room": {"timeline": {"limit": 0}}}
+
+
 class MatrixChannel:
     name = "matrix"
 
@@ -107,6 +110,9 @@ class MatrixChannel:
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
+        # Read now, not when built: a replica that takes the Matrix lease over finds the
+        # rooms its predecessor joined since this process began.
+        self._rooms = self._files.load_json("rooms.json")
         await self._log_in()
         self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
         await self._first_sync.wait()
@@ -264,7 +270,20 @@ class MatrixChannel:
     async def _log_in(self) -> None:
         await self._login.start(self._client)
         next_batch = self._store / "next_batch"
-        self._client.next_batch = next_batch.read_text().strip() if next_batch.exists() else None
+        saved = next_batch.read_text().strip() if next_batch.exists() else None
+        if saved:
+            await self._load_rooms()
+        self._client.next_batch = saved
+
+    async def _load_rooms(self) -> None:
+        """The rooms the device is in, with their state and no messages: a sync from the
+        saved token brings only rooms with news, and without the others nio sends nothing
+        to them ("no such room"). Their messages since the token come with the next sync."""
+        response = await self._client.sync(timeout=0, full_state=True,
+                                           sync_filter=ROOMS_WITHOUT_MESSAGES)
+        if not isinstance(response, SyncResponse):
+            log.warning("matrix.rooms_not_loaded status=%s",
+                        getattr(response, "status_code", ""))
 
     async def _recover_login(self) -> bool:
         """The homeserver no longer knows the access token (an admin logged the device out,
