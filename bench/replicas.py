@@ -25,7 +25,7 @@ from bench.__main__ import machine, postgres_database
 from bench.engine import RunResult, script
 from storage import crypto
 from storage.database import upgrade_database
-from tests.replicas import WEBHOOK_SECRET, ReplicaSet
+from tests.replicas import WEBHOOK_SECRET, ReplicaSet, common_env
 from tests.telegram_api import FakeTelegram
 from tests.webhook_pusher import WebhookPusher
 
@@ -35,13 +35,9 @@ SETUPS = (("one process, as today (no roles)", 0), ("1 replica", 1), ("2 replica
 
 
 def environment(telegram: FakeTelegram, url: str, experts: Path, key: str) -> dict[str, str]:
-    return {"WEERBAAR_CHANNELS": "telegram", "WEERBAAR_TELEGRAM_TOKEN": telegram.token,
-            "WEERBAAR_TELEGRAM_BASE_URL": telegram.base_url,
-            "WEERBAAR_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
-            "WEERBAAR_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "WEERBAAR_DATABASE_URL": url, "WEERBAAR_ENCRYPTION_KEYS": key,
-            "WEERBAAR_EXPERTS_FILE": str(experts), "WEERBAAR_FLOOD_LIMIT": "",
+    return {**common_env(telegram, url, experts), "WEERBAAR_ENCRYPTION_KEYS": key,
             "WEERBAAR_LOG_LEVEL": "WARNING", "WEERBAAR_RETENTION_DAYS": "0",
+            "WEERBAAR_REPLICA_HEARTBEAT_SECONDS": "2", "WEERBAAR_REPLICA_STALLED_SECONDS": "10",
             "WEERBAAR_WORKERS": os.environ.get("BENCH_WORKERS", "16")}
 
 

@@ -44,6 +44,7 @@ from storage.database import create_db_engine, is_sqlite, read_only, upgrade_dat
 from storage.keycheck import verify_keys
 
 if TYPE_CHECKING:
+    from bot.adapters.sms import SmsChannel
     from bot.desk.server import DeskServer
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,15 @@ def build_desk(settings: Settings, db: DbEngine, flows: FlowSet, live: LiveRoste
                 experts_file=settings.experts_file, session_hours=settings.desk_session_hours,
                 roster_saved=live.saved)
     return DeskServer(desk_app(desk), settings.desk_listen, settings.desk_port)
+
+
+def build_pager(settings: Settings, metrics: Metrics, live: LiveRoster) -> SmsChannel | None:
+    """The SMS pager, when configured, with the numbers of the live roster."""
+    pager = sms_pager(settings, metrics)
+    if pager is not None:
+        pager.use_numbers(live.roster.pager_numbers())
+        live.on_change(lambda changed: pager.use_numbers(changed.pager_numbers()))
+    return pager
 
 
 def start_scheduler(engine: Engine, db: DbEngine, settings: Settings | None = None,
@@ -217,10 +227,7 @@ async def run(settings: Settings) -> int:
     engine = build_engine(settings, db, flows, roster, metrics)
     channels = build_channels(settings, flows, metrics)
     live = LiveRoster(roster)
-    pager = sms_pager(settings, metrics)
-    if pager is not None:
-        pager.use_numbers(roster.pager_numbers())
-        live.on_change(lambda changed: pager.use_numbers(changed.pager_numbers()))
+    pager = build_pager(settings, metrics, live)
     desk = build_desk(settings, db, flows, live)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,8 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.bot_process import free_port, start_bot
+from tests.conftest import TEST_KEY
+from tests.telegram_api import FakeTelegram
 
 WEBHOOK_SECRET = "replica-test-secret"
+
+
+def common_env(telegram: FakeTelegram, database_url: str, experts: Path) -> dict[str, str]:
+    return {"WEERBAAR_CHANNELS": "telegram", "WEERBAAR_TELEGRAM_TOKEN": telegram.token,
+            "WEERBAAR_TELEGRAM_BASE_URL": telegram.base_url,
+            "WEERBAAR_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
+            "WEERBAAR_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "WEERBAAR_DATABASE_URL": database_url, "WEERBAAR_ENCRYPTION_KEYS": TEST_KEY,
+            "WEERBAAR_EXPERTS_FILE": str(experts), "WEERBAAR_FLOOD_LIMIT": "",
+            "WEERBAAR_REPLICA_HEARTBEAT_SECONDS": "0.5",
+            "WEERBAAR_REPLICA_STALLED_SECONDS": "3"}
 
 
 @dataclass

@@ -27,29 +27,17 @@ from sqlalchemy.orm import Session
 from storage.database import create_db_engine, upgrade_database
 from storage.models import Case, Checkin, Handoff, Message, Person
 from tests.bot_process import start_bot, stop_bot
-from tests.checkin_support import CHECKIN_HELLO
 from tests.conftest import TEST_KEY
+from tests.crash_support import CHECKIN_ANSWERS, intake_script, talk
 from tests.harness import Bot
-from tests.intake import INCIDENT_SUBMITTED
 from tests.telegram_api import FakeTelegram, Sent
 
 pytestmark = pytest.mark.slow  # starts the bot as a process
 
 PEOPLE = list(range(101, 111))
 EXPERT = 9001
-DESCRIPTION = INCIDENT_SUBMITTED.index(
-    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.")
-CHECKIN_ANSWERS = ["4", "goed", "nee", "ja"]
-CHECKIN_DONE = "Dank u wel voor uw antwoorden"
 MIN_KILLS = 6
 MAX_KILLS = 12
-
-
-def intake_script(person: int) -> list[str]:
-    """The intake with words of this person's own, so answers cannot be mixed up."""
-    script = list(INCIDENT_SUBMITTED)
-    script[DESCRIPTION] = f"Persoon {person} kreeg een brief met een dreigement."
-    return script
 
 
 @dataclass
@@ -102,25 +90,6 @@ async def run(tmp_path: Path) -> AsyncIterator[Run]:
         await telegram.stop()
 
 
-async def person(telegram: FakeTelegram, chat: int, rng: random.Random) -> None:
-    """Type the intake and answer the check-in, each line after the bot answered the last."""
-
-    async def say(line: str) -> None:
-        count = len(telegram.to(chat))
-        telegram.user_says(chat, line)
-        await telegram.wait_for(chat, count + 1, within=90)  # nobody is left without an answer
-        await asyncio.sleep(rng.uniform(0.05, 0.4))
-
-    for line in intake_script(chat):
-        await say(line)
-    await telegram.wait_until(lambda: any(CHECKIN_HELLO in m.text for m in telegram.to(chat)),
-                              within=90)
-    for line in CHECKIN_ANSWERS:
-        await say(line)
-    await telegram.wait_until(lambda: any(CHECKIN_DONE in m.text for m in telegram.to(chat)),
-                              within=90)
-
-
 def check_delivery(chat: int, expected: list[str], received: list[Sent]) -> int:
     """Every expected message arrived in order; a run may first resend a tail of what the
     run before it had sent. Returns how many were resent."""
@@ -152,7 +121,7 @@ async def test_sigkill_at_random_moments_loses_nothing(run: Run, tmp_path: Path)
     rng = random.Random(seed)
     telegram = run.telegram
     await run.start()
-    talking = [asyncio.create_task(person(telegram, chat, random.Random(rng.random())))
+    talking = [asyncio.create_task(talk(telegram, chat, random.Random(rng.random())))
                for chat in PEOPLE]
     try:
         while run.kills < MAX_KILLS and not all(t.done() for t in talking):

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from storage.database import create_db_engine
 from storage.models import Case, Checkin, Handoff, Message
 from tests.checkin_support import CHECKIN_HELLO
-from tests.conftest import TEST_KEY
+from tests.crash_support import CHECKIN_ANSWERS, CHECKIN_DONE, intake_script, talk
 from tests.intake import INCIDENT_SUBMITTED
 from tests.matrix_person import MatrixPerson
-from tests.replicas import WEBHOOK_SECRET, ReplicaProcess, ReplicaSet
+from tests.replicas import WEBHOOK_SECRET, ReplicaProcess, ReplicaSet, common_env
 from tests.synapse import Synapse
 from tests.telegram_api import FakeTelegram
 from tests.webhook_pusher import WebhookPusher
@@ -34,17 +34,6 @@ pytestmark = pytest.mark.slow  # starts the bot as processes
 EXPERT = 9001
 MIN_KILLS = 4
 MAX_KILLS = 10
-
-
-def common_env(telegram: FakeTelegram, database_url: str, experts: Path) -> dict[str, str]:
-    return {"WEERBAAR_CHANNELS": "telegram", "WEERBAAR_TELEGRAM_TOKEN": telegram.token,
-            "WEERBAAR_TELEGRAM_BASE_URL": telegram.base_url,
-            "WEERBAAR_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
-            "WEERBAAR_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "WEERBAAR_DATABASE_URL": database_url, "WEERBAAR_ENCRYPTION_KEYS": TEST_KEY,
-            "WEERBAAR_EXPERTS_FILE": str(experts), "WEERBAAR_FLOOD_LIMIT": "",
-            "WEERBAAR_REPLICA_HEARTBEAT_SECONDS": "0.5",
-            "WEERBAAR_REPLICA_STALLED_SECONDS": "3"}
 
 
 def write_experts(path: Path) -> Path:
@@ -119,39 +108,7 @@ async def test_two_replicas_answer_one_person_in_order(
 
 PEOPLE = list(range(701, 717))  # sixteen people on Telegram
 MATRIX_PEOPLE = 4  # and four on Matrix: twenty at once
-CHECKIN_ANSWERS = ["4", "goed", "nee", "ja"]
-CHECKIN_DONE = "Dank u wel voor uw antwoorden"
 COORDINATOR = 9003
-
-
-def intake_script(person: int) -> list[str]:
-    """The intake with words of this person's own, so answers cannot be mixed up."""
-    script = list(INCIDENT_SUBMITTED)
-    script[DESCRIPTION] = f"Persoon {person} kreeg een brief met een dreigement."
-    return script
-
-
-DESCRIPTION = INCIDENT_SUBMITTED.index(
-    "Hij schreef dat hij weet waar mijn kinderen naar school gaan.")
-
-
-async def talk(telegram: FakeTelegram, chat: int, rng: random.Random) -> None:
-    """The intake and the check-in, each line once the bot answered the one before."""
-
-    async def say(line: str) -> None:
-        count = len(telegram.to(chat))
-        telegram.user_says(chat, line)
-        await telegram.wait_for(chat, count + 1, within=90)  # nobody is left without an answer
-        await asyncio.sleep(rng.uniform(0.2, 0.6))  # reading, typing
-
-    for line in intake_script(chat):
-        await say(line)
-    await telegram.wait_until(lambda: any(CHECKIN_HELLO in m.text for m in telegram.to(chat)),
-                              within=90)
-    for line in CHECKIN_ANSWERS:
-        await say(line)
-    await telegram.wait_until(lambda: any(CHECKIN_DONE in m.text for m in telegram.to(chat)),
-                              within=90)
 
 
 async def talk_on_matrix(person: MatrixPerson, rng: random.Random) -> None:
@@ -230,7 +187,8 @@ async def test_sigkill_of_any_replica_loses_nothing_and_sends_nothing_twice(
         await person.start()
         await person.open_chat_with(bot_id)
         on_matrix.append(person)
-    talking = [asyncio.create_task(talk(telegram, chat, random.Random(rng.random())))
+    talking = [asyncio.create_task(talk(telegram, chat, random.Random(rng.random()),
+                                                pause=(0.2, 0.6)))
                for chat in PEOPLE]
     talking += [asyncio.create_task(talk_on_matrix(person, random.Random(rng.random())))
                 for person in on_matrix]

@@ -24,13 +24,13 @@ from bot.app import (
     build_channels,
     build_desk,
     build_engine,
+    build_pager,
     load_experts,
     open_database,
     start_channels,
     watch_roster,
 )
 from bot.channel import Channel, InboundHandler
-from bot.channel_setup import sms_pager
 from bot.cluster.hooks import ReplicaHooks
 from bot.cluster.ingress import QueueIngress
 from bot.cluster.lease import Lease
@@ -77,10 +77,7 @@ class Replica:
         channels = build_channels(settings, flows, metrics, [
             name for name in settings.enabled_channels if name != "matrix" or on_matrix])
         live = LiveRoster(roster)
-        pager = sms_pager(settings, metrics)
-        if pager is not None:
-            pager.use_numbers(roster.pager_numbers())
-            live.on_change(lambda changed: pager.use_numbers(changed.pager_numbers()))
+        pager = build_pager(settings, metrics, live)
         desk = build_desk(settings, db, flows, live)
         app = build_app(settings.database_url)
         add_tasks(app, engine, db, TaskSettings(settings.replica_stalled_seconds,
