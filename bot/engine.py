@@ -233,15 +233,15 @@ class Engine:
         then told that it was *not* saved, once per message."""
         committed = on_committed or (lambda stored: None)
         started = time.perf_counter()
-        admitted = await self.admit(event)
+        admitted, tell = self.admit(event)
         if admitted is None:
             committed(True)
+            if tell:
+                await self.tell_held_back(event)
             return
         event = admitted
-        future: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(event, future))
         try:
-            result = await future
+            result = await self._run_job(_Job(event, self._new_future()))
         except Exception as exc:
             log.error("batch.failed channel=%s error=%s", event.channel, describe(exc))
             result = TurnResult(stored=False)
@@ -261,12 +261,13 @@ class Engine:
         await self._delivery.deliver(own)
         self._metrics.turn_seconds.observe(time.perf_counter() - started)
 
-    async def admit(self, event: InboundEvent) -> InboundEvent | None:
+    def admit(self, event: InboundEvent) -> tuple[InboundEvent | None, bool]:
         """``event`` as the flood limit lets it through (marked as part of a burst), or
-        ``None`` when it is held back (the person is told once)."""
+        ``None`` when it is held back; and whether the person is to be told of that (once,
+        with :meth:`tell_held_back`, after the channel was told the event needs no storing)."""
         self._metrics.messages.labels(event.channel, "in").inc()
         if self._flood is None or event.channel in self._flood_exempt:
-            return event
+            return event, False
         admission = self._flood.admit(event)
         if not admission.handle:
             if event.platform_ref is not None:
@@ -274,13 +275,14 @@ class Engine:
                     event.platform_ref, datetime.now(UTC), True)])
             log.info("inbound.flood channel=%s", event.channel)
             self._metrics.floods.labels(event.channel).inc()
-            if admission.notice:
-                await self._delivery.send_bilingual(event, "flood")
-            return None
+            return None, admission.notice
         if admission.burst:
             log.info("inbound.burst channel=%s advise=%s", event.channel, admission.advise)
-            return replace(event, burst=True, advise=admission.advise)
-        return event
+            return replace(event, burst=True, advise=admission.advise), False
+        return event, False
+
+    async def tell_held_back(self, event: InboundEvent) -> None:
+        await self._delivery.send_bilingual(event, "flood")
 
     def healthy(self) -> bool:
         """Whether turns are being stored: false after the latest event could not be."""

@@ -266,3 +266,18 @@ async def test_sigkill_of_any_replica_loses_nothing_and_sends_nothing_twice(
     print(f"seed {seed}: {kills} kills, {again} messages sent again, "
           f"{pusher.refused} webhook calls refused or unanswered, Matrix lease taken "
           f"{taken} times")
+
+
+async def test_a_flood_on_a_replica_is_held_back_with_one_calm_notice(
+        cluster: tuple[ReplicaSet, FakeTelegram, WebhookPusher]) -> None:
+    replicas, telegram, _ = cluster
+    await replicas.start(replicas.add("a", "ingress,worker", WEERBAAR_FLOOD_LIMIT="5/60 seconds"))
+    person = 601
+    for n in range(12):
+        telegram.user_says(person, f"bericht {n}")
+    await telegram.wait_until(lambda: any("U stuurt veel berichten" in m.text
+                                          for m in telegram.to(person)), within=30)
+    await asyncio.sleep(2)  # what else would come
+    notices = [m for m in telegram.to(person) if "U stuurt veel berichten" in m.text]
+    assert len(notices) == 1
+    assert "You are sending many messages" in notices[0].text  # both languages: not looked up

@@ -29,9 +29,11 @@ class QueueIngress:
     async def handle(self, event: InboundEvent,
                      on_committed: Callable[[bool], None] | None = None) -> None:
         committed = on_committed or (lambda stored: None)
-        admitted = await self._engine.admit(event)
+        admitted, tell = self._engine.admit(event)
         if admitted is None:
             committed(True)
+            if tell:
+                await self._engine.tell_held_back(event)
             return
         try:
             await asyncio.to_thread(self._store, admitted)
