@@ -245,9 +245,8 @@ class Engine:
         except Exception as exc:
             log.error("batch.failed channel=%s error=%s", event.channel, describe(exc))
             result = TurnResult(stored=False)
-        self._storing = result.stored
+        self.stored(result.stored)
         if not result.stored:
-            self._metrics.turns_not_stored.inc()
             committed(False)
             await self.tell_not_stored(event)
             return

@@ -36,13 +36,6 @@ class ClusterSettings(BaseModel):
         description="A replica silent this long is taken for dead: its unfinished jobs are "
                     "given to the others (its Matrix lease goes at once, with its connection).")
 
-    @field_validator("roles", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
     @field_validator("roles")
     @classmethod
     def _each_once(cls, value: list[Role]) -> list[Role]:

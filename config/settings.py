@@ -247,7 +247,8 @@ class Settings(BaseSettings, ConsoleSettings, TelegramSettings, MatrixSettings, 
         SendingHours.parse(value, [])
         return value
 
-    @field_validator("channels", "encryption_keys", "quick_exit_words", mode="before")
+    @field_validator("channels", "encryption_keys", "quick_exit_words", "roles",
+                     mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         """Lists in the environment are comma-separated."""
