@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.understanding.words import MIN_STEMMED, close_enough, forms
@@ -12,6 +12,7 @@ from flows.text import normalize
 
 _NUMBER_LIST = re.compile(r"^\d+(?:\s*(?:,|en|and|&|\s)\s*\d+)*$")
 _MIN_CONTAINED_WORD = 3
+_MIN_COMPOUND_PART = 3  # letters before a name in a compound: "gemeenteambtenaar"
 
 
 @dataclass(frozen=True)
@@ -90,27 +91,34 @@ def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False
         for name in choice.names:
             words = name.split()
             if (name == tokens[0] or (len(name) >= _MIN_CONTAINED_WORD
-                                      and _contains(tokens, words))):
+                                      and _contains(tokens, words, _same))):
                 fits[choice.id] = max(fits.get(choice.id, 0), len(words))
-    if fits:
-        longest = max(fits.values())
-        best = [i for i, n in fits.items() if n == longest]
-        # "mijn adres staat online": "adres online" says more than "online" alone
-        return best if len(best) == 1 and longest > 1 else list(fits)
-    long_tokens = [t for t in tokens if len(t) >= MIN_STEMMED]
-    return [c.id for c in choices if any(_near(token, name) for token in long_tokens
-                                         for name in c.names if " " not in name)]
+    if not fits:
+        # failing that, the names' words in other forms, with a letter or two off, or as
+        # the last part of a compound: "stonden bij huis", "wethoudr", "gemeenteambtenaar"
+        for choice in choices:
+            for name in choice.names:
+                words = name.split()
+                if _contains(tokens, words, _alike):
+                    fits[choice.id] = max(fits.get(choice.id, 0), len(words))
+    if not fits:
+        return []
+    longest = max(fits.values())
+    best = [i for i, n in fits.items() if n == longest]
+    # "mijn adres staat online": "adres online" says more than "online" alone
+    return best if len(best) == 1 and longest > 1 else list(fits)
 
 
-def _contains(tokens: list[str], words: list[str]) -> bool:
+def _contains(tokens: list[str], words: list[str],
+              same: Callable[[str, str], bool]) -> bool:
     """``words`` in ``tokens`` in order, with at most one other word between two of them."""
     for start, token in enumerate(tokens):
-        if token != words[0]:
+        if not same(token, words[0]):
             continue
         position = start
         for word in words[1:]:
             for step in (1, 2):
-                if position + step < len(tokens) and tokens[position + step] == word:
+                if position + step < len(tokens) and same(tokens[position + step], word):
                     position += step
                     break
             else:
@@ -120,8 +128,17 @@ def _contains(tokens: list[str], words: list[str]) -> bool:
     return False
 
 
-def _near(token: str, name: str) -> bool:
-    """A typed word that is this name in another form or with a letter or two off."""
-    if len(name) < MIN_STEMMED:
+def _same(token: str, word: str) -> bool:
+    return token == word
+
+
+def _alike(token: str, word: str) -> bool:
+    """A typed word that is this word in another form, with a letter or two off, or a
+    compound that ends in it (Dutch puts the head of a compound last)."""
+    if token == word:
+        return True
+    if len(word) < MIN_STEMMED:
         return False
-    return close_enough(token, name) or bool(forms(token) & forms(name) - {token})
+    if len(token) >= len(word) + _MIN_COMPOUND_PART and token.endswith(word):
+        return True
+    return close_enough(token, word) or bool(forms(token) & forms(word))

@@ -68,3 +68,24 @@ def test_exact_only_for_free_text_steps() -> None:
 ])
 def test_command_words_are_whole_messages(text: str, command: str | None) -> None:
     assert CommandWords(FLOWS.system).match(text) == command
+
+
+@pytest.mark.parametrize(("step", "text", "expected"), [
+    ("role", "ik ben gemeenteambtenaar", ["ambtenaar"]),  # a compound ends in the name
+    ("role", "ik zit in de gemeenteraad van Zwolle", ["raadslid"]),
+    ("role", "wethoudr", ["wethouder"]),
+    ("what", "er stonden mensen bij mijn huis", ["home_visit"]),  # "stonden" is "staan"
+    ("what", "iemand volgt mij steeds", ["stalking"]),  # "volgt" is "volgen"
+    ("what", "ze hebben mijn adres op internet gezet", ["doxing"]),
+    ("help_wanted", "iemand om mee te praten", ["aftercare"]),
+])
+def test_answers_in_other_forms_and_compounds(step: str, text: str,
+                                              expected: list[str]) -> None:
+    assert match_choices(text, _choices("incident", step)) == expected
+
+
+def test_the_time_of_day_names_the_day_at_the_when_question() -> None:
+    when = _choices("incident", "when")
+    assert match_choices("vanochtend", when, exact_only=True) == ["today"]
+    assert match_choices("gisteravond", when, exact_only=True) == ["yesterday"]
+    assert match_choices("vorige maand", when, exact_only=True) == ["earlier"]
