@@ -144,6 +144,9 @@ class Signals(BaseModel):
     """Words of an event that is over ("gisteren"): danger words then stay quiet, unless..."""
     now: tuple[StrictStr, ...] = ()
     """... words that say it is now, or still going on ("nu", "nog steeds")."""
+    over: tuple[StrictStr, ...] = ()
+    """Words that say an event told as over is over ("sindsdien is het rustig"): then nothing
+    in the message is danger."""
     fear: tuple[StrictStr, ...] = ()
     """Fear: danger when said with a word of now."""
     self_harm: SelfHarm = SelfHarm()

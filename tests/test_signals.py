@@ -98,3 +98,23 @@ def test_a_habit_told_as_a_pattern_is_quiet_until_it_happens_now() -> None:
     assert not DETECTOR.check("he waits for me at the station most days")
     assert DETECTOR.check("Hij staat elke avond bij mijn huis en nu staat hij er weer").danger
     assert DETECTOR.check("he waits outside every night and hes outside right now").danger
+
+
+def test_an_attack_told_as_over_and_said_to_be_over_is_quiet() -> None:
+    """Past events that are clearly over may stay quiet; "but now they are back" is danger."""
+    assert not DETECTOR.check("vorige maand gooiden ze een steen door mijn ruit, sindsdien is "
+                              "het rustig")
+    assert not DETECTOR.check("last month they set my car on fire, its been quiet since")
+    assert not DETECTOR.check("vorige week stond er iemand bij mijn huis maar dat is nu voorbij")
+    assert DETECTOR.check("vorige week gooiden ze stenen, sindsdien is het rustig maar nu staan "
+                          "ze weer voor de deur").danger
+    assert DETECTOR.check("gooiden ze stenen, sindsdien is het rustig").danger, "not told as past"
+    assert DETECTOR.check("last week he threatened me, its quiet now but i want to die").crisis
+
+
+def test_common_dutch_words_are_not_taken_for_english_signal_words() -> None:
+    """"van" (of) is not a van, "heb" (have) is not "he"."""
+    assert not DETECTOR.check("ik wil advies over beveiliging van mijn huis")
+    assert not DETECTOR.check("ik heb hulp nodig met een reactie naar de krant")
+    assert DETECTOR.check("there is a white van outside my house for hours").danger
+    assert DETECTOR.check("he is outside my house").danger

@@ -11,7 +11,8 @@ The signal words are data (``flows/signals.yaml``); this is how they are heard:
 - a danger phrase inside a ``not_danger`` one ("ik ben niet in gevaar") does not count;
 - presence told as over ("gisteren stond hij voor de deur", with no "nu" or "nog steeds"), or
   with words that say it is not danger ("maar nu is hij weg"), stays quiet; a danger word (a
-  knife, fire) and a crisis do not;
+  knife, fire) only when told as over *and* said to be so (``over``: "sindsdien is het
+  rustig"); a crisis never does;
 - fear (``fear``) said with a word of now ("ik ben echt bang nu") is danger; the person
   (``self_harm.self``) with a word of harm or death (``self_harm.harm``) is a crisis;
 - chat spellings are written out first ("nie" is "niet", "im" is "i am"), from the file;
@@ -122,16 +123,17 @@ class SignalDetector:
         self._where = _PhraseSet(signals.presence.where, spelling)
         self._past = _PhraseSet(signals.past, spelling)
         self._now = _PhraseSet(signals.now, spelling)
+        self._over = _PhraseSet(signals.over, spelling)
         self._fear = _PhraseSet(signals.fear, spelling)
         self._self = _PhraseSet(signals.self_harm.self, spelling)
         self._harm = _PhraseSet(signals.self_harm.harm, spelling)
         sets = (self._danger, self._crisis, self._not_danger, self._who, self._where,
-                self._past, self._now, self._fear, self._self, self._harm)
+                self._past, self._now, self._over, self._fear, self._self, self._harm)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary)
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
                           "not": self._not_danger, "who": self._who, "where": self._where,
-                          "past": self._past, "now": self._now, "fear": self._fear,
-                          "self": self._self, "harm": self._harm}
+                          "past": self._past, "now": self._now, "over": self._over,
+                          "fear": self._fear, "self": self._self, "harm": self._harm}
         self._model = LearnedSignals(model) if model else None
         self._answers = frozenset(answers)
         """Answers the flows offer ("Schade aan huis of auto"): the model is not asked about
@@ -150,6 +152,10 @@ class SignalDetector:
         seen = self._features(words, found, alarm)
         return Alarm(danger=alarm.danger or (not covered and self._model.danger.heard(seen)),
                      crisis=alarm.crisis or self._model.crisis.heard(seen))
+
+    def concepts(self, text: str) -> set[str]:
+        """The word sets a text touches ("who", "where", "danger", ...)."""
+        return {name for name, spans in self._read(text)[1].items() if spans}
 
     def model_features(self, text: str) -> set[str]:
         """What the learned model sees of a text (for training it)."""
@@ -181,11 +187,15 @@ class SignalDetector:
         crisis = bool(found["crisis"]) or self._crisis.in_squashed(words.squashed) \
             or (bool(found["self"]) and bool(found["harm"]))
         covered = {i for start, end in found["not"] for i in range(start, end + 1)}
+        said_over = {i for start, end in found["over"] for i in range(start, end + 1)}
+        # "nu" in "maar nu is hij weg" or "dat is nu voorbij" is not a word of now
+        now = any(start not in covered | said_over for start, _ in found["now"])
+        told_over = bool(found["past"]) and not now
+        if told_over and said_over:  # "vorige maand ..., sindsdien is het rustig"
+            return Alarm(danger=False, crisis=crisis), True
         danger = any(start not in covered for start, _ in found["danger"])
         if not danger and not words.tokens[1:] and not covered:
             danger = self._danger.in_squashed(words.squashed)
-        now = bool(found["now"])
-        told_over = found["past"] and not now
         if not danger and now and not covered:
             danger = bool(found["fear"])  # "ik ben echt bang nu"
         if not danger and not covered and not told_over:

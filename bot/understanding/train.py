@@ -77,12 +77,18 @@ def hurried(text: str, rng: random.Random) -> str:
     return "".join(letters)
 
 
-def option_examples(flows: FlowSet) -> list[Example]:
-    """Every option's label and words, as calm answers, so that the model learns their words
+ALARMING = frozenset({"danger", "crisis", "who", "where", "fear", "harm"})
+"""Word sets of danger: an option text that touches one ("aan de deur", "aangevallen") is not
+taught as calm, or the model would learn those words as ordinary."""
+
+
+def option_examples(flows: FlowSet, detector: SignalDetector) -> list[Example]:
+    """The options' labels and words, as calm answers, so that the model learns their words
     as ordinary (the bot does not ask the model about an answer typed exactly)."""
     from bot.conversation import option_texts
 
-    return [Example(text, "calm", "options") for text in sorted(option_texts(flows))]
+    return [Example(text, "calm", "options") for text in sorted(option_texts(flows))
+            if not detector.concepts(text) & ALARMING]
 
 
 class Featurizer:
@@ -177,8 +183,9 @@ def train(directory: Path = FLOWS_DIR) -> tuple[SignalModel, str]:
 
     path = directory / EXAMPLES_FILE
     flows = load_flows(directory, placeholders=TEXT_PLACEHOLDERS)
-    examples = load_examples(path) + option_examples(flows)
-    featurizer = Featurizer(SignalDetector(flows.signals, ordinary=option_words(flows)))
+    detector = SignalDetector(flows.signals, ordinary=option_words(flows))
+    examples = load_examples(path) + option_examples(flows, detector)
+    featurizer = Featurizer(detector)
     scorers, lines = {}, []
     for label in LABELS:
         scored = cross_validated(featurizer, examples, label)

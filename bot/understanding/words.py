@@ -16,6 +16,7 @@ from flows.text import normalize
 _DUTCH = snowballstemmer.stemmer("dutch")
 _ENGLISH = snowballstemmer.stemmer("english")
 _RUNS = re.compile(r"([^\W\d_])\1+")  # letters only: "112" is not "12"
+_SHORT = 2
 MAX_WORDS = 400
 """Of a very long text only this many words are looked at closely (the rest as a whole)."""
 
@@ -96,7 +97,9 @@ class Vocabulary:
         for word in self.words:
             if word.endswith("*"):
                 continue
-            for form in forms(word):
+            # a word of two letters only as typed: the lemmatiser takes "he" for Dutch
+            # "hebben", and then "heb" would be "he"
+            for form in forms(word) if len(word) > _SHORT else {word}:
                 self._by_form.setdefault(form, set()).add(word)
         self._prefixes = tuple(sorted(w[:-1] for w in self.words if w.endswith("*")))
         self._fuzzy = [w for w in self.words if not w.endswith("*") and allowed_typos(len(w))]
