@@ -149,7 +149,8 @@ def messages(corpus: dict[str, Any]) -> Iterator[str]:
 def report(corpora: tuple[str, ...] = ("signals_corpus.yaml", "answers_corpus.yaml",
                                        "heldout_corpus.yaml", "fresh_corpus.yaml",
                                        "fresh2_corpus.yaml", "fresh3_corpus.yaml",
-                                       "fresh4_corpus.yaml")) -> str:
+                                       "fresh4_corpus.yaml", "fresh5_corpus.yaml",
+                                       "fresh6_corpus.yaml")) -> str:
     brain = logic()
     lines = ["| corpus | category | understood | rate |", "|---|---|---|---|"]
     texts: list[str] = []

@@ -13,6 +13,7 @@ from bot.understanding.model import LearnedSignals, ModelError
 from bot.understanding.signals import SignalDetector
 from bot.understanding.train import load_examples, train
 from flows.loader import EXAMPLES_FILE, FLOWS_DIR
+from flows.text import normalize
 from tests.harness import FLOWS, Bot, make_logic, texts
 
 WORDS_ONLY = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS))
@@ -21,12 +22,25 @@ WITH_MODEL = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
 
 # Messages from the evaluation sets that no word list holds: only the model hears them.
 ONLY_THE_MODEL_HEARS = {
-    "danger": ["er zijn vreemden in ons huis", "hij duwt me steeds en hij laat me niet gaan",
+    "danger": ["er zijn vreemden in ons huis", "hij trekt aan de deurklink",
                "there are teenagers with rocks outside my house right now",
                "a brick came through the window just now"],
-    "crisis": ["ik denk aan springen", "i have no will to live anymore",
+    "crisis": ["ik zie geen uitweg meer", "i have no will to live anymore",
                "i dont want to be alive"],
 }
+
+
+def test_no_example_is_also_a_message_of_the_held_out_sets() -> None:
+    """The evaluation sets are never trained on, not even by chance ("i want to kill myself"
+    is written by anyone): otherwise their figures say how well the model remembers."""
+    from bench.understanding import CORPORA, load, messages
+
+    held_out = {normalize(text) for path in CORPORA.glob("*_corpus.yaml")
+                if path.name not in ("signals_corpus.yaml", "answers_corpus.yaml")
+                for text in messages(load(path.name))}
+    examples = load_examples(FLOWS_DIR / EXAMPLES_FILE)
+    assert len(held_out) > 500
+    assert sorted({e.text for e in examples if normalize(e.text) in held_out}) == []
 
 
 def test_the_model_was_trained_on_the_examples_as_they_are() -> None:

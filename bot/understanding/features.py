@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from bot.understanding.words import Words, collapse, lemmas, stems
 
-VERSION = 1
+VERSION = 2
 """Changes whenever what :func:`features` returns changes; a model trained on another version
 is refused."""
 PIECES = (3, 4, 5)

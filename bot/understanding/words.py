@@ -28,6 +28,7 @@ def collapse(word: str) -> str:
 
 MIN_STEMMED = 5
 """Shorter words are compared as typed only: "help" is not "helpen" (to help)."""
+MIN_STEM = 4
 
 
 @lru_cache(maxsize=65_536)
@@ -49,8 +50,10 @@ def stems(word: str) -> frozenset[str]:
     if len(word) < MIN_STEMMED:
         return frozenset()
     folded = collapse(word)
-    return frozenset({_DUTCH.stemWord(word), _ENGLISH.stemWord(word),
-                      _DUTCH.stemWord(folded), _ENGLISH.stemWord(folded)})
+    found = {_DUTCH.stemWord(word), _ENGLISH.stemWord(word),
+             _DUTCH.stemWord(folded), _ENGLISH.stemWord(folded)}
+    # a stem of three letters says little: "gewoon" (just) and "gewond" (hurt) are both "won"
+    return frozenset(stem for stem in found if len(stem) >= MIN_STEM)
 
 
 def lemmas(word: str) -> set[str]:
@@ -110,8 +113,10 @@ class Vocabulary:
         typed = typed_forms(token)
         for form in typed | stems(token):
             words = self._by_form.get(form, set())
-            # a stem of the typed word meets only words long enough to have stems too
-            found |= words if form in typed else {w for w in words if len(w) >= MIN_STEMMED}
+            # a stem of the typed word meets only words long enough to have stems too, and
+            # that begin as it does: Dutch stems drop "ge", and "gewoon" is not "woning"
+            found |= words if form in typed else {w for w in words if len(w) >= MIN_STEMMED
+                                                  and w[0] == token[0]}
         found.update(p + "*" for p in self._prefixes if token.startswith(p))
         if len(token) >= 4 and token not in self._ordinary:
             found.update(word for word in self._fuzzy if close_enough(token, word))
