@@ -150,7 +150,7 @@ def report(corpora: tuple[str, ...] = ("signals_corpus.yaml", "answers_corpus.ya
                                        "heldout_corpus.yaml", "fresh_corpus.yaml",
                                        "fresh2_corpus.yaml", "fresh3_corpus.yaml",
                                        "fresh4_corpus.yaml", "fresh5_corpus.yaml",
-                                       "fresh6_corpus.yaml")) -> str:
+                                       "fresh6_corpus.yaml", "fresh7_corpus.yaml")) -> str:
     brain = logic()
     lines = ["| corpus | category | understood | rate |", "|---|---|---|---|"]
     texts: list[str] = []
