@@ -146,11 +146,15 @@ def messages(corpus: dict[str, Any]) -> Iterator[str]:
             yield from map(str, texts)
 
 
-def report(corpora: tuple[str, ...] = ("signals_corpus.yaml", "answers_corpus.yaml",
-                                       "heldout_corpus.yaml", "fresh_corpus.yaml",
-                                       "fresh2_corpus.yaml", "fresh3_corpus.yaml",
-                                       "fresh4_corpus.yaml", "fresh5_corpus.yaml",
-                                       "fresh6_corpus.yaml", "fresh7_corpus.yaml")) -> str:
+def unseen_corpora() -> tuple[str, ...]:
+    """The fresh corpora, in the order they were written (fresh, fresh2, ...)."""
+    names = [path.name for path in CORPORA.glob("fresh*_corpus.yaml")]
+    return tuple(sorted(names, key=lambda name: int(name[5:].split("_")[0] or 1)))
+
+
+def report(corpora: tuple[str, ...] | None = None) -> str:
+    corpora = corpora or ("signals_corpus.yaml", "answers_corpus.yaml", "heldout_corpus.yaml",
+                          *unseen_corpora())
     brain = logic()
     lines = ["| corpus | category | understood | rate |", "|---|---|---|---|"]
     texts: list[str] = []

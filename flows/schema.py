@@ -150,6 +150,8 @@ class Signals(BaseModel):
     fear: tuple[StrictStr, ...] = ()
     """Fear: danger when said with a word of now."""
     self_harm: SelfHarm = SelfHarm()
+    ordinary: tuple[StrictStr, ...] = ()
+    """Ordinary words a letter or two from a signal word, never taken for it."""
     spelling: dict[StrictStr, StrictStr] = {}
     """Chat spellings written out before matching: "nie" is "niet"."""
 

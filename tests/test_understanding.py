@@ -10,22 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bench.understanding import load, logic, score_answers, score_signals
+from bench.understanding import load, logic, score_answers, score_signals, unseen_corpora
 from tests.conftest import Running
 from tests.harness import Bot, texts
 from tests.synapse import Synapse
 
 BRAIN = logic()
 CORPORA = ("signals_corpus.yaml", "heldout_corpus.yaml")
-UNSEEN = ("fresh_corpus.yaml", "fresh2_corpus.yaml", "fresh3_corpus.yaml",
-          "fresh4_corpus.yaml", "fresh5_corpus.yaml", "fresh6_corpus.yaml",
-          "fresh7_corpus.yaml")
-"""Never trained or tuned on: the honest estimate (BENCHMARKS.md); floors here only guard
-against a change that makes the bot hear less."""
+UNSEEN = unseen_corpora()
+"""Each written after the word lists and the model of its day and measured once (its header and
+BENCHMARKS.md give that figure); the next changes were made knowing their misses, so the floors
+here only guard against a change that makes the bot hear less."""
 SIGNALS = {name: score_signals(BRAIN, load(name)) for name in CORPORA + UNSEEN}
-ANSWER_CORPORA = ("answers_corpus.yaml", "heldout_corpus.yaml", "fresh_corpus.yaml",
-                  "fresh3_corpus.yaml", "fresh4_corpus.yaml", "fresh5_corpus.yaml",
-                  "fresh6_corpus.yaml", "fresh7_corpus.yaml")
+ANSWER_CORPORA = ("answers_corpus.yaml", "heldout_corpus.yaml",
+                  *(name for name in UNSEEN if load(name).get("choices")))
 ANSWERS = {name: score_answers(BRAIN, load(name)) for name in ANSWER_CORPORA}
 
 
@@ -98,6 +96,7 @@ async def test_roles_in_own_words_move_the_intake_on(sqlite_url: str, text: str,
 @pytest.mark.parametrize(("text", "said", "value"), [
     ("volgende week donderdag", "donderdag 3 december 2026", "2026-12-03"),
     ("over twee weken", "woensdag 9 december 2026", "2026-12-09"),
+    ("over een maand", "vrijdag 25 december 2026", "2026-12-25"),
 ])
 async def test_a_key_date_in_own_words_is_repeated_in_words(
         sqlite_url: str, text: str, said: str, value: str) -> None:

@@ -7,6 +7,7 @@ read here first. A month without a day ("eind januari") is not a day: the caller
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import re
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ NUMBERS = {
     "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }
 _DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
+_MONTHS = ("maand", "maanden", "month", "months")
 _NEXT_WEEK = (("volgende", "week"), ("next", "week"), ("komende", "week"))
 _TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow")
 
@@ -99,6 +101,8 @@ def _relative(words: list[str], today: date) -> date | None:
             unit = words[index + 2] if index + 2 < len(words) else ""
             if amount and unit in _DAYS:
                 return today + timedelta(days=amount * _DAYS[unit])
+            if amount and unit in _MONTHS:
+                return _months_later(today, amount)
     weekday = _weekday(words)
     if weekday is None:
         return None
@@ -110,6 +114,14 @@ def _relative(words: list[str], today: date) -> date | None:
         return None  # "donderdag 10 december": the written date says it
     ahead = (weekday - today.weekday()) % 7
     return today + timedelta(days=ahead or 7)
+
+
+def _months_later(today: date, amount: int) -> date:
+    """The same day ``amount`` months on, or the month's last day ("over een maand" on 31
+    januari is 28 februari)."""
+    month = today.month - 1 + amount
+    year, month = today.year + month // 12, month % 12 + 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 def weekday_name(number: int) -> str:

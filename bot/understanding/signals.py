@@ -129,7 +129,8 @@ class SignalDetector:
         self._harm = _PhraseSet(signals.self_harm.harm, spelling)
         sets = (self._danger, self._crisis, self._not_danger, self._who, self._where,
                 self._past, self._now, self._over, self._fear, self._self, self._harm)
-        self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary)
+        self._vocabulary = Vocabulary((w for s in sets for w in s.words()),
+                                      {*ordinary, *map(normalize, signals.ordinary)})
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
                           "not": self._not_danger, "who": self._who, "where": self._where,
                           "past": self._past, "now": self._now, "over": self._over,
