@@ -81,14 +81,14 @@ def load(name: str) -> dict[str, Any]:
 def score_signals(brain: ConversationLogic, corpus: dict[str, Any]) -> dict[str, Score]:
     """Danger and crisis: the advice in the next reply, at each step; calm: no advice."""
     scores: dict[str, Score] = {}
-    for category in ("danger", "crisis", "calm"):
+    for category in ("danger", "crisis", "calm", "questions"):
         for language, messages in corpus.get(category, {}).items():
             score = scores.setdefault(f"{category} {language}", Score())
             danger, crisis = (_advice(brain, k, language) for k in ("danger", "crisis"))
             for text in map(str, messages):
                 for flow, step in STEPS:
                     said, _ = _said(brain, flow, step, text, language)
-                    if category == "danger":
+                    if category in ("danger", "questions"):
                         ok = danger in said
                     elif category == "crisis":
                         ok = crisis in said
@@ -141,7 +141,7 @@ def timings(brain: ConversationLogic, texts: list[str]) -> dict[str, tuple[float
 
 
 def messages(corpus: dict[str, Any]) -> Iterator[str]:
-    for category in ("danger", "crisis", "calm"):
+    for category in ("danger", "crisis", "calm", "questions"):
         for texts in corpus.get(category, {}).values():
             yield from map(str, texts)
 
@@ -164,7 +164,8 @@ def report(corpora: tuple[str, ...] | None = None) -> str:
         for label, score in {**score_signals(brain, corpus),
                              **score_answers(brain, corpus)}.items():
             if score.total:
-                kind = "false alarms avoided" if label.startswith("calm") else "understood"
+                kind = {"calm": "false alarms avoided", "questions": "warned, on purpose"}.get(
+                    label.split()[0], "understood")
                 lines.append(f"| {name.removesuffix('.yaml')} | {label} ({kind}) | "
                              f"{score.right}/{score.total} | {score.rate:.1%} |")
     lines.append("")

@@ -129,7 +129,12 @@ def weekday_name(number: int) -> str:
 
 
 def _has_pair(words: list[str], pair: tuple[str, str]) -> bool:
-    return any(a == pair[0] and b == pair[1] for a, b in itertools.pairwise(words))
+    """Two words in a row, each as typed or a letter or two off ("volgnde week")."""
+    return any(_like(a, pair[0]) and _like(b, pair[1]) for a, b in itertools.pairwise(words))
+
+
+def _like(typed: str, word: str) -> bool:
+    return typed == word or close_enough(typed, word)
 
 
 _TIME = re.compile(r"\b(om|at)?\s*\d{1,2}[.:]\d{2}\s*(uur|u|h)?\b", re.IGNORECASE)
