@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.understanding.words import MIN_STEMMED, close_enough, forms
 from flows.schema import Option, System
@@ -86,21 +87,12 @@ def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False
     if exact_only:
         return []
     tokens = key.split()
-    fits: dict[str, int] = {}  # option -> words of the longest of its names found
-    for choice in choices:
-        for name in choice.names:
-            words = name.split()
-            if (name == tokens[0] or (len(name) >= _MIN_CONTAINED_WORD
-                                      and _contains(tokens, words, _same))):
-                fits[choice.id] = max(fits.get(choice.id, 0), len(words))
-    if not fits:
-        # failing that, the names' words in other forms, with a letter or two off, or as
-        # the last part of a compound: "stonden bij huis", "wethoudr", "gemeenteambtenaar"
-        for choice in choices:
-            for name in choice.names:
-                words = name.split()
-                if _contains(tokens, words, _alike):
-                    fits[choice.id] = max(fits.get(choice.id, 0), len(words))
+    names = _names(tuple(choices))
+    # first the names as typed; failing that, their words in other forms, with a letter or
+    # two off, or as the last part of a compound: "stonden bij huis", "wethoudr",
+    # "gemeenteambtenaar"
+    fits = _fits(names, [{token} for token in tokens], whole=tokens[0]) \
+        or _fits(names, [names.alike(token) for token in tokens])
     if not fits:
         return []
     longest = max(fits.values())
@@ -109,16 +101,68 @@ def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False
     return best if len(best) == 1 and longest > 1 else list(fits)
 
 
-def _contains(tokens: list[str], words: list[str],
-              same: Callable[[str, str], bool]) -> bool:
-    """``words`` in ``tokens`` in order, with at most one other word between two of them."""
-    for start, token in enumerate(tokens):
-        if not same(token, words[0]):
+@dataclass(frozen=True)
+class _Names:
+    """The offered options' names as words, and their longer words by form and by first
+    letter, to find the words a typed word may be."""
+
+    names: tuple[tuple[str, str, tuple[str, ...]], ...]  # option id, name, its words
+    long_words: frozenset[str]
+    by_form: dict[str, frozenset[str]]
+    by_first: dict[str, tuple[str, ...]]
+
+    def alike(self, token: str) -> set[str]:
+        """The names' words this typed word may be: itself, the same word in another form or
+        with a letter or two off, or the last part of a compound (Dutch puts the head of a
+        compound last)."""
+        found = {token}
+        for form in forms(token):
+            found |= self.by_form.get(form, frozenset())
+        found.update(token[start:] for start in range(_MIN_COMPOUND_PART,
+                                                      len(token) - MIN_STEMMED + 1)
+                     if token[start:] in self.long_words)
+        found.update(w for w in self.by_first.get(token[:1], ()) if close_enough(token, w))
+        return found
+
+
+@lru_cache(maxsize=1024)
+def _names(choices: tuple[Choice, ...]) -> _Names:
+    names = tuple((c.id, name, tuple(name.split())) for c in choices for name in c.names)
+    long_words = frozenset(w for _, _, words in names for w in words if len(w) >= MIN_STEMMED)
+    by_form: dict[str, set[str]] = {}
+    by_first: dict[str, list[str]] = {}
+    for word in long_words:
+        for form in forms(word):
+            by_form.setdefault(form, set()).add(word)
+        by_first.setdefault(word[0], []).append(word)
+    return _Names(names, long_words, {f: frozenset(w) for f, w in by_form.items()},
+                  {c: tuple(w) for c, w in by_first.items()})
+
+
+def _fits(names: _Names, matches: list[set[str]], whole: str | None = None) -> dict[str, int]:
+    """Option -> words of the longest of its names found in the typed words (each the set of
+    words it may be). ``whole``: the first typed word, which names an option even when short
+    ("ja")."""
+    typed = set().union(*matches)
+    fits: dict[str, int] = {}
+    for option, name, words in names.names:
+        if words[0] not in typed:
+            continue
+        if name == whole or (len(name) >= _MIN_CONTAINED_WORD and _contains(matches, words)):
+            fits[option] = max(fits.get(option, 0), len(words))
+    return fits
+
+
+def _contains(matches: list[set[str]], words: tuple[str, ...]) -> bool:
+    """``words`` in the typed words in order, with at most one other word between two of
+    them."""
+    for start, first in enumerate(matches):
+        if words[0] not in first:
             continue
         position = start
         for word in words[1:]:
             for step in (1, 2):
-                if position + step < len(tokens) and same(tokens[position + step], word):
+                if position + step < len(matches) and word in matches[position + step]:
                     position += step
                     break
             else:
@@ -126,19 +170,3 @@ def _contains(tokens: list[str], words: list[str],
         else:
             return True
     return False
-
-
-def _same(token: str, word: str) -> bool:
-    return token == word
-
-
-def _alike(token: str, word: str) -> bool:
-    """A typed word that is this word in another form, with a letter or two off, or a
-    compound that ends in it (Dutch puts the head of a compound last)."""
-    if token == word:
-        return True
-    if len(word) < MIN_STEMMED:
-        return False
-    if len(token) >= len(word) + _MIN_COMPOUND_PART and token.endswith(word):
-        return True
-    return close_enough(token, word) or bool(forms(token) & forms(word))
