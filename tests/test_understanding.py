@@ -170,3 +170,25 @@ async def test_danger_in_own_words_at_the_danger_question_counts_as_yes(sqlite_u
         assert "Wat is uw functie?" in replies[-1].text
     assert bot.conversation().data["answers"]["incident.safety"] == {"option": "yes"}
     assert bot.cases()[0].urgent
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("over een maand", "2027-01-02"), ("donderdag over een week", "2026-12-10"),
+    ("over drie weken op maandag", "2026-12-21"), ("volgende maand op de 5e", "2027-01-05"),
+    ("volgnde week donderdag", "2026-12-10"),
+])
+def test_dates_said_in_more_parts_are_understood(text: str, day: str) -> None:
+    from datetime import date
+
+    from bot.understanding.dates import understand_date
+
+    understood = understand_date(text, date(2026, 12, 2))
+    assert understood.day is not None and understood.day.isoformat() == day
+
+
+def test_next_month_alone_asks_for_the_day() -> None:
+    from datetime import date
+
+    from bot.understanding.dates import understand_date
+
+    assert understand_date("volgende maand", date(2026, 12, 2)).month == 1

@@ -35,6 +35,7 @@ NUMBERS = {
 }
 _DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
 _MONTHS = ("maand", "maanden", "month", "months")
+_NEXT_MONTH = (("volgende", "maand"), ("next", "month"), ("komende", "maand"))
 _NEXT_WEEK = (("volgende", "week"), ("next", "week"), ("komende", "week"))
 _TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow")
 
@@ -61,6 +62,8 @@ def understand_date(text: str, today: date) -> Understood:
         return Understood(day=written)
     months = [MONTHS[w] for w in words if w in MONTHS]
     numbers = [int(w) for w in words if w.isdigit()]
+    if not months and any(_has_pair(words, pair) for pair in _NEXT_MONTH):
+        months = [today.month % 12 + 1]  # "volgende maand": which day?
     if months and not numbers:
         return Understood(month=months[0])
     if not months and len(numbers) == 1 and 1 <= numbers[0] <= 31:
@@ -100,9 +103,20 @@ def _relative(words: list[str], today: date) -> date | None:
                 int(words[index + 1]) if words[index + 1].isdigit() else None)
             unit = words[index + 2] if index + 2 < len(words) else ""
             if amount and unit in _DAYS:
-                return today + timedelta(days=amount * _DAYS[unit])
+                later = today + timedelta(days=amount * _DAYS[unit])
+                weekday = _weekday(words) if _DAYS[unit] == 7 else None
+                if weekday is None:
+                    return later
+                # "donderdag over een week": that day in the week it will be then
+                return later - timedelta(days=later.weekday()) + timedelta(days=weekday)
             if amount and unit in _MONTHS:
                 return _months_later(today, amount)
+    if any(_has_pair(words, pair) for pair in _NEXT_MONTH):
+        numbers = [int(w) for w in words if w.isdigit() and 1 <= int(w) <= 31]
+        if len(numbers) == 1:  # "volgende maand op de 5e"
+            later = _months_later(today.replace(day=1), 1)
+            days = calendar.monthrange(later.year, later.month)[1]
+            return later.replace(day=numbers[0]) if numbers[0] <= days else None
     weekday = _weekday(words)
     if weekday is None:
         return None
