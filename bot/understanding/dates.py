@@ -34,7 +34,7 @@ NUMBERS = {
     "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }
 _DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
-_MONTHS = ("maand", "maanden", "month", "months")
+_MONTH_UNITS = ("maand", "maanden", "month", "months")
 _NEXT_MONTH = (("volgende", "maand"), ("next", "month"), ("komende", "maand"))
 _NEXT_WEEK = (("volgende", "week"), ("next", "week"), ("komende", "week"))
 _TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow")
@@ -109,7 +109,7 @@ def _relative(words: list[str], today: date) -> date | None:
                     return later
                 # "donderdag over een week": that day in the week it will be then
                 return later - timedelta(days=later.weekday()) + timedelta(days=weekday)
-            if amount and unit in _MONTHS:
+            if amount and unit in _MONTH_UNITS:
                 return _months_later(today, amount)
     if any(_has_pair(words, pair) for pair in _NEXT_MONTH):
         numbers = [int(w) for w in words if w.isdigit() and 1 <= int(w) <= 31]
