@@ -107,6 +107,11 @@ def _rest(phrase: tuple[str, ...], matched: Sequence[frozenset[str]], start: int
     return position
 
 
+def _touched(found: dict[str, list[tuple[int, int]]]) -> list[str]:
+    """The word sets with a phrase found, in name order."""
+    return sorted(name for name, spans in found.items() if spans)
+
+
 class SignalDetector:
     """``ordinary``: words of ordinary answers (the options' words), never taken for a signal
     word typed with a letter off; ``answers``: whole texts the flows offer (options and
@@ -156,7 +161,7 @@ class SignalDetector:
 
     def concepts(self, text: str) -> set[str]:
         """The word sets a text touches ("who", "where", "danger", ...)."""
-        return {name for name, spans in self._read(text)[1].items() if spans}
+        return set(_touched(self._read(text)[1]))
 
     def model_features(self, text: str) -> set[str]:
         """What the learned model sees of a text (for training it)."""
@@ -172,7 +177,7 @@ class SignalDetector:
     @staticmethod
     def _features(words: Words, found: dict[str, list[tuple[int, int]]],
                   alarm: Alarm) -> set[str]:
-        touched = sorted(name for name, spans in found.items() if spans)
+        touched = _touched(found)
         seen = features(words)
         seen.update(f"k:{name}" for name in touched)
         seen.update(f"k:{a}+{b}" for i, a in enumerate(touched) for b in touched[i + 1:])
@@ -184,7 +189,8 @@ class SignalDetector:
 
     def _by_words(self, words: Words, found: dict[str, list[tuple[int, int]]]
                   ) -> tuple[Alarm, bool]:
-        """The alarm the word lists give, and whether a "not in danger" phrase was said."""
+        """The alarm the word lists give, and whether the model is to keep quiet on danger:
+        a "not in danger" phrase was said, or the event is told as over and said to be so."""
         crisis = bool(found["crisis"]) or self._crisis.in_squashed(words.squashed) \
             or (bool(found["self"]) and bool(found["harm"]))
         covered = {i for start, end in found["not"] for i in range(start, end + 1)}

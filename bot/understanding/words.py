@@ -16,7 +16,8 @@ from flows.text import normalize
 _DUTCH = snowballstemmer.stemmer("dutch")
 _ENGLISH = snowballstemmer.stemmer("english")
 _RUNS = re.compile(r"([^\W\d_])\1+")  # letters only: "112" is not "12"
-_SHORT = 2
+_ONLY_AS_TYPED = 2
+"""Signal words this short are matched as typed only, not by their lemmas."""
 MAX_WORDS = 400
 """Of a very long text only this many words are looked at closely (the rest as a whole)."""
 
@@ -102,7 +103,7 @@ class Vocabulary:
                 continue
             # a word of two letters only as typed: the lemmatiser takes "he" for Dutch
             # "hebben", and then "heb" would be "he"
-            for form in forms(word) if len(word) > _SHORT else {word}:
+            for form in forms(word) if len(word) > _ONLY_AS_TYPED else {word}:
                 self._by_form.setdefault(form, set()).add(word)
         self._prefixes = tuple(sorted(w[:-1] for w in self.words if w.endswith("*")))
         self._fuzzy = [w for w in self.words if not w.endswith("*") and allowed_typos(len(w))]
