@@ -139,6 +139,13 @@ class Signals(BaseModel):
     danger: tuple[StrictStr, ...]
     crisis: tuple[StrictStr, ...]
     not_danger: tuple[StrictStr, ...] = ()
+    not_crisis: tuple[StrictStr, ...] = ()
+    """Phrases in which words of death mean something else ("doodmoe", "dead tired") or are
+    someone else's threat ("ze willen me dood"): their words make no crisis by the lists (the
+    learned model still listens)."""
+    since: tuple[StrictStr, ...] = ()
+    """Words that put what follows them in the past ("sinds de brand", "na de inbraak"): a
+    danger phrase right after them is not danger now."""
     presence: Presence = Presence()
     past: tuple[StrictStr, ...] = ()
     """Words of an event that is over ("gisteren"): danger words then stay quiet, unless..."""

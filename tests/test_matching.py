@@ -78,6 +78,11 @@ def test_command_words_are_whole_messages(text: str, command: str | None) -> Non
     ("what", "iemand volgt mij steeds", ["stalking"]),  # "volgt" is "volgen"
     ("what", "ze hebben mijn adres op internet gezet", ["doxing"]),
     ("help_wanted", "iemand om mee te praten", ["aftercare"]),
+    ("help_wanted", "hulp om alles te verwerken", ["aftercare"]),
+    ("what", "er loopt een haatcampagne tegen mij", ["online_hate"]),  # "haat" first
+    ("what", "al mijn gegevens staan online", ["doxing"]),  # more than "online" alone
+    ("perpetrator", "ik denk dat ik weet wie het was", ["suspect"]),  # not "ik weet wie"
+    ("how", "hij stond ineens op mijn stoep", ["at_home"]),
 ])
 def test_answers_in_other_forms_and_compounds(step: str, text: str,
                                               expected: list[str]) -> None:
@@ -89,3 +94,12 @@ def test_the_time_of_day_names_the_day_at_the_when_question() -> None:
     assert match_choices("vanochtend", when, exact_only=True) == ["today"]
     assert match_choices("gisteravond", when, exact_only=True) == ["yesterday"]
     assert match_choices("vorige maand", when, exact_only=True) == ["earlier"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("een paar honderd man", ["large"]),  # "een paar honderd" says more than "een paar"
+    ("a few hundred people", ["large"]),
+    ("een paar mensen", ["small"]),
+])
+def test_the_size_of_unrest_in_own_words(text: str, expected: list[str]) -> None:
+    assert match_choices(text, _choices("onrust", "scale")) == expected

@@ -118,3 +118,38 @@ def test_common_dutch_words_are_not_taken_for_english_signal_words() -> None:
     assert not DETECTOR.check("ik heb hulp nodig met een reactie naar de krant")
     assert DETECTOR.check("there is a white van outside my house for hours").danger
     assert DETECTOR.check("he is outside my house").danger
+
+
+def test_words_of_death_that_are_not_about_ending_a_life_raise_no_crisis() -> None:
+    """Tiredness and death threats told by the person are not a crisis; their own wish is,
+    even in the same message."""
+    assert not DETECTOR.check("ik ben doodmoe van alle vergaderingen")
+    assert not DETECTOR.check("im dead tired from all the council work")
+    assert not DETECTOR.check("ze schreven op facebook dat ik dood moet")
+    assert not DETECTOR.check("the letter said i should die")
+    assert DETECTOR.check("ze willen me dood, en eerlijk gezegd wil ik zelf ook dood").crisis
+    assert DETECTOR.check("they want me dead and i want to die too").crisis
+
+
+def test_a_danger_word_after_since_is_an_event_in_the_past() -> None:
+    """"sinds de brand" tells of a fire that is over; someone at the door now still is danger."""
+    assert not DETECTOR.check("ik eet slecht sinds de brand")
+    assert not DETECTOR.check("we moved out after the fire")
+    assert DETECTOR.check("sinds de brand staat er elke nacht iemand in mijn tuin, nu ook").danger
+    assert DETECTOR.check("since the fire theres a man outside my door right now").danger
+
+
+def test_someone_taken_away_by_the_police_is_told_as_over() -> None:
+    assert not DETECTOR.check("gisteren stond hij in mijn tuin, de politie heeft hem opgepakt")
+    assert not DETECTOR.check("yesterday he was outside my house but he was arrested")
+    assert DETECTOR.check("hij is opgepakt maar nu staat zijn broer voor mijn deur").danger
+
+
+@pytest.mark.parametrize("text", [
+    "ik laat de motor draaien in de garage",
+    "ik heb een slang aan de uitlaat gemaakt",
+    "the engine is running in the garage and im staying in the car",
+    "ive got charcoal in the bedroom",
+])
+def test_fumes_in_a_closed_space_are_a_crisis(text: str) -> None:
+    assert DETECTOR.check(text).crisis

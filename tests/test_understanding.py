@@ -175,7 +175,9 @@ async def test_danger_in_own_words_at_the_danger_question_counts_as_yes(sqlite_u
 @pytest.mark.parametrize(("text", "day"), [
     ("over een maand", "2027-01-02"), ("donderdag over een week", "2026-12-10"),
     ("over drie weken op maandag", "2026-12-21"), ("volgende maand op de 5e", "2027-01-05"),
-    ("volgnde week donderdag", "2026-12-10"),
+    ("volgnde week donderdag", "2026-12-10"), ("vrijdagavond", "2026-12-04"),
+    ("zondagmiddag om 14.00", "2026-12-06"), ("vanavond", "2026-12-02"),
+    ("tonight at 8", "2026-12-02"), ("volgende week dinsdagochtend", "2026-12-08"),
 ])
 def test_dates_said_in_more_parts_are_understood(text: str, day: str) -> None:
     from datetime import date

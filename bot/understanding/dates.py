@@ -38,6 +38,9 @@ _MONTH_UNITS = ("maand", "maanden", "month", "months")
 _NEXT_MONTH = (("volgende", "maand"), ("next", "month"), ("komende", "maand"))
 _NEXT_WEEK = (("volgende", "week"), ("next", "week"), ("komende", "week"))
 _TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow")
+_TODAY = ("vandaag", "vanochtend", "vanmorgen", "vanmiddag", "vanavond", "today", "tonight")
+_PARTS_OF_DAY = ("ochtend", "morgen", "middag", "avond", "nacht")
+"""Written after a weekday in one word: "zaterdagochtend", "vrijdagavond"."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ _ORDINAL = re.compile(r"\b(\d{1,2})(?:e|ste|de|st|nd|rd|th)\b", re.IGNORECASE)
 
 def understand_date(text: str, today: date) -> Understood:
     text = _ORDINAL.sub(r"\1", text)
-    words = normalize(text).replace("-", " ").split()
+    words = normalize(_TIME.sub(" ", text)).replace("-", " ").split()  # "om 14.00" is no day
     relative = _relative(words, today)
     if relative is not None:
         return Understood(day=relative)
@@ -87,7 +90,8 @@ def _day_of_month(number: int, today: date) -> date | None:
 def _weekday(words: list[str]) -> int | None:
     for word in words:
         for name, number in WEEKDAYS.items():
-            if word == name or close_enough(word, name):
+            if word == name or close_enough(word, name) or (
+                    word.startswith(name) and word[len(name):] in _PARTS_OF_DAY):
                 return number
     return None
 
@@ -97,6 +101,8 @@ def _relative(words: list[str], today: date) -> date | None:
         return today + timedelta(days=2)
     if any(w in _TOMORROW for w in words):
         return today + timedelta(days=1)
+    if any(w in _TODAY for w in words) and _weekday(words) is None:
+        return today
     for index, word in enumerate(words[:-1]):  # "over twee weken", "in 3 days"
         if word in ("over", "in") and index + 2 < len(words) + 1:
             amount = NUMBERS.get(words[index + 1]) or (

@@ -8,7 +8,10 @@ The signal words are data (``flows/signals.yaml``); this is how they are heard:
 - a long phrase also matches typed without spaces ("hijstaatvoordedeur");
 - *presence*: someone (``who``) together with a place or "coming" (``where``) is danger:
   "er zit iemand in mijn tuin", "there is a man outside my front door";
-- a danger phrase inside a ``not_danger`` one ("ik ben niet in gevaar") does not count;
+- a danger phrase inside a ``not_danger`` one ("ik ben niet in gevaar") does not count, nor
+  one right after a word of ``since`` ("ik slaap slecht sinds de brand");
+- words of death inside a ``not_crisis`` phrase ("doodmoe", "ze willen me dood") make no
+  crisis by the lists;
 - presence told as over ("gisteren stond hij voor de deur", with no "nu" or "nog steeds"), or
   with words that say it is not danger ("maar nu is hij weg"), stays quiet; a danger word (a
   knife, fire) only when told as over *and* said to be so (``over``: "sindsdien is het
@@ -107,6 +110,17 @@ def _rest(phrase: tuple[str, ...], matched: Sequence[frozenset[str]], start: int
     return position
 
 
+def _inside(spans: Iterable[tuple[int, int]]) -> set[int]:
+    """The tokens the spans cover."""
+    return {i for start, end in spans for i in range(start, end + 1)}
+
+
+def _apart(spans: Iterable[tuple[int, int]], covered: set[int]) -> bool:
+    """Whether a span shares no token with the covered ones ("i should die": "i die" is
+    inside "should die")."""
+    return any(covered.isdisjoint(range(start, end + 1)) for start, end in spans)
+
+
 def _touched(found: dict[str, list[tuple[int, int]]]) -> list[str]:
     """The word sets with a phrase found, in name order."""
     return sorted(name for name, spans in found.items() if spans)
@@ -124,6 +138,8 @@ class SignalDetector:
         self._danger = _PhraseSet(signals.danger, spelling)
         self._crisis = _PhraseSet(signals.crisis, spelling)
         self._not_danger = _PhraseSet(signals.not_danger, spelling, gap=0)  # "ben (niet) veilig"
+        self._not_crisis = _PhraseSet(signals.not_crisis, spelling, gap=0)
+        self._since = _PhraseSet(signals.since, spelling, gap=0)
         self._who = _PhraseSet(signals.presence.who, spelling)
         self._where = _PhraseSet(signals.presence.where, spelling)
         self._past = _PhraseSet(signals.past, spelling)
@@ -132,12 +148,14 @@ class SignalDetector:
         self._fear = _PhraseSet(signals.fear, spelling)
         self._self = _PhraseSet(signals.self_harm.self, spelling)
         self._harm = _PhraseSet(signals.self_harm.harm, spelling)
-        sets = (self._danger, self._crisis, self._not_danger, self._who, self._where,
-                self._past, self._now, self._over, self._fear, self._self, self._harm)
+        sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
+                self._who, self._where, self._past, self._now, self._over, self._fear,
+                self._self, self._harm)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()),
                                       {*ordinary, *map(normalize, signals.ordinary)})
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
-                          "not": self._not_danger, "who": self._who, "where": self._where,
+                          "not": self._not_danger, "not_crisis": self._not_crisis,
+                          "since": self._since, "who": self._who, "where": self._where,
                           "past": self._past, "now": self._now, "over": self._over,
                           "fear": self._fear, "self": self._self, "harm": self._harm}
         self._model = LearnedSignals(model) if model else None
@@ -191,16 +209,19 @@ class SignalDetector:
                   ) -> tuple[Alarm, bool]:
         """The alarm the word lists give, and whether the model is to keep quiet on danger:
         a "not in danger" phrase was said, or the event is told as over and said to be so."""
-        crisis = bool(found["crisis"]) or self._crisis.in_squashed(words.squashed) \
-            or (bool(found["self"]) and bool(found["harm"]))
-        covered = {i for start, end in found["not"] for i in range(start, end + 1)}
-        said_over = {i for start, end in found["over"] for i in range(start, end + 1)}
+        not_crisis = _inside(found["not_crisis"])
+        crisis = _apart(found["crisis"], not_crisis) \
+            or self._crisis.in_squashed(words.squashed) \
+            or (bool(found["self"]) and _apart(found["harm"], not_crisis))
+        covered = _inside(found["not"])
+        after = {end + 1 for _, end in found["since"]}  # "sinds de brand": a brand in the past
+        said_over = _inside(found["over"])
         # "nu" in "maar nu is hij weg" or "dat is nu voorbij" is not a word of now
         now = any(start not in covered | said_over for start, _ in found["now"])
         told_over = bool(found["past"]) and not now
         if told_over and said_over:  # "vorige maand ..., sindsdien is het rustig"
             return Alarm(danger=False, crisis=crisis), True
-        danger = any(start not in covered for start, _ in found["danger"])
+        danger = any(start not in covered | after for start, _ in found["danger"])
         if not danger and not words.tokens[1:] and not covered:
             danger = self._danger.in_squashed(words.squashed)
         if not danger and now and not covered:
