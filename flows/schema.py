@@ -143,6 +143,10 @@ class Signals(BaseModel):
     """Phrases in which words of death mean something else ("doodmoe", "dead tired") or are
     someone else's threat ("ze willen me dood"): their words make no crisis by the lists (the
     learned model still listens)."""
+    plain: tuple[StrictStr, ...] = ()
+    """Phrases in which a danger word has its ordinary meaning ("het zou niet helpen", "ask
+    for help"): a danger phrase that shares a word with one makes no alarm by the lists (the
+    learned model still listens, and the rest of the message counts as usual)."""
     since: tuple[StrictStr, ...] = ()
     """Words that put what follows them in the past ("sinds de brand", "na de inbraak"): a
     danger phrase right after them is not danger now."""

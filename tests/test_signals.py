@@ -153,3 +153,24 @@ def test_someone_taken_away_by_the_police_is_told_as_over() -> None:
 ])
 def test_fumes_in_a_closed_space_are_a_crisis(text: str) -> None:
     assert DETECTOR.check(text).crisis
+
+
+def test_help_as_an_ordinary_verb_is_no_cry_for_help() -> None:
+    """"het zou niet helpen" and "ask for help" are not "help!"; the rest of the message still
+    counts."""
+    assert not DETECTOR.check("ik deed geen aangifte omdat het toch niet zou helpen")
+    assert not DETECTOR.check("i find it hard to ask for help")
+    assert DETECTOR.check("can you help, hes here").danger
+    assert DETECTOR.check("ik wil om hulp vragen want er staat iemand voor de deur").danger
+
+
+def test_a_signal_word_typed_exactly_is_not_another_with_a_letter_off() -> None:
+    """"stop" is not "strop" (a noose), "slaapt" is not "slaat" (hits)."""
+    assert not DETECTOR.check("mijn vrouw wil dat ik stop met de politiek")
+    assert not DETECTOR.check("mijn man slaapt slecht")
+    assert DETECTOR.check("ik heb een strop gekocht").crisis
+
+
+def test_taken_along_is_danger_for_a_person_not_for_a_letter() -> None:
+    assert DETECTOR.check("ze appen dat ze mijn dochter hebben meegenomen").danger
+    assert not DETECTOR.check("de politie heeft de dreigbrief meegenomen")

@@ -10,6 +10,7 @@ The signal words are data (``flows/signals.yaml``); this is how they are heard:
   "er zit iemand in mijn tuin", "there is a man outside my front door";
 - a danger phrase inside a ``not_danger`` one ("ik ben niet in gevaar") does not count, nor
   one right after a word of ``since`` ("ik slaap slecht sinds de brand");
+- a danger word in a ``plain`` phrase ("het zou niet helpen") is no alarm by itself;
 - words of death inside a ``not_crisis`` phrase ("doodmoe", "ze willen me dood") make no
   crisis by the lists;
 - presence told as over ("gisteren stond hij voor de deur", with no "nu" or "nog steeds"), or
@@ -140,6 +141,7 @@ class SignalDetector:
         self._not_danger = _PhraseSet(signals.not_danger, spelling, gap=0)  # "ben (niet) veilig"
         self._not_crisis = _PhraseSet(signals.not_crisis, spelling, gap=0)
         self._since = _PhraseSet(signals.since, spelling, gap=0)
+        self._plain = _PhraseSet(signals.plain, spelling, gap=0)
         self._who = _PhraseSet(signals.presence.who, spelling)
         self._where = _PhraseSet(signals.presence.where, spelling)
         self._past = _PhraseSet(signals.past, spelling)
@@ -149,13 +151,14 @@ class SignalDetector:
         self._self = _PhraseSet(signals.self_harm.self, spelling)
         self._harm = _PhraseSet(signals.self_harm.harm, spelling)
         sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
-                self._who, self._where, self._past, self._now, self._over, self._fear,
+                self._plain, self._who, self._where, self._past, self._now, self._over, self._fear,
                 self._self, self._harm)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()),
                                       {*ordinary, *map(normalize, signals.ordinary)})
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
                           "not": self._not_danger, "not_crisis": self._not_crisis,
-                          "since": self._since, "who": self._who, "where": self._where,
+                          "since": self._since, "plain": self._plain, "who": self._who,
+                          "where": self._where,
                           "past": self._past, "now": self._now, "over": self._over,
                           "fear": self._fear, "self": self._self, "harm": self._harm}
         self._model = LearnedSignals(model) if model else None
@@ -208,7 +211,8 @@ class SignalDetector:
     def _by_words(self, words: Words, found: dict[str, list[tuple[int, int]]]
                   ) -> tuple[Alarm, bool]:
         """The alarm the word lists give, and whether the model is to keep quiet on danger:
-        a "not in danger" phrase was said, or the event is told as over and said to be so."""
+        a "not in danger" phrase or a plain one was said, or the event is told as over and said
+        to be so."""
         not_crisis = _inside(found["not_crisis"])
         crisis = _apart(found["crisis"], not_crisis) \
             or self._crisis.in_squashed(words.squashed) \
@@ -221,7 +225,9 @@ class SignalDetector:
         told_over = bool(found["past"]) and not now
         if told_over and said_over:  # "vorige maand ..., sindsdien is het rustig"
             return Alarm(danger=False, crisis=crisis), True
-        danger = any(start not in covered | after for start, _ in found["danger"])
+        plain = _inside(found["plain"])  # "het zou niet helpen" is no cry for help
+        danger = _apart([span for span in found["danger"] if span[0] not in covered | after],
+                        plain)
         if not danger and not words.tokens[1:] and not covered:
             danger = self._danger.in_squashed(words.squashed)
         if not danger and now and not covered:
@@ -235,4 +241,6 @@ class SignalDetector:
             token = words.tokens[0]
             danger = any(token.startswith(w) for (w,) in self._single(self._who)) \
                 and self._where.in_squashed(words.squashed)
-        return Alarm(danger=danger, crisis=crisis), bool(covered)
+        # the model keeps quiet on danger too where "help" is a plain verb ("ik heb hulp nodig
+        # met een persbericht"); someone at the door is still heard by the lists above
+        return Alarm(danger=danger, crisis=crisis), bool(covered or plain)

@@ -119,7 +119,9 @@ class Vocabulary:
             found |= words if form in typed else {w for w in words if len(w) >= MIN_STEMMED
                                                   and w[0] == token[0]}
         found.update(p + "*" for p in self._prefixes if token.startswith(p))
-        if len(token) >= 4 and token not in self._ordinary:
+        # a word typed as one of the signal words is that word, not another with a letter
+        # off: "stop" is not "strop" (a noose)
+        if len(token) >= 4 and token not in self._ordinary and token not in self.words:
             found.update(word for word in self._fuzzy if close_enough(token, word))
         return frozenset(found)
 
