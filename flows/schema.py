@@ -162,7 +162,8 @@ class Signals(BaseModel):
     """Fear: danger when said with a word of now."""
     self_harm: SelfHarm = SelfHarm()
     ordinary: tuple[StrictStr, ...] = ()
-    """Ordinary words a letter or two from a signal word, never taken for it."""
+    """Ordinary words a letter or two from a signal word, or of the same dictionary form: heard
+    only as typed, never taken for it ("ik woon" is not "woning")."""
     spelling: dict[StrictStr, StrictStr] = {}
     """Chat spellings written out before matching: "nie" is "niet"."""
 

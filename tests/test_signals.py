@@ -174,3 +174,12 @@ def test_a_signal_word_typed_exactly_is_not_another_with_a_letter_off() -> None:
 def test_taken_along_is_danger_for_a_person_not_for_a_letter() -> None:
     assert DETECTOR.check("ze appen dat ze mijn dochter hebben meegenomen").danger
     assert not DETECTOR.check("de politie heeft de dreigbrief meegenomen")
+
+
+def test_ordinary_words_of_the_same_dictionary_form_are_heard_as_typed() -> None:
+    """"ik woon" (I live) is not "woning" (home) and "short" is not "shot"; "gesneden" (cut),
+    which the lemmatiser reads as "afsnijden", is still harm."""
+    assert not DETECTOR.check("ik woon met mijn man en onze dochter")
+    assert not DETECTOR.check("i feel i fall short as a parent")
+    assert DETECTOR.check("hij staat bij mijn woning").danger
+    assert DETECTOR.check("ik heb mezelf gisteren gesneden").crisis

@@ -153,8 +153,8 @@ class SignalDetector:
         sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
                 self._plain, self._who, self._where, self._past, self._now, self._over, self._fear,
                 self._self, self._harm)
-        self._vocabulary = Vocabulary((w for s in sets for w in s.words()),
-                                      {*ordinary, *map(normalize, signals.ordinary)})
+        self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
+                                      as_typed=map(normalize, signals.ordinary))
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
                           "not": self._not_danger, "not_crisis": self._not_crisis,
                           "since": self._since, "plain": self._plain, "who": self._who,

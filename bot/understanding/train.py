@@ -28,10 +28,12 @@ from bot.understanding.signals import SignalDetector
 from flows.loader import EXAMPLES_FILE, FLOWS_DIR, MODEL_FILE, FlowSet, load_flows
 from flows.schema import LinearScorer, SignalModel
 
-FALSE_ALARMS = {"danger": 0.15, "crisis": 0.05}
+FALSE_ALARMS = {"danger": 0.12, "crisis": 0.05}
 """Of the calm examples left out of training, at most this share may raise the alarm (with the
-word lists). A false alarm costs little, a miss is the worst failure: the danger budget is the
-one the bot is held to (15% on calm intake answers)."""
+word lists). A false alarm costs little, a miss is the worst failure; but calm messages unlike
+the examples raise more alarms than these do, so the danger budget stays under the 15% the bot
+is held to on calm intake answers, and the crisis budget lower still: 113 said to a heavy but
+calm check-in answer ("ik heb weinig energie") is no small thing."""
 STRENGTH = 1.0
 """scikit-learn's C: how closely the weights may fit the examples."""
 VARIANTS = 3

@@ -92,9 +92,13 @@ class Vocabulary:
     """The words of a list of phrases, and which of them each typed word is (one typed word
     can be several: "rammen" is "ram" and "rammen")."""
 
-    def __init__(self, words: Iterable[str], ordinary: Iterable[str] = ()) -> None:
+    def __init__(self, words: Iterable[str], ordinary: Iterable[str] = (),
+                 as_typed: Iterable[str] = ()) -> None:
         self.words = frozenset(w for w in words if w)
-        self._ordinary = frozenset(ordinary) - self.words
+        self._as_typed = frozenset(as_typed) - self.words
+        """Ordinary words that meet a signal word in another form too ("woon" and "woning" are
+        both "wonen"): heard only as typed."""
+        self._ordinary = frozenset(ordinary) - self.words | self._as_typed
         """Words people use in ordinary answers ("vermoeden"): never taken for a signal word
         with a letter off ("vermoorden")."""
         self._by_form: dict[str, set[str]] = {}
@@ -110,6 +114,8 @@ class Vocabulary:
 
     @lru_cache(maxsize=65_536)  # noqa: B019 (one vocabulary per flow set, kept for good)
     def matches(self, token: str) -> frozenset[str]:
+        if token in self._as_typed:
+            return frozenset()
         found: set[str] = set()
         typed = typed_forms(token)
         for form in typed | stems(token):
