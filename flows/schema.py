@@ -161,6 +161,10 @@ class Signals(BaseModel):
     fear: tuple[StrictStr, ...] = ()
     """Fear: danger when said with a word of now."""
     self_harm: SelfHarm = SelfHarm()
+    fields: dict[StrictStr, tuple[StrictStr, ...]] = {}
+    """Word fields ("height": brug, dak, perron, ...) the learned model sees as one feature each,
+    so that what it learns of one word holds for the others; they raise no alarm by
+    themselves."""
     ordinary: tuple[StrictStr, ...] = ()
     """Ordinary words a letter or two from a signal word, or of the same dictionary form: heard
     only as typed, never taken for it ("ik woon" is not "woning")."""

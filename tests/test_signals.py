@@ -183,3 +183,12 @@ def test_ordinary_words_of_the_same_dictionary_form_are_heard_as_typed() -> None
     assert not DETECTOR.check("i feel i fall short as a parent")
     assert DETECTOR.check("hij staat bij mijn woning").danger
     assert DETECTOR.check("ik heb mezelf gisteren gesneden").crisis
+
+
+def test_word_fields_are_seen_by_the_model_and_raise_no_alarm_themselves() -> None:
+    """A word of a field ("viaduct", height) is one feature with the rest of its field, so
+    what the model learned of "brug" holds for it; the word alone is no alarm."""
+    assert "k:field_height" in DETECTOR.model_features("ik sta boven op het viaduct")
+    assert "k:field_means" in DETECTOR.model_features("ik heb de insuline gepakt")
+    assert not DETECTOR.check("het viaduct bij de snelweg is dicht voor werkzaamheden")
+    assert not DETECTOR.check("ik moet nog medicijnen halen bij de apotheek")

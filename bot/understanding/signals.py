@@ -150,9 +150,11 @@ class SignalDetector:
         self._fear = _PhraseSet(signals.fear, spelling)
         self._self = _PhraseSet(signals.self_harm.self, spelling)
         self._harm = _PhraseSet(signals.self_harm.harm, spelling)
+        self._fields = {f"field_{name}": _PhraseSet(words, spelling)
+                        for name, words in signals.fields.items()}
         sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
                 self._plain, self._who, self._where, self._past, self._now, self._over, self._fear,
-                self._self, self._harm)
+                self._self, self._harm, *self._fields.values())
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
@@ -160,7 +162,8 @@ class SignalDetector:
                           "since": self._since, "plain": self._plain, "who": self._who,
                           "where": self._where,
                           "past": self._past, "now": self._now, "over": self._over,
-                          "fear": self._fear, "self": self._self, "harm": self._harm}
+                          "fear": self._fear, "self": self._self, "harm": self._harm,
+                          **self._fields}
         self._model = LearnedSignals(model) if model else None
         self._answers = frozenset(answers)
         """Answers the flows offer ("Schade aan huis of auto"): the model is not asked about
