@@ -187,8 +187,12 @@ def test_ordinary_words_of_the_same_dictionary_form_are_heard_as_typed() -> None
 
 def test_word_fields_are_seen_by_the_model_and_raise_no_alarm_themselves() -> None:
     """A word of a field ("viaduct", height) is one feature with the rest of its field, so
-    what the model learned of "brug" holds for it; the word alone is no alarm."""
+    what the model learned of "brug" holds for it; by the word lists it is no alarm."""
+    from bot.understanding.signals import SignalDetector
+
+    lists_only = SignalDetector(FLOWS.signals)
     assert "k:field_height" in DETECTOR.model_features("ik sta boven op het viaduct")
     assert "k:field_means" in DETECTOR.model_features("ik heb de insuline gepakt")
-    assert not DETECTOR.check("het viaduct bij de snelweg is dicht voor werkzaamheden")
+    assert not lists_only.check("ik rijd over het viaduct naar het provinciehuis")
+    assert not lists_only.check("ik moet nog insuline halen bij de apotheek")
     assert not DETECTOR.check("ik moet nog medicijnen halen bij de apotheek")
