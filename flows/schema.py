@@ -155,6 +155,9 @@ class Signals(BaseModel):
     """Words of an event that is over ("gisteren"): danger words then stay quiet, unless..."""
     now: tuple[StrictStr, ...] = ()
     """... words that say it is now, or still going on ("nu", "nog steeds")."""
+    ongoing: tuple[StrictStr, ...] = ()
+    """Words of now that tell of a lasting state ("nog steeds", "still"): fear said with them
+    ("ik schrik nog steeds van de bel") is not danger now."""
     over: tuple[StrictStr, ...] = ()
     """Words that say an event told as over is over ("sindsdien is het rustig"): then nothing
     in the message is danger."""

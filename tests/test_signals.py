@@ -161,6 +161,9 @@ def test_help_as_an_ordinary_verb_is_no_cry_for_help() -> None:
     assert not DETECTOR.check("ik deed geen aangifte omdat het toch niet zou helpen")
     assert not DETECTOR.check("i find it hard to ask for help")
     assert DETECTOR.check("can you help, hes here").danger
+    assert not DETECTOR.check("de jurist heeft me goed geholpen")
+    assert not DETECTOR.check("the expert helped me a lot")
+    assert DETECTOR.check("help me").danger
     assert DETECTOR.check("ik wil om hulp vragen want er staat iemand voor de deur").danger
 
 
@@ -196,3 +199,10 @@ def test_word_fields_are_seen_by_the_model_and_raise_no_alarm_themselves() -> No
     assert not lists_only.check("ik rijd over het viaduct naar het provinciehuis")
     assert not lists_only.check("ik moet nog insuline halen bij de apotheek")
     assert not DETECTOR.check("ik moet nog medicijnen halen bij de apotheek")
+
+
+def test_fear_that_lasts_is_not_danger_now() -> None:
+    """"nog steeds" with fear tells of a lasting state; "nu" is now."""
+    assert not DETECTOR.check("ik schrik nog steeds als er wordt aangebeld")
+    assert not DETECTOR.check("i still jump when the phone rings")
+    assert DETECTOR.check("ik ben nu echt bang").danger

@@ -17,7 +17,8 @@ The signal words are data (``flows/signals.yaml``); this is how they are heard:
   with words that say it is not danger ("maar nu is hij weg"), stays quiet; a danger word (a
   knife, fire) only when told as over *and* said to be so (``over``: "sindsdien is het
   rustig"); a crisis never does;
-- fear (``fear``) said with a word of now ("ik ben echt bang nu") is danger; the person
+- fear (``fear``) said with a word of now ("ik ben echt bang nu") is danger, but not with a word
+  of a lasting state (``ongoing``: "ik schrik nog steeds van de bel"); the person
   (``self_harm.self``) with a word of harm or death (``self_harm.harm``) is a crisis;
 - chat spellings are written out first ("nie" is "niet", "im" is "i am"), from the file;
 - the learned model (``flows/understanding/model.json``) hears what the words above miss: it
@@ -146,6 +147,7 @@ class SignalDetector:
         self._where = _PhraseSet(signals.presence.where, spelling)
         self._past = _PhraseSet(signals.past, spelling)
         self._now = _PhraseSet(signals.now, spelling)
+        self._ongoing = _PhraseSet(signals.ongoing, spelling, gap=0)
         self._over = _PhraseSet(signals.over, spelling)
         self._fear = _PhraseSet(signals.fear, spelling)
         self._self = _PhraseSet(signals.self_harm.self, spelling)
@@ -153,15 +155,16 @@ class SignalDetector:
         self._fields = {f"field_{name}": _PhraseSet(words, spelling)
                         for name, words in signals.fields.items()}
         sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
-                self._plain, self._who, self._where, self._past, self._now, self._over, self._fear,
-                self._self, self._harm, *self._fields.values())
+                self._plain, self._who, self._where, self._past, self._now, self._ongoing,
+                self._over, self._fear, self._self, self._harm, *self._fields.values())
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
         self._concepts = {"danger": self._danger, "crisis": self._crisis,
                           "not": self._not_danger, "not_crisis": self._not_crisis,
                           "since": self._since, "plain": self._plain, "who": self._who,
                           "where": self._where,
-                          "past": self._past, "now": self._now, "over": self._over,
+                          "past": self._past, "now": self._now, "ongoing": self._ongoing,
+                          "over": self._over,
                           "fear": self._fear, "self": self._self, "harm": self._harm,
                           **self._fields}
         self._model = LearnedSignals(model) if model else None
@@ -233,8 +236,9 @@ class SignalDetector:
                         plain)
         if not danger and not words.tokens[1:] and not covered:
             danger = self._danger.in_squashed(words.squashed)
-        if not danger and now and not covered:
-            danger = bool(found["fear"])  # "ik ben echt bang nu"
+        lasting = covered | said_over | _inside(found["ongoing"])
+        if not danger and not covered and any(start not in lasting for start, _ in found["now"]):
+            danger = bool(found["fear"])  # "ik ben echt bang nu", not "ik ben nog steeds bang"
         if not danger and not covered and not told_over:
             # someone here or coming; quiet for what is told as over ("gisteren")
             danger = bool(found["who"]) and any(start not in covered

@@ -95,10 +95,10 @@ class Vocabulary:
     def __init__(self, words: Iterable[str], ordinary: Iterable[str] = (),
                  as_typed: Iterable[str] = ()) -> None:
         self.words = frozenset(w for w in words if w)
-        self._as_typed = frozenset(as_typed) - self.words
+        self._as_typed = frozenset(as_typed)
         """Ordinary words that meet a signal word in another form too ("woon" and "woning" are
-        both "wonen"): heard only as typed."""
-        self._ordinary = frozenset(ordinary) - self.words | self._as_typed
+        both "wonen", "geholpen" is "help"): heard only as typed, as themselves."""
+        self._ordinary = (frozenset(ordinary) | self._as_typed) - self.words
         """Words people use in ordinary answers ("vermoeden"): never taken for a signal word
         with a letter off ("vermoorden")."""
         self._by_form: dict[str, set[str]] = {}
@@ -115,7 +115,7 @@ class Vocabulary:
     @lru_cache(maxsize=65_536)  # noqa: B019 (one vocabulary per flow set, kept for good)
     def matches(self, token: str) -> frozenset[str]:
         if token in self._as_typed:
-            return frozenset()
+            return frozenset({token} & self.words)
         found: set[str] = set()
         typed = typed_forms(token)
         for form in typed | stems(token):
