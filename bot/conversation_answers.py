@@ -42,6 +42,9 @@ class AnswerSteps:
         self.known = known
         self.returning = returning
         self.alarmed = False
+        """Danger was heard in this message."""
+        self.heard = False
+        """Danger or a crisis was heard in this message."""
 
     # -- texts ---------------------------------------------------------------------------
 
@@ -100,6 +103,12 @@ class AnswerSteps:
             general = self.t("danger")
             self.out.replies = [r for r in self.out.replies if r.text != general]
             self.answer([urgent], pressed=False)
+        elif self.heard:
+            # not an answer, and the advice was said: keep the message for the team, and ask
+            # again without a "sorry, I did not understand"
+            self.out.attach_to_case = True
+            self.say(self.t("alarm_kept"))
+            self.ask()
         elif len(fitting := candidates(text, self.choices())) > 1 and not step.multi:
             labels = [self.option_label(i) for i in fitting]
             joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])

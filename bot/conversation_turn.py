@@ -31,6 +31,7 @@ class ConversationTurn(AnswerSteps):
                                                event.language_hint, self.out.language)
         alarm = self.logic.signals.check(text) if text and not self.menu_command(text) else None
         self.alarmed = bool(alarm and alarm.danger)
+        self.heard = bool(alarm)
         if alarm:
             for advice in self.logic.advice(alarm, self.out.language):
                 self.say(advice)

@@ -161,6 +161,29 @@ async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_u
         assert "direct 112" in replies[0]
 
 
+async def test_danger_that_is_no_answer_is_kept_with_the_case_without_a_sorry(
+        sqlite_url: str) -> None:
+    """At the role question "er staat iemand in mijn tuin" is no role (not "staten" for
+    "staat"): the 112 advice, the message kept with the urgent case, and the question again,
+    with no "Sorry, dat begreep ik niet"."""
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])
+        replies = await bot.say("er staat iemand in mijn tuin")
+        said = texts(replies)
+        assert "direct 112" in said
+        assert "Ik heb uw bericht bij uw melding gezet." in said
+        assert "Sorry" not in said
+        assert replies[-1].text.startswith("Wat is uw functie?")
+        crisis = texts(await bot.say("ik heb mezelf vandaag weer gesneden"))
+        assert "113" in crisis and "Sorry" not in crisis
+    assert "incident.role" not in bot.conversation().data["answers"]
+    (case,) = bot.cases()
+    assert case.urgent
+    kept = [m.body.get("text") for m in bot.messages() if m.direction == "in"
+            and m.case_id == case.id]
+    assert kept == ["er staat iemand in mijn tuin", "ik heb mezelf vandaag weer gesneden"]
+
+
 async def test_danger_in_own_words_at_the_danger_question_counts_as_yes(sqlite_url: str) -> None:
     async with Bot(sqlite_url) as bot:
         await bot.script(["hallo", "1"])
