@@ -89,7 +89,11 @@ class AnswerSteps:
     def answer_typed(self, text: str) -> None:
         step = self.step
         exact_only = step.type in ("text", "end")
-        ids = match_choices(text, self.choices(), multi=step.multi, exact_only=exact_only)
+        # a message of danger or crisis names an option only as typed: in other forms its
+        # words meet options by chance ("er staat iemand" is not "staten", "right now" not
+        # "rights"); if it names none, it is kept with the case and the question asked again
+        ids = match_choices(text, self.choices(), multi=step.multi, exact_only=exact_only,
+                            as_typed=self.heard)
         if ids:
             self.answer(ids, pressed=False)
         elif step.type == "text":

@@ -54,14 +54,14 @@ class CommandWords:
 
 
 def match_choices(text: str, choices: Sequence[Choice], *, multi: bool = False,
-                  exact_only: bool = False) -> list[str]:
+                  exact_only: bool = False, as_typed: bool = False) -> list[str]:
     """The option ids a typed answer names, in the offered order; empty if unclear.
 
     Numbers ("2", "1, 3") and whole names always count. Unless ``exact_only``, a name
     inside a longer answer counts too ("ik ben wethouder", "Nee hoor"), but only when it
     points to one option, or several for a ``multi`` step; short names ("ja") only as the
-    first word; and failing that, a word of the answer that is a name with a letter or two off
-    or in another form ("wethoudr", "raadsleden").
+    first word; and failing that (unless ``as_typed``), a word of the answer that is a name with
+    a letter or two off or in another form ("wethoudr", "raadsleden").
     """
     key = normalize(text)
     if _NUMBER_LIST.match(key):
@@ -69,13 +69,14 @@ def match_choices(text: str, choices: Sequence[Choice], *, multi: bool = False,
         if all(1 <= n <= len(choices) for n in numbers) and (multi or len(numbers) == 1):
             return list(dict.fromkeys(choices[n - 1].id for n in numbers))
         return []
-    found = candidates(text, choices, exact_only=exact_only)
+    found = candidates(text, choices, exact_only=exact_only, as_typed=as_typed)
     if len(found) == 1 or (multi and found):
         return found
     return []
 
 
-def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False) -> list[str]:
+def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False,
+               as_typed: bool = False) -> list[str]:
     """Every option a typed answer (not a number) may name, in the offered order; more than
     one means: ask which."""
     key = normalize(text)
@@ -91,8 +92,9 @@ def candidates(text: str, choices: Sequence[Choice], *, exact_only: bool = False
     # first the names as typed; failing that, their words in other forms, with a letter or
     # two off, or as the last part of a compound: "stonden bij huis", "wethoudr",
     # "gemeenteambtenaar"
-    fits = _fits(names, [{token} for token in tokens], whole=tokens[0]) \
-        or _fits(names, [names.alike(token) for token in tokens])
+    fits = _fits(names, [{token} for token in tokens], whole=tokens[0])
+    if not fits and not as_typed:
+        fits = _fits(names, [names.alike(token) for token in tokens])
     if not fits:
         return []
     longest = max(fits.values())

@@ -79,6 +79,7 @@ def test_command_words_are_whole_messages(text: str, command: str | None) -> Non
     ("what", "ze hebben mijn adres op internet gezet", ["doxing"]),
     ("help_wanted", "iemand om mee te praten", ["aftercare"]),
     ("help_wanted", "hulp om alles te verwerken", ["aftercare"]),
+    ("help_wanted", "hulp met de pers", ["communication"]),
     ("what", "er loopt een haatcampagne tegen mij", ["online_hate"]),  # "haat" first
     ("what", "al mijn gegevens staan online", ["doxing"]),  # more than "online" alone
     ("perpetrator", "ik denk dat ik weet wie het was", ["suspect"]),  # not "ik weet wie"
@@ -103,3 +104,14 @@ def test_the_time_of_day_names_the_day_at_the_when_question() -> None:
 ])
 def test_the_size_of_unrest_in_own_words(text: str, expected: list[str]) -> None:
     assert match_choices(text, _choices("onrust", "scale")) == expected
+
+
+def test_as_typed_leaves_out_other_forms_and_typos() -> None:
+    """For a message of danger the bot names an option only as typed: "staat" is "staten" in
+    another form, but not in "er staat iemand in mijn tuin"."""
+    assert match_choices("wethoudr", ROLE) == ["wethouder"]
+    assert match_choices("wethoudr", ROLE, as_typed=True) == []
+    assert match_choices("ik ben wethouder en ze staan voor mijn deur", ROLE,
+                         as_typed=True) == ["wethouder"]
+    assert match_choices("er staat iemand in mijn tuin", ROLE) == []
+    assert match_choices("hij staat om de hoek", ROLE) == []
