@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.understanding.words import MIN_STEMMED, close_enough, forms
+from bot.understanding.words import MIN_STEMMED, close_enough, forms, is_common
 from flows.schema import Option, System
 from flows.text import normalize
 
@@ -123,7 +123,9 @@ class _Names:
         found.update(token[start:] for start in range(_MIN_COMPOUND_PART,
                                                       len(token) - MIN_STEMMED + 1)
                      if token[start:] in self.long_words)
-        found.update(w for w in self.by_first.get(token[:1], ()) if close_enough(token, w))
+        if not is_common(token):  # "doing" is not "doxing"
+            found.update(w for w in self.by_first.get(token[:1], ())
+                         if close_enough(token, w))
         return found
 
 

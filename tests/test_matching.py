@@ -115,3 +115,9 @@ def test_as_typed_leaves_out_other_forms_and_typos() -> None:
                          as_typed=True) == ["wethouder"]
     assert match_choices("er staat iemand in mijn tuin", ROLE) == []
     assert match_choices("hij staat om de hoek", ROLE) == []
+
+
+def test_a_common_word_is_not_taken_for_an_option_with_a_letter_off() -> None:
+    """"doing" is a word of its own, not "doxing" typed wrong; "wethoudr" is a typo."""
+    assert match_choices("my family is doing fine", _choices("incident", "what")) == []
+    assert match_choices("wethoudr", ROLE) == ["wethouder"]

@@ -70,6 +70,19 @@ def lemmas(word: str) -> set[str]:
     return found
 
 
+COMMON = 3.5
+"""A typed word this frequent (wordfreq's Zipf scale, Dutch or English: "doing" 5.6, "stop"
+5.5, "veilig" 5.1) is that word, never another with a letter off ("doing" is not "doxing")."""
+
+
+@lru_cache(maxsize=65_536)
+def is_common(word: str) -> bool:
+    """Whether a typed word is a common Dutch or English word as it stands (wordfreq)."""
+    from wordfreq import zipf_frequency  # late: its word lists load on first use
+
+    return max(zipf_frequency(word, "nl"), zipf_frequency(word, "en")) >= COMMON
+
+
 def allowed_typos(length: int) -> int:
     """How many letters may be off: none in words of three letters (too many real words are
     one letter from another), one from four letters, two from ten."""
@@ -125,9 +138,10 @@ class Vocabulary:
             found |= words if form in typed else {w for w in words if len(w) >= MIN_STEMMED
                                                   and w[0] == token[0]}
         found.update(p + "*" for p in self._prefixes if token.startswith(p))
-        # a word typed as one of the signal words is that word, not another with a letter
-        # off: "stop" is not "strop" (a noose)
-        if len(token) >= 4 and token not in self._ordinary and token not in self.words:
+        # a word typed as one of the signal words, or as a common word, is that word, not
+        # another with a letter off: "stop" is not "strop" (a noose)
+        if len(token) >= 4 and token not in self._ordinary and token not in self.words \
+                and not is_common(token):
             found.update(word for word in self._fuzzy if close_enough(token, word))
         return frozenset(found)
 
