@@ -145,8 +145,9 @@ class Signals(BaseModel):
     learned model still listens)."""
     plain: tuple[StrictStr, ...] = ()
     """Phrases in which a danger word has its ordinary meaning ("het zou niet helpen", "ask
-    for help"): a danger phrase that shares a word with one makes no alarm by the lists (the
-    learned model still listens, and the rest of the message counts as usual)."""
+    for help"): a danger phrase that shares a word with one makes no alarm, and the learned
+    model keeps quiet on danger; the rest of the message counts as usual ("... want er staat
+    iemand voor de deur")."""
     since: tuple[StrictStr, ...] = ()
     """Words that put what follows them in the past ("sinds de brand", "na de inbraak"): a
     danger phrase right after them is not danger now."""

@@ -159,14 +159,12 @@ class SignalDetector:
                 self._over, self._fear, self._self, self._harm, *self._fields.values())
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
-        self._concepts = {"danger": self._danger, "crisis": self._crisis,
-                          "not": self._not_danger, "not_crisis": self._not_crisis,
-                          "since": self._since, "plain": self._plain, "who": self._who,
-                          "where": self._where,
-                          "past": self._past, "now": self._now, "ongoing": self._ongoing,
-                          "over": self._over,
-                          "fear": self._fear, "self": self._self, "harm": self._harm,
-                          **self._fields}
+        self._concepts = {
+            "danger": self._danger, "crisis": self._crisis, "not": self._not_danger,
+            "not_crisis": self._not_crisis, "since": self._since, "plain": self._plain,
+            "who": self._who, "where": self._where, "past": self._past, "now": self._now,
+            "ongoing": self._ongoing, "over": self._over, "fear": self._fear,
+            "self": self._self, "harm": self._harm, **self._fields}
         self._model = LearnedSignals(model) if model else None
         self._answers = frozenset(answers)
         """Answers the flows offer ("Schade aan huis of auto"): the model is not asked about

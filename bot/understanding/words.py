@@ -111,7 +111,7 @@ class Vocabulary:
         self._as_typed = frozenset(as_typed)
         """Ordinary words that meet a signal word in another form too ("woon" and "woning" are
         both "wonen", "geholpen" is "help"): heard only as typed, as themselves."""
-        self._ordinary = (frozenset(ordinary) | self._as_typed) - self.words
+        self._ordinary = frozenset(ordinary) - self.words
         """Words people use in ordinary answers ("vermoeden"): never taken for a signal word
         with a letter off ("vermoorden")."""
         self._by_form: dict[str, set[str]] = {}
