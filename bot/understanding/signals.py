@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from bot.understanding.features import features
 from bot.understanding.model import LearnedSignals
-from bot.understanding.words import Vocabulary, Words, collapse
+from bot.understanding.words import Vocabulary, Words, collapse, is_common
 from flows.schema import SignalModel, Signals
 from flows.text import normalize
 
@@ -166,6 +166,7 @@ class SignalDetector:
             "ongoing": self._ongoing, "over": self._over, "fear": self._fear,
             "self": self._self, "harm": self._harm, **self._fields}
         self._model = LearnedSignals(model) if model else None
+        is_common("help")  # loads wordfreq's lists now, not while the first person waits
         self._answers = frozenset(answers)
         """Answers the flows offer ("Schade aan huis of auto"): the model is not asked about
         them, only the word lists are."""
