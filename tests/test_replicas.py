@@ -84,6 +84,10 @@ async def test_two_replicas_answer_one_person_in_order(
         count = len(telegram.to(person))
         telegram.user_says(person, line)
         await telegram.wait_for(person, count + 1, within=30)
+    # some turns send two messages, so "one more" can be met by the turn before: wait for the
+    # intake's last message (the expert was asked) before the replicas stop
+    await telegram.wait_until(lambda: any("Ik heb een medewerker gevraagd" in m.text
+                                          for m in telegram.to(person)), within=30)
     first = replicas.replicas[0]
     health = first.health()
     assert health is not None and health["status"] == "ok"
