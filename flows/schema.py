@@ -198,6 +198,8 @@ class SignalModel(BaseModel):
     examples_sha256: StrictStr
     danger: LinearScorer
     crisis: LinearScorer
+    vocabulary: list[StrictStr] = []
+    """The words of the examples as written: typos are corrected towards them."""
 
 
 class Routing(BaseModel):

@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from bot.understanding.words import Words, collapse, lemmas, stems
 
-VERSION = 2
+VERSION = 3
 """Changes whenever what :func:`features` returns changes; a model trained on another version
 is refused."""
 PIECES = (3, 4, 5)
@@ -31,10 +31,13 @@ def word_features(token: str) -> frozenset[str]:
 
 
 def features(words: Words) -> set[str]:
-    """The features of a text, as :class:`~bot.understanding.words.Words` holds it."""
-    tokens = [collapse(token) for token in words.tokens]
+    """The features of a text, as :class:`~bot.understanding.words.Words` holds it: of each
+    word as typed and as read when it was corrected (a pair of words in a row as read)."""
     found: set[str] = set()
-    for token in words.tokens:
-        found |= word_features(token)
-    found.update(f"b:{first}_{second}" for first, second in pairwise(tokens))
+    for at in range(len(words.tokens)):
+        for form in words.forms(at):
+            found |= word_features(form)
+    read = [collapse(words.forms(at)[1 if words.readings and words.readings[at] else 0])
+            for at in range(len(words.tokens))]
+    found.update(f"b:{first}_{second}" for first, second in pairwise(read))
     return found

@@ -29,11 +29,14 @@ A false alarm costs little; a miss is the worst failure of this bot, so when in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.understanding.features import features
 from bot.understanding.model import LearnedSignals
+from bot.understanding.spelling import Speller
 from bot.understanding.words import Vocabulary, Words, collapse, is_common
 from flows.schema import SignalModel, Signals
 from flows.text import normalize
@@ -50,11 +53,44 @@ class Alarm:
     def __bool__(self) -> bool:
         return self.danger or self.crisis
 
+    def __or__(self, other: Alarm) -> Alarm:
+        return Alarm(danger=self.danger or other.danger, crisis=self.crisis or other.crisis)
+
     @property
     def kinds(self) -> set[str]:
         """"danger" and/or "crisis", as triage names them."""
         return {name for name, seen in (("danger", self.danger), ("crisis", self.crisis))
                 if seen}
+
+
+_SENTENCE_END = re.compile(r"[.!?;\n]+")
+"""Not ":": a quote is part of its sentence ("hij schreef: ik weet waar je woont")."""
+
+
+ENDS = 30
+"""Of a text of many sentences, this many at its start and at its end are judged alone (the
+urgent part of a long story is often its last line); the whole text is judged too."""
+
+
+def _sentences(text: str) -> list[str]:
+    """The distinct sentences of a text of more than one, in order."""
+    parts = list(dict.fromkeys(part.strip() for part in _SENTENCE_END.split(text)
+                               if part.strip()))
+    if len(parts) <= 1:
+        return []
+    return parts if len(parts) <= 2 * ENDS else parts[:ENDS] + parts[-ENDS:]
+
+
+class _Heard(NamedTuple):
+    alarm: Alarm
+    """The alarm the word lists give."""
+    quiet: bool
+    """The model is to keep quiet on danger: "not in danger" or a plain phrase was said
+    ("het zou niet helpen"), or the event is told as over and said to be so."""
+    told_over: bool
+    """Something is told in the past ("gisteren", "vorige maand"), with no word of now."""
+    said_over: bool
+    """Something is said to be over ("sindsdien is het rustig", "nu niet meer")."""
 
 
 def _phrases(entries: Iterable[str], spelling: dict[str, str]) -> list[tuple[str, ...]]:
@@ -134,7 +170,10 @@ class SignalDetector:
     commands), which the learned ``model`` is not asked about."""
 
     def __init__(self, signals: Signals, ordinary: Iterable[str] = (),
-                 model: SignalModel | None = None, answers: Iterable[str] = ()) -> None:
+                 model: SignalModel | None = None, answers: Iterable[str] = (),
+                 lexicon: Iterable[str] = ()) -> None:
+        """``lexicon``: more words typos are corrected to (see :class:`Speller`), besides the
+        signal words, the options' words and the model's vocabulary."""
         spelling = self._spelling = {normalize(k): normalize(v)
                                      for k, v in signals.spelling.items()}
         self._danger = _PhraseSet(signals.danger, spelling)
@@ -157,8 +196,12 @@ class SignalDetector:
         sets = (self._danger, self._crisis, self._not_danger, self._not_crisis, self._since,
                 self._plain, self._who, self._where, self._past, self._now, self._ongoing,
                 self._over, self._fear, self._self, self._harm, *self._fields.values())
+        ordinary = frozenset(ordinary)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
+        self._speller = Speller({w for w in self._vocabulary.words if not w.endswith("*")}
+                                | ordinary | set(lexicon)
+                                | set(model.vocabulary if model else ()))
         self._concepts = {
             "danger": self._danger, "crisis": self._crisis, "not": self._not_danger,
             "not_crisis": self._not_crisis, "since": self._since, "plain": self._plain,
@@ -176,14 +219,31 @@ class SignalDetector:
         return [(p[0],) for p in phrases.phrases if len(p) == 1 and len(p[0]) >= 2]
 
     def check(self, text: str) -> Alarm:
+        """The whole text, and each of its sentences alone: a calm sentence beside it must not
+        hide "hij staat voor de deur". Danger told as over and said to be so in the whole
+        ("vorige maand ... . Sindsdien is het rustig.") stays quiet in its sentences too."""
+        alarm, whole = self._check_one(text)
+        for sentence in _sentences(text):
+            if alarm.danger and alarm.crisis:
+                break
+            found, heard = self._check_one(sentence)
+            # "vorige maand ... . Sindsdien is het rustig.": the first sentence is that event
+            over = whole.said_over and heard.told_over
+            alarm |= Alarm(danger=found.danger and not over, crisis=found.crisis)
+        return alarm
+
+    def _check_one(self, text: str) -> tuple[Alarm, _Heard]:
+        """The alarm for one text, and what the word lists heard of it."""
         words, found = self._read(text)
-        alarm, covered = self._by_words(words, found)
+        heard = self._by_words(words, found)
+        alarm = heard.alarm
         if self._model is None or (alarm.danger and alarm.crisis) \
                 or normalize(text) in self._answers:
-            return alarm
+            return alarm, heard
         seen = self._features(words, found, alarm)
-        return Alarm(danger=alarm.danger or (not covered and self._model.danger.heard(seen)),
-                     crisis=alarm.crisis or self._model.crisis.heard(seen))
+        return Alarm(danger=alarm.danger or (not heard.quiet
+                                             and self._model.danger.heard(seen)),
+                     crisis=alarm.crisis or self._model.crisis.heard(seen)), heard
 
     def concepts(self, text: str) -> set[str]:
         """The word sets a text touches ("who", "where", "danger", ...)."""
@@ -192,12 +252,13 @@ class SignalDetector:
     def model_features(self, text: str) -> set[str]:
         """What the learned model sees of a text (for training it)."""
         words, found = self._read(text)
-        return self._features(words, found, self._by_words(words, found)[0])
+        return self._features(words, found, self._by_words(words, found).alarm)
 
     def _read(self, text: str) -> tuple[Words, dict[str, list[tuple[int, int]]]]:
         """The text's words, and where each word set's phrases are found in them."""
-        words = Words.of(text, self._spelling)
-        matched = [self._vocabulary.matches(token) for token in words.tokens]
+        words = self._speller.read(Words.of(text, self._spelling))
+        matched = [frozenset().union(*map(self._vocabulary.matches, words.forms(at)))
+                   for at in range(len(words.tokens))]
         return words, {name: phrases.spans(matched) for name, phrases in self._concepts.items()}
 
     @staticmethod
@@ -213,11 +274,8 @@ class SignalDetector:
                  else "n:8")
         return seen
 
-    def _by_words(self, words: Words, found: dict[str, list[tuple[int, int]]]
-                  ) -> tuple[Alarm, bool]:
-        """The alarm the word lists give, and whether the model is to keep quiet on danger:
-        a "not in danger" phrase or a plain one was said, or the event is told as over and said
-        to be so."""
+    def _by_words(self, words: Words, found: dict[str, list[tuple[int, int]]]) -> _Heard:
+        """What the word lists hear of a text (see :class:`_Heard`)."""
         not_crisis = _inside(found["not_crisis"])
         crisis = _apart(found["crisis"], not_crisis) \
             or self._crisis.in_squashed(words.squashed) \
@@ -229,7 +287,8 @@ class SignalDetector:
         now = any(start not in covered | said_over for start, _ in found["now"])
         told_over = bool(found["past"]) and not now
         if told_over and said_over:  # "vorige maand ..., sindsdien is het rustig"
-            return Alarm(danger=False, crisis=crisis), True
+            return _Heard(Alarm(danger=False, crisis=crisis), quiet=True, told_over=True,
+                          said_over=True)
         plain = _inside(found["plain"])  # "het zou niet helpen" is no cry for help
         danger = _apart([span for span in found["danger"] if span[0] not in covered | after],
                         plain)
@@ -249,4 +308,5 @@ class SignalDetector:
                 and self._where.in_squashed(words.squashed)
         # the model keeps quiet on danger too where "help" is a plain verb ("ik heb hulp nodig
         # met een persbericht"); someone at the door is still heard by the lists above
-        return Alarm(danger=danger, crisis=crisis), bool(covered or plain)
+        return _Heard(Alarm(danger=danger, crisis=crisis), quiet=bool(covered or plain),
+                      told_over=told_over, said_over=bool(said_over))

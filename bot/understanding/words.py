@@ -76,11 +76,17 @@ COMMON = 3.5
 
 
 @lru_cache(maxsize=65_536)
-def is_common(word: str) -> bool:
-    """Whether a typed word is a common Dutch or English word as it stands (wordfreq)."""
+def zipf(word: str) -> float:
+    """How common a word is in Dutch or English, whichever is higher (wordfreq's Zipf scale:
+    0 unknown, 3 once in a million words, 6 once in a thousand)."""
     from wordfreq import zipf_frequency  # late: its word lists load on first use
 
-    return max(zipf_frequency(word, "nl"), zipf_frequency(word, "en")) >= COMMON
+    return max(zipf_frequency(word, "nl"), zipf_frequency(word, "en"))
+
+
+def is_common(word: str) -> bool:
+    """Whether a typed word is a common Dutch or English word as it stands (wordfreq)."""
+    return zipf(word) >= COMMON
 
 
 def allowed_typos(length: int) -> int:
@@ -149,10 +155,17 @@ class Vocabulary:
 @dataclass(frozen=True)
 class Words:
     """A text as the words it holds, and all of it without spaces (for "hijstaatvoordedeur").
-    ``spelling`` writes chat spellings out ("nie" is "niet", "im" is "i am")."""
+    ``spelling`` writes chat spellings out ("nie" is "niet", "im" is "i am"). ``readings``:
+    for each token, the words it may have been meant as besides itself (a typo corrected, see
+    :mod:`bot.understanding.spelling`); empty when nobody corrected the text."""
 
     tokens: tuple[str, ...]
     squashed: str
+    readings: tuple[tuple[str, ...], ...] = ()
+
+    def forms(self, at: int) -> tuple[str, ...]:
+        """The token at ``at`` and the words it may have been meant as."""
+        return (self.tokens[at], *self.readings[at]) if self.readings else (self.tokens[at],)
 
     @classmethod
     def of(cls, text: str, spelling: dict[str, str] | None = None) -> Words:

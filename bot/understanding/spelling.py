@@ -1,0 +1,122 @@
+"""A word typed wrong, read as the word meant: "lvve" is also "live", "sptor" also "spoor",
+"forwhen" is "for when".
+
+Only a word that is neither one the bot knows (its ``lexicon``: the signal words, the options'
+words, the words of the learned model's examples) nor a common Dutch or English word (wordfreq)
+is corrected: to the nearest words of the lexicon that begin with its letter (a letter or two
+left out, added, changed or swapped), the most common first. Words run together are split
+where all parts are known words (the likeliest cut by wordfreq's frequencies). A correction
+only adds a reading: the word as typed still counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.understanding.words import COMMON, Words, allowed_typos, collapse
+
+MIN_CORRECTED = 4
+"""Shorter words are too close to too many others to be corrected."""
+MIN_SPLIT, MAX_SPLIT = 5, 40
+"""A word this long may be several run together ("tedoen"); a longer one is not split."""
+SHORT_PART = 5.0
+"""A part of one or two letters must be this common (Zipf): "te", "to", "en", not "fi"."""
+FUNCTION_WORD = 6.0
+"""One part of a split must be this common (Zipf), a word like "te", "de", "met", "for",
+"when": content words run together are a Dutch compound ("huisadres"), not a slip."""
+CANDIDATES = 2
+"""Readings kept for one typed word, at the nearest distance, most frequent first."""
+
+
+LANGUAGES = ("nl", "en")
+MAX_PART = 24
+"""The longest word looked for inside words run together."""
+UNSEEN = 1e-9
+"""The share given to a word of the lexicon that wordfreq does not know."""
+
+
+class Speller:
+    def __init__(self, lexicon: Iterable[str]) -> None:
+        from wordfreq import get_frequency_dict
+
+        self.lexicon = frozenset(w for w in lexicon if w.isalpha())
+        # as wordfreq itself asks for them, so that its cache serves the tables it has loaded
+        self._tables = [get_frequency_dict(language, "best") for language in LANGUAGES]
+        # the first letter is rarely the slip, as in the signal words' matching ("kraam", a
+        # market stall, is not "raam", a window): a word is compared with those of its letter
+        self._by_first: dict[str, list[str]] = {}
+        for word in sorted(self.lexicon, key=self._share, reverse=True):
+            self._by_first.setdefault(word[0], []).append(word)
+
+    def _share(self, word: str) -> float:
+        """How often the word is written, Dutch or English, as a share of all words."""
+        return max(table.get(word, 0.0) for table in self._tables)
+
+    def _zipf(self, word: str) -> float:
+        """As :func:`~bot.understanding.words.zipf`, from the tables at hand (no word is
+        looked up one by one, which costs more when a long word is cut every way)."""
+        share = self._share(word)
+        return math.log10(share) + 9 if share else 0.0
+
+    def known(self, word: str) -> bool:
+        return word in self.lexicon or self._zipf(word) >= COMMON
+
+    @lru_cache(maxsize=65_536)  # noqa: B019 (one speller per flow set, kept for good)
+    def readings(self, token: str) -> tuple[str, ...]:
+        """The words a typed word may have been meant as, besides itself (none if it is a
+        word the bot or the languages know)."""
+        if len(token) < MIN_CORRECTED or not token.isalpha() or self.known(token):
+            return ()
+        folded = collapse(token)
+        if folded != token and self.known(folded):
+            return (folded,)
+        # (word, distance, index); the words of a letter are listed most common first
+        found = sorted(process.extract(token, self._by_first.get(token[0], ()),
+                                       scorer=OSA.distance, limit=None,
+                                       score_cutoff=allowed_typos(len(token))),
+                       key=lambda match: (match[1], match[2]))
+        return tuple(word for word, distance, _ in found
+                     if distance == found[0][1])[:CANDIDATES]
+
+    @lru_cache(maxsize=65_536)  # noqa: B019
+    def split(self, token: str) -> tuple[str, ...] | None:
+        """Known words typed as one ("erstaatiemandvoordedeur"): of the ways to cut it into
+        known words, the likeliest (the highest product of how common each part is); None if
+        the word is known, or no cut gives known words with one like "de" or "to" among them."""
+        if not MIN_SPLIT <= len(token) <= MAX_SPLIT or not token.isalpha() \
+                or self.known(token) or self.known(collapse(token)):
+            return None
+        # best[end]: the likeliest cut of token[:end], as (log-likelihood, parts)
+        best: list[tuple[float, tuple[str, ...]] | None] = [(0.0, ())] + [None] * len(token)
+        for end in range(1, len(token) + 1):
+            for start in range(max(0, end - MAX_PART), end):
+                before, part = best[start], token[start:end]
+                if before is None or not self._part(part):
+                    continue
+                score = before[0] + math.log10(max(self._share(part), UNSEEN))
+                current = best[end]
+                if current is None or score > current[0]:
+                    best[end] = (score, (*before[1], part))
+        found = best[-1]
+        if found is None or len(found[1]) < 2 \
+                or max(map(self._zipf, found[1])) < FUNCTION_WORD:
+            return None
+        return found[1]
+
+    def _part(self, part: str) -> bool:
+        return self.known(part) if len(part) > 2 else self._zipf(part) >= SHORT_PART
+
+    def read(self, words: Words) -> Words:
+        """The text with words run together split, and each word's other readings."""
+        tokens: list[str] = []
+        for token in words.tokens:  # a slip of a letter is likelier than a missing space
+            tokens.extend((not self.readings(token) and self.split(token)) or (token,))
+        readings = tuple(self.readings(token) for token in tokens)
+        if not any(readings) and len(tokens) == len(words.tokens):
+            return words
+        return Words(tuple(tokens), words.squashed, readings)

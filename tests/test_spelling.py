@@ -1,0 +1,55 @@
+"""A word typed wrong is also read as the word meant; words run together are split; what is
+typed right is left alone."""
+
+from __future__ import annotations
+
+from bot.understanding.spelling import Speller
+from bot.understanding.words import Words
+
+SPELLER = Speller(["spoor", "live", "find", "raam", "afscheidsbrief", "doen", "alles", "tonight"])
+
+
+def test_a_slip_is_read_as_the_nearest_known_word() -> None:
+    assert SPELLER.readings("sptor") == ("spoor",)  # a key beside it
+    assert SPELLER.readings("lvie") == ("live",)  # two letters swapped
+    assert SPELLER.readings("afscheidmbrief") == ("afscheidsbrief",)
+    assert SPELLER.readings("fiind") == ("find",)  # a letter doubled
+
+
+def test_a_known_word_is_left_as_typed() -> None:
+    assert SPELLER.readings("slaap") == ()  # a common Dutch word, one letter from "slaan"
+    assert SPELLER.readings("spoor") == ()
+
+
+def test_the_first_letter_is_not_taken_for_a_slip() -> None:
+    """"kraam" (a market stall) is not "raam" (a window)."""
+    assert SPELLER.readings("kraam") == ()
+
+
+def test_short_words_are_not_corrected() -> None:
+    assert SPELLER.readings("dor") == ()
+
+
+def test_words_run_together_are_split_where_a_small_word_joins_them() -> None:
+    assert SPELLER.split("tedoen") == ("te", "doen")
+    assert SPELLER.split("metalles") == ("met", "alles")
+    assert SPELLER.split("erstaatiemandvoordedeur") == ("er", "staat", "iemand", "voor", "de",
+                                                         "deur")
+
+
+def test_a_compound_is_not_split() -> None:
+    """Dutch writes compounds as one word: "huisadres" is not "huis adres"."""
+    assert SPELLER.split("huisadres") is None
+    assert SPELLER.split("fiind") is None  # a slip, not "fi ind"
+
+
+def test_reading_a_text_keeps_the_typed_words_and_adds_the_meant_ones() -> None:
+    read = SPELLER.read(Words.of("ik wil het tedoen, tonigt"))
+    assert read.tokens == ("ik", "wil", "het", "te", "doen", "tonigt")
+    assert read.forms(5) == ("tonigt", "tonight")
+    assert read.forms(0) == ("ik",)
+
+
+def test_a_text_typed_right_comes_back_as_it_was() -> None:
+    words = Words.of("ik wil alles doen")
+    assert SPELLER.read(words) is words
