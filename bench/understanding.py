@@ -2,7 +2,9 @@
 their own words at choice questions, dates. Every message goes through the real conversation
 logic at a real step; what counts is what the person would see in the very next reply.
 
-    .venv/bin/python -m bench.understanding          # the labelled corpora in tests/understanding
+    .venv/bin/python -m bench.understanding            # the labelled corpora in tests/understanding
+    .venv/bin/python -m bench.understanding --missed   # and the messages each row missed
+    .venv/bin/python -m bench.understanding --stress   # the same, typed in a hurry (bench.stress)
 
 Prints, per category and language, how many were understood, and the time the understanding
 step takes per message (the signal check and the option match, p50 and p99).
@@ -152,9 +154,9 @@ def unseen_corpora() -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda name: int(name[5:].split("_")[0] or 1)))
 
 
-def report(corpora: tuple[str, ...] | None = None) -> str:
-    corpora = corpora or ("signals_corpus.yaml", "answers_corpus.yaml", "heldout_corpus.yaml",
-                          *unseen_corpora())
+def report(corpora: tuple[str, ...] | None = None, missed: bool = False) -> str:
+    """The table; with ``missed``, each row's messages that were not understood below it."""
+    corpora = corpora or all_corpora()
     brain = logic()
     lines = ["| corpus | category | understood | rate |", "|---|---|---|---|"]
     texts: list[str] = []
@@ -168,6 +170,8 @@ def report(corpora: tuple[str, ...] | None = None) -> str:
                     label.split()[0], "understood")
                 lines.append(f"| {name.removesuffix('.yaml')} | {label} ({kind}) | "
                              f"{score.right}/{score.total} | {score.rate:.1%} |")
+                if missed:
+                    lines.extend(f"|   | missed: {text} | | |" for text in score.missed)
     lines.append("")
     for name, (p50, p99) in timings(brain, texts).items():
         lines.append(f"Understanding step per message, {name}: p50 {p50:.3f} ms, "
@@ -175,5 +179,16 @@ def report(corpora: tuple[str, ...] | None = None) -> str:
     return "\n".join(lines)
 
 
+def all_corpora() -> tuple[str, ...]:
+    return ("signals_corpus.yaml", "answers_corpus.yaml", "heldout_corpus.yaml",
+            *unseen_corpora())
+
+
 if __name__ == "__main__":
-    sys.stdout.write(report() + "\n")
+    missed = "--missed" in sys.argv[1:]
+    if "--stress" in sys.argv[1:]:
+        from bench.stress import stress_report
+
+        sys.stdout.write(stress_report(all_corpora(), missed=missed) + "\n")
+    else:
+        sys.stdout.write(report(missed=missed) + "\n")

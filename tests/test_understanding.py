@@ -6,11 +6,13 @@ people's own words at choice and date questions move the intake on with the righ
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-from bench.understanding import load, logic, score_answers, score_signals, unseen_corpora
+from bench.stress import KINDS, stress_scores
+from bench.understanding import Score, load, logic, score_answers, score_signals, unseen_corpora
 from tests.conftest import Running
 from tests.harness import Bot, texts
 from tests.synapse import Synapse
@@ -53,6 +55,25 @@ def test_calm_answers_rarely_raise_a_false_alarm(name: str, category: str) -> No
 def test_answers_in_own_words_are_understood(name: str, category: str) -> None:
     score = ANSWERS[name][category]
     assert score.rate >= 0.90, score.missed
+
+
+@functools.cache
+def _stressed() -> dict[str, dict[str, Score]]:
+    return stress_scores(BRAIN, CORPORA + UNSEEN)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_danger_and_crisis_typed_in_a_hurry_or_beside_calm_words_get_the_advice(
+        kind: str) -> None:
+    """The labelled messages with slips, words run together, without spaces, in capitals,
+    and beside a calm sentence (bench.stress): each kind over all corpora together."""
+    scores = _stressed()[kind]
+    for language in ("nl", "en"):
+        danger, crisis = scores[f"danger {language}"], scores[f"crisis {language}"]
+        assert danger.rate >= 0.95, danger.missed
+        assert crisis.rate >= 0.90, crisis.missed
+        calm = scores[f"calm {language}"]
+        assert 1 - calm.rate <= 0.15, calm.missed
 
 
 QUOTED_DANGER = [
