@@ -206,3 +206,33 @@ def test_fear_that_lasts_is_not_danger_now() -> None:
     assert not DETECTOR.check("ik schrik nog steeds als er wordt aangebeld")
     assert not DETECTOR.check("i still jump when the phone rings")
     assert DETECTOR.check("ik ben nu echt bang").danger
+
+
+def test_a_calm_sentence_beside_danger_or_crisis_does_not_hide_it() -> None:
+    """Each sentence is judged alone too: the calm words of the others do not pull it down."""
+    assert DETECTOR.check("Goedenavond. Ik ben raadslid in Deventer. Iemand heeft net zijn hond "
+                          "op mij afgestuurd en hij bijt.").danger
+    assert DETECTOR.check("thank you for your help so far. theres a man next to my bed").danger
+    assert DETECTOR.check("Ik ben raadslid in Zwolle en word al maanden bedreigd. Ik zie het "
+                          "nut er niet meer van in om door te gaan.").crisis
+
+
+def test_an_event_said_to_be_over_in_the_next_sentence_stays_quiet() -> None:
+    assert not DETECTOR.check("Vorige maand is mijn auto in brand gestoken. "
+                              "Sindsdien is het rustig.")
+    assert not DETECTOR.check("Last month someone set my car on fire. It has been quiet since.")
+    # but what is happening now, beside it, is heard
+    assert DETECTOR.check("nothing has happened since last week. hes saying on the phone that "
+                          "hes in my street and can see me").danger
+
+
+def test_a_neutral_sentence_of_a_long_account_raises_no_danger_alone() -> None:
+    account = "Ik ben raadslid. Het is een lang verhaal. Het begon vorig jaar. " * 20
+    assert not DETECTOR.check(account)
+
+
+def test_words_typed_in_a_hurry_are_read_as_meant() -> None:
+    assert DETECTOR.check("erstaatiemandvoordedeur").danger  # no spaces at all
+    assert DETECTOR.check("ikwildood").crisis
+    assert DETECTOR.check("ik sta op het sptor").crisis  # "spoor" (the railway), a key off
+    assert DETECTOR.check("i keep tinking about death").crisis

@@ -93,6 +93,15 @@ async def test_the_quoted_danger_messages_get_112_mid_intake(sqlite_url: str, te
     assert bot.cases()[0].urgent
 
 
+async def test_danger_told_after_a_calm_sentence_gets_112_first(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(["hallo", "1", "nee"])  # at the role question
+        replies = await bot.say("Thank you for your help so far. There's a man next to my "
+                                "bed.")
+        assert "112" in replies[0].text
+    assert bot.cases()[0].urgent
+
+
 @pytest.mark.parametrize("text", QUOTED_CRISIS)
 async def test_the_quoted_crisis_messages_get_113(sqlite_url: str, text: str) -> None:
     async with Bot(sqlite_url) as bot:

@@ -41,6 +41,8 @@ from bot.understanding.words import Vocabulary, Words, collapse, is_common
 from flows.schema import SignalModel, Signals
 from flows.text import normalize
 
+ALARMING = frozenset({"danger", "crisis", "who", "where", "fear", "harm"})
+"""The word sets of danger and crisis (the word fields aside)."""
 MAX_GAP = 1
 MIN_SQUASHED = 8
 
@@ -226,14 +228,18 @@ class SignalDetector:
         for sentence in _sentences(text):
             if alarm.danger and alarm.crisis:
                 break
-            found, heard = self._check_one(sentence)
+            found, heard = self._check_one(sentence, alone=True)
             # "vorige maand ... . Sindsdien is het rustig.": the first sentence is that event
             over = whole.said_over and heard.told_over
             alarm |= Alarm(danger=found.danger and not over, crisis=found.crisis)
         return alarm
 
-    def _check_one(self, text: str) -> tuple[Alarm, _Heard]:
-        """The alarm for one text, and what the word lists heard of it."""
+    def _check_one(self, text: str, alone: bool = False) -> tuple[Alarm, _Heard]:
+        """The alarm for one text, and what the word lists heard of it. Of a sentence judged
+        ``alone``, the model hears danger only when it touches a word set of danger: a
+        neutral sentence of a long, calm account ("het is een lang verhaal") gets its own
+        chance of a false 112 otherwise. Crisis is often said without such words, and its
+        budget of false alarms is smaller: the model hears it in every sentence."""
         words, found = self._read(text)
         heard = self._by_words(words, found)
         alarm = heard.alarm
@@ -241,7 +247,8 @@ class SignalDetector:
                 or normalize(text) in self._answers:
             return alarm, heard
         seen = self._features(words, found, alarm)
-        return Alarm(danger=alarm.danger or (not heard.quiet
+        danger_words = not alone or not ALARMING.isdisjoint(_touched(found))
+        return Alarm(danger=alarm.danger or (danger_words and not heard.quiet
                                              and self._model.danger.heard(seen)),
                      crisis=alarm.crisis or self._model.crisis.heard(seen)), heard
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from bot.understanding.features import VERSION
-from bot.understanding.signals import SignalDetector
+from bot.understanding.signals import ALARMING, SignalDetector
 from bot.understanding.words import Words
 from flows.loader import EXAMPLES_FILE, FLOWS_DIR, MODEL_FILE, FlowSet, load_flows
 from flows.schema import LinearScorer, SignalModel
@@ -95,9 +95,6 @@ def hurried(text: str, rng: random.Random) -> str:
     return "".join(letters)
 
 
-ALARMING = frozenset({"danger", "crisis", "who", "where", "fear", "harm"})
-"""Word sets of danger: an option text that touches one ("aan de deur", "aangevallen") is not
-taught as calm, or the model would learn those words as ordinary."""
 
 
 def option_examples(flows: FlowSet, detector: SignalDetector) -> list[Example]:
@@ -105,6 +102,8 @@ def option_examples(flows: FlowSet, detector: SignalDetector) -> list[Example]:
     as ordinary (the bot does not ask the model about an answer typed exactly)."""
     from bot.conversation import option_texts
 
+    # an option text that touches a word set of danger ("aan de deur", "aangevallen") is not
+    # taught as calm, or the model would learn those words as ordinary
     return [Example(text, "calm", "options") for text in sorted(option_texts(flows))
             if not detector.concepts(text) & ALARMING]
 
