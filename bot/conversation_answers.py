@@ -92,8 +92,13 @@ class AnswerSteps:
         # a message of danger or crisis names an option only as typed: in other forms its
         # words meet options by chance ("er staat iemand" is not "staten", "right now" not
         # "rights"); if it names none, it is kept with the case and the question asked again
-        ids = match_choices(text, self.choices(), multi=step.multi, exact_only=exact_only,
-                            as_typed=self.heard)
+        # typed in a hurry ("wethuoder", "mijnadres staat online"): first the answer as the
+        # speller reads it (it changes only words it does not know), then as typed
+        meant = text if self.heard else self.logic.signals.speller.as_meant(text)
+        ids = [] if meant == text else match_choices(meant, self.choices(), multi=step.multi,
+                                                     exact_only=exact_only)
+        ids = ids or match_choices(text, self.choices(), multi=step.multi,
+                                   exact_only=exact_only, as_typed=self.heard)
         if ids:
             self.answer(ids, pressed=False)
         elif step.type == "text":
@@ -113,7 +118,8 @@ class AnswerSteps:
             self.out.attach_to_case = True
             self.say(self.t("alarm_kept"))
             self.ask()
-        elif len(fitting := candidates(text, self.choices())) > 1 and not step.multi:
+        elif len(fitting := candidates(text, self.choices())
+                 or candidates(meant, self.choices())) > 1 and not step.multi:
             labels = [self.option_label(i) for i in fitting]
             joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])
             self.say(self.t("which_of", options=joined))

@@ -53,3 +53,14 @@ def test_reading_a_text_keeps_the_typed_words_and_adds_the_meant_ones() -> None:
 def test_a_text_typed_right_comes_back_as_it_was() -> None:
     words = Words.of("ik wil alles doen")
     assert SPELLER.read(words) is words
+
+
+def test_a_single_letter_is_a_part_only_when_it_is_a_word() -> None:
+    """"i" and "u" are words; "b" is not: "bugemster" is no "b u gems ter"."""
+    assert SPELLER.split("iwanttodie") == ("i", "want", "to", "die")
+    assert SPELLER.split("bugemster") is None
+
+
+def test_an_answer_as_meant_has_its_slips_read_and_its_words_apart() -> None:
+    assert SPELLER.as_meant("ik wil het tedoen tonigt") == "ik wil het te doen tonight"
+    assert SPELLER.as_meant("ik wil alles doen") == "ik wil alles doen"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stress import KINDS, stress_scores
+from bench.stress import KINDS, TYPED_ANSWERS, stress_scores
 from bench.understanding import Score, load, logic, score_answers, score_signals, unseen_corpora
 from tests.conftest import Running
 from tests.harness import Bot, texts
@@ -74,6 +74,8 @@ def test_danger_and_crisis_typed_in_a_hurry_or_beside_calm_words_get_the_advice(
         assert crisis.rate >= 0.90, crisis.missed
         calm = scores[f"calm {language}"]
         assert 1 - calm.rate <= 0.15, calm.missed
+    if kind in TYPED_ANSWERS:  # answers at a choice question, typed the same way
+        assert scores["choices"].rate >= 0.80, scores["choices"].missed
 
 
 QUOTED_DANGER = [
@@ -121,6 +123,19 @@ async def test_roles_in_own_words_move_the_intake_on(sqlite_url: str, text: str,
         assert "Voor welke overheid" in texts(replies)
     answers = bot.conversation().data["answers"]
     assert answers["incident.role"] == {"option": role}
+
+
+@pytest.mark.parametrize("choice", [
+    ["incident", "what", "mijnadres staat online", "doxing"],  # words run together
+    ["incident", "perpetrator", "geenidee", "no"],
+    ["incident", "when", "gisferavond", "yesterday"],  # a key beside the one meant
+    ["incident", "when", "gistern", "yesterday"],  # a letter left out
+    ["incident", "contact", "via de chhat graag", "chat"],  # a letter doubled
+])
+def test_an_answer_typed_in_a_hurry_moves_the_intake_on(choice: list[str]) -> None:
+    """The answer is matched as the speller reads it, then as typed."""
+    score = score_answers(BRAIN, {"choices": [choice]})["choices"]
+    assert score.right == 1, score.missed
 
 
 @pytest.mark.parametrize(("text", "said", "value"), [

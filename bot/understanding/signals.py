@@ -201,7 +201,7 @@ class SignalDetector:
         ordinary = frozenset(ordinary)
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
-        self._speller = Speller({w for w in self._vocabulary.words if not w.endswith("*")}
+        self.speller = Speller({w for w in self._vocabulary.words if not w.endswith("*")}
                                 | ordinary | set(lexicon)
                                 | set(model.vocabulary if model else ()))
         self._concepts = {
@@ -263,7 +263,7 @@ class SignalDetector:
 
     def _read(self, text: str) -> tuple[Words, dict[str, list[tuple[int, int]]]]:
         """The text's words, and where each word set's phrases are found in them."""
-        words = self._speller.read(Words.of(text, self._spelling))
+        words = self.speller.read(Words.of(text, self._spelling))
         matched = [frozenset().union(*map(self._vocabulary.matches, words.forms(at)))
                    for at in range(len(words.tokens))]
         return words, {name: phrases.spans(matched) for name, phrases in self._concepts.items()}

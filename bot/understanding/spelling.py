@@ -25,7 +25,9 @@ MIN_CORRECTED = 4
 MIN_SPLIT, MAX_SPLIT = 5, 40
 """A word this long may be several run together ("tedoen"); a longer one is not split."""
 SHORT_PART = 5.0
-"""A part of one or two letters must be this common (Zipf): "te", "to", "en", not "fi"."""
+"""A part of two letters must be this common (Zipf): "te", "to", "en", not "fi"."""
+LETTER_PART = 6.3
+"""A part of one letter must be this common: "i", "a", "u", not "b" or "s"."""
 FUNCTION_WORD = 6.0
 """One part of a split must be this common (Zipf), a word like "te", "de", "met", "for",
 "when": content words run together are a Dutch compound ("huisadres"), not a slip."""
@@ -109,7 +111,9 @@ class Speller:
         return found[1]
 
     def _part(self, part: str) -> bool:
-        return self.known(part) if len(part) > 2 else self._zipf(part) >= SHORT_PART
+        if len(part) > 2:
+            return self.known(part)
+        return self._zipf(part) >= (SHORT_PART if len(part) == 2 else LETTER_PART)
 
     def read(self, words: Words) -> Words:
         """The text with words run together split, and each word's other readings."""
@@ -120,3 +124,10 @@ class Speller:
         if not any(readings) and len(tokens) == len(words.tokens):
             return words
         return Words(tuple(tokens), words.squashed, readings)
+
+    def as_meant(self, text: str) -> str:
+        """The text with words run together split and each slip read as its likeliest word:
+        an answer to match against the options again when it named none as typed."""
+        words = self.read(Words.of(text))
+        return " ".join(words.forms(at)[1 if words.readings and words.readings[at] else 0]
+                        for at in range(len(words.tokens)))
