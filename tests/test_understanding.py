@@ -193,6 +193,10 @@ async def test_on_telegram_danger_in_own_words_gets_112_in_english(running: Runn
     sent = await tg.wait_for(6100, 4)
     assert sent[0].text.startswith("Are you in danger right now? Call 112")
     assert sent[1].text.startswith("Welcome.")
+    # beside a calm sentence, with slips: the advice still comes first
+    tg.user_says(6101, "thank you for your help so far. theres a man next to my bed")
+    sent = await tg.wait_for(6101, 3)
+    assert sent[0].text.startswith("Are you in danger right now? Call 112")
 
 
 async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_url: str,
@@ -203,6 +207,8 @@ async def test_on_matrix_danger_in_own_words_gets_112(synapse: Synapse, sqlite_u
         await pair.person.exchange("hallo", replies=2)
         await pair.person.exchange("1")
         replies = await pair.person.exchange("er zit iemand in mijn tuin", replies=2)
+        assert "direct 112" in replies[0]
+        replies = await pair.person.exchange("erstaatiemandvoordedeur", replies=2)  # no spaces
         assert "direct 112" in replies[0]
 
 
