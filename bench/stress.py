@@ -1,7 +1,7 @@
-"""The labelled danger, crisis and calm messages, and answers at choice questions, as people in
-fear type them: a letter slipped in a word or two, words run together, a short message typed
-without spaces, all capitals, a calm sentence before or after ("thank you for your help so
-far. theres a man next to my bed"). Scored as :mod:`bench.understanding` scores them as
+"""The labelled danger, crisis and calm messages, and answers at choice and date questions, as
+people in fear type them: a letter slipped in a word or two, words run together, a short
+message typed without spaces, all capitals, a calm sentence before or after ("thank you for
+your help so far. theres a man next to my bed"). Scored as :mod:`bench.understanding` scores them as
 written: what the person would see in the very next reply.
 
     .venv/bin/python -m bench.understanding --stress
@@ -91,18 +91,20 @@ KINDS: dict[str, Callable[[str, random.Random, list[str]], str]] = {
 
 
 TYPED_ANSWERS = ("a slip in one word", "two words run together", "all capitals")
-"""The kinds of typing that answers at a choice question are tried with too."""
+"""The kinds of typing that answers at a choice or date question are tried with too."""
 
 
 def stressed(corpus: dict[str, Any], kind: str, rng: random.Random) -> dict[str, Any]:
     """The corpus's danger, crisis and calm messages, each typed as ``kind`` says, and its
-    answers at choice questions for the kinds of ``TYPED_ANSWERS``. The calm sentences put
+    answers at choice and date questions for the kinds of ``TYPED_ANSWERS``. The calm sentences put
     beside them are the corpus's own calm messages of that language."""
     change = KINDS[kind]
     result: dict[str, Any] = {}
-    if kind in TYPED_ANSWERS and corpus.get("choices"):
-        result["choices"] = [[flow, step, change(str(text), rng, []), expected]
-                             for flow, step, text, expected in corpus["choices"]]
+    if kind in TYPED_ANSWERS:
+        for answers in ("choices", "dates"):
+            if corpus.get(answers):
+                result[answers] = [[*head, change(str(text), rng, []), expected]
+                                   for *head, text, expected in corpus[answers]]
     for category in CATEGORIES:
         for language, texts in corpus.get(category, {}).items():
             calm = [str(text) for text in corpus.get("calm", {}).get(language, [])
@@ -122,8 +124,8 @@ def stress_scores(brain: ConversationLogic, corpora: tuple[str, ...]
             rng = random.Random(f"{SEED} {kind} {name}")  # the same slips on every run
             typed = stressed(load(name), kind, rng)
             scores = {**score_signals(brain, typed),
-                      **({"choices": score_answers(brain, typed)["choices"]}
-                         if typed.get("choices") else {})}
+                      **{label: score for label, score in score_answers(brain, typed).items()
+                         if typed.get(label)}}
             for label, score in scores.items():
                 total = totals.setdefault(label, Score())
                 total.right += score.right

@@ -19,7 +19,7 @@ from bot.conversation_state import (
 )
 from bot.events import InboundEvent, OutboundOption
 from bot.matching import Choice, candidates, match_choices
-from bot.understanding.dates import understand_date
+from bot.understanding.dates import DATE_WORDS, understand_date
 from bot.validation import parse_email, parse_phone
 from flows.machine import ANSWER, PROCEED, choose, edit
 from flows.schema import FLOW_PREFIX, Flow, Step
@@ -94,7 +94,9 @@ class AnswerSteps:
         # "rights"); if it names none, it is kept with the case and the question asked again
         # typed in a hurry ("wethuoder", "mijnadres staat online"): first the answer as the
         # speller reads it (it changes only words it does not know), then as typed
-        meant = text if self.heard else self.logic.signals.speller.as_meant(text)
+        meant = text if self.heard else self.logic.signals.speller.as_meant(
+            text, expected={word for choice in self.choices() for name in choice.names
+                            for word in name.split()})
         ids = [] if meant == text else match_choices(meant, self.choices(), multi=step.multi,
                                                      exact_only=exact_only)
         ids = ids or match_choices(text, self.choices(), multi=step.multi,
@@ -153,7 +155,12 @@ class AnswerSteps:
         elif kind == "email":
             value = parse_email(text)
         elif kind == "date":
-            understood = understand_date(text, self.logic.today())
+            # first as the speller reads it ("op 8 jankari" is not 8 December), then as typed
+            meant = self.logic.signals.speller.as_meant(text, compounds=True,
+                                                        expected=DATE_WORDS)
+            understood = understand_date(meant, self.logic.today())
+            if understood.day is None and understood.month is None and meant != text:
+                understood = understand_date(text, self.logic.today())
             value = understood.day.isoformat() if understood.day else None
             if value is None and understood.month is not None:
                 self.unclear_date(month_in_words(understood.month, self.out.language))

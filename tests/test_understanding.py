@@ -74,8 +74,9 @@ def test_danger_and_crisis_typed_in_a_hurry_or_beside_calm_words_get_the_advice(
         assert crisis.rate >= 0.90, crisis.missed
         calm = scores[f"calm {language}"]
         assert 1 - calm.rate <= 0.15, calm.missed
-    if kind in TYPED_ANSWERS:  # answers at a choice question, typed the same way
+    if kind in TYPED_ANSWERS:  # answers at a choice or date question, typed the same way
         assert scores["choices"].rate >= 0.80, scores["choices"].missed
+        assert scores["dates"].rate >= 0.85, scores["dates"].missed
 
 
 QUOTED_DANGER = [
@@ -135,6 +136,21 @@ async def test_roles_in_own_words_move_the_intake_on(sqlite_url: str, text: str,
 def test_an_answer_typed_in_a_hurry_moves_the_intake_on(choice: list[str]) -> None:
     """The answer is matched as the speller reads it, then as typed."""
     score = score_answers(BRAIN, {"choices": [choice]})["choices"]
+    assert score.right == 1, score.missed
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("volgende wefk donderdag", "2026-12-10"),  # a key beside the one meant
+    ("op 8 jankari", "2027-01-08"),  # not the 8th of this month
+    ("komendedinsdag", "2026-12-08"),  # words run together
+    ("over3 dagen", "2026-12-05"),  # a number and a word
+    ("in thrre days", "2026-12-05"),
+    ("zatrdagochtend", "2026-12-05"),
+])
+def test_a_date_typed_in_a_hurry_is_understood(text: str, day: str) -> None:
+    """Read first as the speller reads it, with the words of dates expected (the bench's
+    today is Wednesday 2 December 2026)."""
+    score = score_answers(BRAIN, {"dates": [[text, day]]})["dates"]
     assert score.right == 1, score.missed
 
 

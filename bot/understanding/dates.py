@@ -43,6 +43,16 @@ _PARTS_OF_DAY = ("ochtend", "morgen", "middag", "avond", "nacht")
 """Written after a weekday in one word: "zaterdagochtend", "vrijdagavond"."""
 
 
+DATE_WORDS = frozenset({
+    *WEEKDAYS, *MONTHS, *(word for word in NUMBERS if word.isalpha()), *_DAYS, *_MONTH_UNITS,
+    *(word for pair in _NEXT_MONTH + _NEXT_WEEK for word in pair), *_TOMORROW, *_TODAY,
+    *_PARTS_OF_DAY, "overmorgen", "aanstaande", "over", "eind", "begin", "half", "day",
+    "after", "this", "coming", "deze",
+    *(day + part for day in list(WEEKDAYS)[:7] for part in _PARTS_OF_DAY)})
+"""The words of dates, which a word typed with a slip at a date question is read as
+("donderdg", "januaari")."""
+
+
 @dataclass(frozen=True)
 class Understood:
     """A day, or a month without one (``month``: then ask which day)."""
@@ -54,8 +64,15 @@ class Understood:
 _ORDINAL = re.compile(r"\b(\d{1,2})(?:e|ste|de|st|nd|rd|th)\b", re.IGNORECASE)
 
 
+_NUMBER_IN_WORDS = re.compile(
+    r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=(?!(?:e|ste|de|st|nd|rd|th)\b)[^\W\d_])",
+    re.IGNORECASE)
+"""Where a number and a word meet without a space ("op9 december", "3januari"), but not an
+ordinal's ending ("12e", "1ste", "21st")."""
+
+
 def understand_date(text: str, today: date) -> Understood:
-    text = _ORDINAL.sub(r"\1", text)
+    text = _ORDINAL.sub(r"\1", _NUMBER_IN_WORDS.sub(" ", text))
     words = normalize(_TIME.sub(" ", text)).replace("-", " ").split()  # "om 14.00" is no day
     relative = _relative(words, today)
     if relative is not None:

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from bot.understanding.dates import DATE_WORDS
 from bot.understanding.features import features
 from bot.understanding.model import LearnedSignals
 from bot.understanding.spelling import Speller
@@ -175,7 +176,7 @@ class SignalDetector:
                  model: SignalModel | None = None, answers: Iterable[str] = (),
                  lexicon: Iterable[str] = ()) -> None:
         """``lexicon``: more words typos are corrected to (see :class:`Speller`), besides the
-        signal words, the options' words and the model's vocabulary."""
+        signal words, the options' words, the words of dates and the model's vocabulary."""
         spelling = self._spelling = {normalize(k): normalize(v)
                                      for k, v in signals.spelling.items()}
         self._danger = _PhraseSet(signals.danger, spelling)
@@ -202,8 +203,10 @@ class SignalDetector:
         self._vocabulary = Vocabulary((w for s in sets for w in s.words()), ordinary,
                                       as_typed=map(normalize, signals.ordinary))
         self.speller = Speller({w for w in self._vocabulary.words if not w.endswith("*")}
-                                | ordinary | set(lexicon)
-                                | set(model.vocabulary if model else ()))
+                               | ordinary | set(lexicon) | DATE_WORDS
+                               | set(model.vocabulary if model else ()))
+        """Reads words typed with a slip as meant, for the word lists, the model, and
+        answers at choice and date questions alike."""
         self._concepts = {
             "danger": self._danger, "crisis": self._crisis, "not": self._not_danger,
             "not_crisis": self._not_crisis, "since": self._since, "plain": self._plain,

@@ -12,7 +12,8 @@ only adds a reading: the word as typed still counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -36,6 +37,7 @@ CANDIDATES = 2
 
 
 LANGUAGES = ("nl", "en")
+_LETTERS = re.compile(r"[^\W\d_]+")
 MAX_PART = 24
 """The longest word looked for inside words run together."""
 UNSEEN = 1e-9
@@ -74,22 +76,24 @@ class Speller:
         word the bot or the languages know)."""
         if len(token) < MIN_CORRECTED or not token.isalpha() or self.known(token):
             return ()
-        folded = collapse(token)
+        folded = collapse(token)  # "doderdagg" is "doderdag", a letter from "donderdag"
         if folded != token and self.known(folded):
             return (folded,)
         # (word, distance, index); the words of a letter are listed most common first
-        found = sorted(process.extract(token, self._by_first.get(token[0], ()),
+        found = sorted(process.extract(folded, self._by_first.get(token[0], ()),
                                        scorer=OSA.distance, limit=None,
-                                       score_cutoff=allowed_typos(len(token))),
+                                       score_cutoff=allowed_typos(len(folded))),
                        key=lambda match: (match[1], match[2]))
         return tuple(word for word, distance, _ in found
                      if distance == found[0][1])[:CANDIDATES]
 
     @lru_cache(maxsize=65_536)  # noqa: B019
-    def split(self, token: str) -> tuple[str, ...] | None:
+    def split(self, token: str, compounds: bool = False) -> tuple[str, ...] | None:
         """Known words typed as one ("erstaatiemandvoordedeur"): of the ways to cut it into
         known words, the likeliest (the highest product of how common each part is); None if
-        the word is known, or no cut gives known words with one like "de" or "to" among them."""
+        the word is known, or no cut gives known words with one like "de" or "to" among them.
+        With ``compounds``, where no compound can be meant (a date: "komendedinsdag"), a cut
+        into content words counts too."""
         if not MIN_SPLIT <= len(token) <= MAX_SPLIT or not token.isalpha() \
                 or self.known(token) or self.known(collapse(token)):
             return None
@@ -106,7 +110,7 @@ class Speller:
                     best[end] = (score, (*before[1], part))
         found = best[-1]
         if found is None or len(found[1]) < 2 \
-                or max(map(self._zipf, found[1])) < FUNCTION_WORD:
+                or (not compounds and max(map(self._zipf, found[1])) < FUNCTION_WORD):
             return None
         return found[1]
 
@@ -125,9 +129,30 @@ class Speller:
             return words
         return Words(tuple(tokens), words.squashed, readings)
 
-    def as_meant(self, text: str) -> str:
-        """The text with words run together split and each slip read as its likeliest word:
-        an answer to match against the options again when it named none as typed."""
-        words = self.read(Words.of(text))
-        return " ".join(words.forms(at)[1 if words.readings and words.readings[at] else 0]
-                        for at in range(len(words.tokens)))
+    def as_meant(self, text: str, compounds: bool = False,
+                 expected: Collection[str] = ()) -> str:
+        """The text with words run together split and each slip read as its likeliest word,
+        its numbers and signs as typed ("om 19.30 uur"): an answer to read again when it was
+        not understood as typed. ``expected``: the words the question expects (an option's,
+        a date's), which go before more common ones ("wefk" at a date is "week", not "werk");
+        ``compounds``: as for :meth:`split`."""
+        def meant(match: re.Match[str]) -> str:
+            token = match.group().casefold()
+            readings = self.readings(token)
+            fitting = self._nearest(token, expected) if readings else None
+            if fitting:
+                return fitting
+            parts = self.split(token, compounds)
+            if parts and (not readings or any(part in expected for part in parts)):
+                return " ".join(parts)  # "intwo" at a date is "in two", not "into"
+            return readings[0] if readings else match.group()
+        return _LETTERS.sub(meant, text)
+
+    @staticmethod
+    def _nearest(token: str, words: Collection[str]) -> str | None:
+        """Of ``words``, the nearest to a typed word with a slip, with its first letter."""
+        folded = collapse(token)
+        found = process.extractOne(folded, sorted(w for w in words if w[:1] == token[:1]),
+                                   scorer=OSA.distance,
+                                   score_cutoff=allowed_typos(len(folded)))
+        return found[0] if found else None
