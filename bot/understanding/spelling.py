@@ -1,8 +1,8 @@
-"""A word typed wrong, read as the word meant: "lvve" is also "live", "sptor" also "spoor",
+"""A word typed wrong, read as the word meant: "tinking" is also "thinking", "sptor" also "spoor",
 "forwhen" is "for when".
 
 Only a word that is neither one the bot knows (its ``lexicon``: the signal words, the options'
-words, the words of the learned model's examples) nor a common Dutch or English word (wordfreq)
+words, the words of dates and of the model's examples) nor a common Dutch or English word (wordfreq)
 is corrected: to the nearest words of the lexicon that begin with its letter (a letter or two
 left out, added, changed or swapped), the most common first. Words run together are split
 where all parts are known words (the likeliest cut by wordfreq's frequencies). A correction
@@ -54,7 +54,7 @@ class Speller:
         # the first letter is rarely the slip, as in the signal words' matching ("kraam", a
         # market stall, is not "raam", a window): a word is compared with those of its letter
         self._by_first: dict[str, list[str]] = {}
-        for word in sorted(self.lexicon, key=self._share, reverse=True):
+        for word in sorted(self.lexicon, key=lambda w: (-self._share(w), w)):  # same each run
             self._by_first.setdefault(word[0], []).append(word)
 
     def _share(self, word: str) -> float:
@@ -76,12 +76,13 @@ class Speller:
         word the bot or the languages know)."""
         if len(token) < MIN_CORRECTED or not token.isalpha() or self.known(token):
             return ()
-        folded = collapse(token)  # "doderdagg" is "doderdag", a letter from "donderdag"
+        folded = collapse(token)
         if folded != token and self.known(folded):
             return (folded,)
-        # (word, distance, index); the words of a letter are listed most common first
-        found = sorted(process.extract(folded, self._by_first.get(token[0], ()),
-                                       scorer=OSA.distance, limit=None,
+        # (word, distance, index), without doubled letters ("doderdagg" is "doderdag", a
+        # letter from "donderdag"); the words of a letter are listed most common first
+        words = self._by_first.get(token[0], ())
+        found = sorted(process.extract(folded, words, scorer=OSA.distance, limit=None,
                                        score_cutoff=allowed_typos(len(folded))),
                        key=lambda match: (match[1], match[2]))
         return tuple(word for word, distance, _ in found
