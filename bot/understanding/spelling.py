@@ -34,8 +34,6 @@ FUNCTION_WORD = 6.0
 "when": content words run together are a Dutch compound ("huisadres"), not a slip."""
 CANDIDATES = 2
 """Readings kept for one typed word, at the nearest distance, most frequent first."""
-
-
 LANGUAGES = ("nl", "en")
 _LETTERS = re.compile(r"[^\W\d_]+")
 MAX_PART = 24
@@ -133,8 +131,8 @@ class Speller:
     def as_meant(self, text: str, compounds: bool = False,
                  expected: Collection[str] = ()) -> str:
         """The text with words run together split and each slip read as its likeliest word,
-        its numbers and signs as typed ("om 19.30 uur"): an answer to read again when it was
-        not understood as typed. ``expected``: the words the question expects (an option's,
+        its numbers and signs as typed ("om 19.30 uur"): how an answer to a question is read
+        before it is read as typed. ``expected``: the words the question expects (an option's,
         a date's), which go before more common ones ("wefk" at a date is "week", not "werk");
         ``compounds``: as for :meth:`split`."""
         def meant(match: re.Match[str]) -> str:
