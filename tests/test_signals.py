@@ -196,6 +196,9 @@ def test_word_fields_are_seen_by_the_model_and_raise_no_alarm_themselves() -> No
     lists_only = SignalDetector(FLOWS.signals)
     assert "k:field_height" in DETECTOR.model_features("ik sta boven op het viaduct")
     assert "k:field_means" in DETECTOR.model_features("ik heb de insuline gepakt")
+    assert "k:field_exit" in DETECTOR.model_features("the only way out i see is to step out")
+    assert "k:field_lived" in DETECTOR.model_features("ik heb een mooi leven gehad")
+    assert "k:field_absence" in DETECTOR.model_features("when im not around anymore")
     assert not lists_only.check("ik rijd over het viaduct naar het provinciehuis")
     assert not lists_only.check("ik moet nog insuline halen bij de apotheek")
     assert not DETECTOR.check("ik moet nog medicijnen halen bij de apotheek")
@@ -236,3 +239,32 @@ def test_words_typed_in_a_hurry_are_read_as_meant() -> None:
     assert DETECTOR.check("ikwildood").crisis
     assert DETECTOR.check("ik sta op het sptor").crisis  # "spoor" (the railway), a key off
     assert DETECTOR.check("i keep tinking about death").crisis
+
+
+def test_someone_asked_for_is_not_someone_present() -> None:
+    """"iemand" in "kan ik iemand spreken" is no person at the house; a person there still is."""
+    assert not DETECTOR.check("kan ik iemand spreken die weet hoe je een huis beveiligt")
+    assert not DETECTOR.check("i would like to speak to someone about my house")
+    assert DETECTOR.check("kan iemand komen, er staat iemand bij mijn huis").danger
+    assert DETECTOR.check("i want to talk to someone, a man is outside my house").danger
+
+
+def test_damage_told_as_dealt_with_stays_quiet() -> None:
+    assert not DETECTOR.check("twee jaar geleden is er een steen door het raam gegooid, dat is "
+                              "toen afgehandeld")
+    assert not DETECTOR.check("last year they threw a brick through the window, it was dealt "
+                              "with")
+
+
+def test_startled_and_a_camera_put_up_are_no_crisis() -> None:
+    """"jump" and "ophangen" also have ordinary senses; wanting to jump is still a crisis."""
+    assert not DETECTOR.check("i still jump a bit when someone knocks")
+    assert not DETECTOR.check("we hebben een camera laten ophangen bij de achterdeur")
+    assert DETECTOR.check("i want to jump off the roof").crisis
+
+
+def test_coming_to_get_me_and_the_point_of_living_are_heard() -> None:
+    assert DETECTOR.check("hij appt dat hij me komt halen").danger
+    assert DETECTOR.check("what is the point of living like this").crisis
+    assert DETECTOR.check("ik heb net een hele strip slaappillen geslikt").crisis
+    assert DETECTOR.check("ik ben levensmoe").crisis

@@ -308,9 +308,10 @@ class SignalDetector:
         if not danger and not covered and any(start not in lasting for start, _ in found["now"]):
             danger = bool(found["fear"])  # "ik ben echt bang nu", not "ik ben nog steeds bang"
         if not danger and not covered and not told_over:
-            # someone here or coming; quiet for what is told as over ("gisteren")
-            danger = bool(found["who"]) and any(start not in covered
-                                                for start, _ in found["where"])
+            # someone here or coming; quiet for what is told as over ("gisteren"), and for
+            # someone asked for ("iemand spreken die verstand heeft van het huis")
+            danger = _apart(found["who"], plain) and any(start not in covered
+                                                         for start, _ in found["where"])
         if not danger and len(words.tokens) == 1 and len(words.squashed) >= MIN_SQUASHED:
             # typed without spaces: "hijstaatvoordedeur"
             token = words.tokens[0]
