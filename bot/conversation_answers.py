@@ -25,6 +25,10 @@ from flows.machine import ANSWER, PROCEED, choose, edit
 from flows.schema import FLOW_PREFIX, Flow, Step
 from flows.summary import day_in_words, format_answer, month_in_words
 
+SHORT_ANSWER_WORDS = 4
+"""A free answer of at most this many words that names one option is taken as that option (the
+words are kept beside it); a longer one is a story and is kept as typed."""
+
 if TYPE_CHECKING:
     from bot.conversation import ConversationLogic
 
@@ -103,6 +107,10 @@ class AnswerSteps:
                                    exact_only=exact_only, as_typed=self.heard)
         if ids:
             self.answer(ids, pressed=False)
+        elif step.type == "text" and (loose := self.named_in_short_answer(text, meant)):
+            # "gisteravond laat" at "wanneer?": yesterday, and their own words are kept
+            self.record({"option": loose, "text": text.strip()})
+            self.move(choose(loose))
         elif step.type == "text":
             self.answer_text(text)
         elif step.type == "end":
@@ -128,6 +136,15 @@ class AnswerSteps:
             self.ask()
         else:
             self.unclear()
+
+    def named_in_short_answer(self, text: str, meant: str) -> str | None:
+        """The one option a short free answer names ("gisteravond laat", "vorige week
+        dinsdag"), at a free-text question that offers options and takes no phone, e-mail or
+        date; None when it names none or several, or the message raised an alarm."""
+        if self.heard or self.step.validate_as or len(text.split()) > SHORT_ANSWER_WORDS:
+            return None
+        ids = match_choices(meant, self.choices()) or match_choices(text, self.choices())
+        return ids[0] if len(ids) == 1 else None
 
     def urgent_option(self) -> str | None:
         """The option of this question that leads to an urgent step (danger now), if any."""

@@ -38,7 +38,9 @@ def format_answer(step: Step, answer: dict[str, Any], language: str,
     if "options" in answer:
         return ", ".join(labels.get(i, i) for i in answer["options"])
     if "option" in answer:
-        return str(labels.get(answer["option"], answer["option"]))
+        label = str(labels.get(answer["option"], answer["option"]))
+        # an option named in their own words ("gisteravond laat"): both, so nothing is lost
+        return f"{label} ({answer['text']})" if answer.get("text") else label
     text = str(answer.get("value") or answer.get("text", ""))
     if step.validate_as == "date" and "value" in answer:
         text = day_in_words(date.fromisoformat(answer["value"]), language)

@@ -284,3 +284,30 @@ def test_next_month_alone_asks_for_the_day() -> None:
     from bot.understanding.dates import understand_date
 
     assert understand_date("volgende maand", date(2026, 12, 2)).month == 1
+
+
+@pytest.mark.parametrize(("text", "option"), [
+    ("gisteravond laat", "yesterday"), ("vorige week dinsdag", "earlier"),
+    ("last night around 11", "today")])
+def test_a_short_free_answer_naming_one_option_takes_it_and_keeps_the_words(
+        text: str, option: str) -> None:
+    """At a free-text question with options ("Wanneer gebeurde het?"), a short answer that
+    names one option takes it; the summary shows the option with the person's own words."""
+    from bench.understanding import _said
+    from flows.summary import format_answer
+
+    said, out = _said(BRAIN, "incident", "when", text, "nl")
+    answer = out.data["answers"]["incident.when"]
+    assert answer == {"option": option, "text": text}
+    assert "Gaat het nog door?" in said
+    label = {"yesterday": "Gisteren", "earlier": "Langer geleden", "today": "Vandaag"}[option]
+    assert format_answer(BRAIN.flows.step("incident", "when"), answer, "nl") == \
+        f"{label} ({text})"
+
+
+def test_a_longer_free_answer_is_kept_as_typed() -> None:
+    from bench.understanding import _said
+
+    text = "het begon gisteren maar eigenlijk al vorige week met de eerste berichten"
+    _, out = _said(BRAIN, "incident", "when", text, "nl")
+    assert out.data["answers"]["incident.when"] == {"text": text}
