@@ -40,13 +40,16 @@ def format_answer(step: Step, answer: dict[str, Any], language: str,
     if "option" in answer:
         label = str(labels.get(answer["option"], answer["option"]))
         # an option named in their own words ("gisteravond laat"): both, so nothing is lost
-        return f"{label} ({answer['text']})" if answer.get("text") else label
+        own = _cut(str(answer.get("text", "")), limit)
+        return f"{label} ({own})" if own else label
     text = str(answer.get("value") or answer.get("text", ""))
     if step.validate_as == "date" and "value" in answer:
         text = day_in_words(date.fromisoformat(answer["value"]), language)
-    if limit is not None and len(text) > limit:
-        text = text[:limit].rstrip() + " …"
-    return text
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int | None) -> str:
+    return text[:limit].rstrip() + " …" if limit is not None and len(text) > limit else text
 
 
 def answers_of(flow: str, answers: dict[str, Any]) -> dict[str, dict[str, Any]]:

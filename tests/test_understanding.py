@@ -311,3 +311,13 @@ def test_a_longer_free_answer_is_kept_as_typed() -> None:
     text = "het begon gisteren maar eigenlijk al vorige week met de eerste berichten"
     _, out = _said(BRAIN, "incident", "when", text, "nl")
     assert out.data["answers"]["incident.when"] == {"text": text}
+
+
+def test_own_words_beside_an_option_are_cut_in_the_summary_like_free_text() -> None:
+    from flows.summary import SUMMARY_TEXT_LIMIT, format_answer
+
+    step = BRAIN.flows.step("incident", "when")
+    shown = format_answer(step, {"option": "yesterday", "text": "gisteravond " + "x" * 5000},
+                          "nl")
+    assert shown.startswith("Gisteren (gisteravond x") and shown.endswith(" …)")
+    assert len(shown) <= len("Gisteren ()") + SUMMARY_TEXT_LIMIT + 2

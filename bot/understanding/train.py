@@ -48,9 +48,9 @@ WORD_SETS = {"danger": 1.0, "crisis": 2.0}
 with 1, and its weight is written multiplied by it (the bot counts every feature once). With the
 same penalty on every weight, the crisis model so leans more on the word sets, which hold for
 words no example has, than on letter pieces: in cross-validation crisis was heard in 80% of the
-left-out examples against 78% with 1, at the same false-alarm budget (2026-12-07). The danger
-model gained little (+0.7%) and its threshold fell, so that calm answers at choice questions
-("ze belden me anoniem op") got the 112 advice: it stays at 1."""
+left-out examples against 78% with 1, at the same false-alarm budget (5% then, 2026-12-07).
+The danger model gained little (+0.7%) and its threshold fell, so that calm answers at choice
+questions ("ze belden me anoniem op") got the 112 advice: it stays at 1."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,16 @@ def option_examples(flows: FlowSet, detector: SignalDetector) -> list[Example]:
 class Featurizer:
     """Texts as the rows scikit-learn learns from, and what the word lists say of them."""
 
-    def __init__(self, detector: SignalDetector) -> None:
+    def __init__(self, detector: SignalDetector, word_sets: float = 1.0,
+                 seen: dict[str, frozenset[str]] | None = None) -> None:
         self.detector = detector
-        self._seen: dict[str, frozenset[str]] = {}
-        self.word_sets = 1.0
+        self._seen = {} if seen is None else seen
+        self.word_sets = word_sets
         """The value of a word-set feature (``WORD_SETS`` of the label being learned)."""
+
+    def for_label(self, label: str) -> Featurizer:
+        """The same texts' features (read once), valued as ``label`` learns them."""
+        return Featurizer(self.detector, WORD_SETS[label], self._seen)
 
     def of(self, text: str) -> dict[str, float]:
         if text not in self._seen:
@@ -217,10 +222,10 @@ def train(directory: Path = FLOWS_DIR) -> tuple[SignalModel, str]:
     vocabulary = sorted(vocabulary_of(written))
     detector = SignalDetector(flows.signals, ordinary=option_words(flows), lexicon=vocabulary)
     examples = written + option_examples(flows, detector)
-    featurizer = Featurizer(detector)
+    texts = Featurizer(detector)
     scorers, lines = {}, []
     for label in LABELS:
-        featurizer.word_sets = WORD_SETS[label]
+        featurizer = texts.for_label(label)
         scored = cross_validated(featurizer, examples, label)
         by_words = {e.text: label in featurizer.detector.check(e.text).kinds for e in examples}
         cut = threshold(scored, label, by_words)
