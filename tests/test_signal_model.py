@@ -130,3 +130,16 @@ async def test_hulp_mid_intake_explains_the_chat_without_an_alarm(sqlite_url: st
     assert "Deze woorden werken altijd" in said
     assert "De politie kan meteen komen" not in said, "no danger advice for the help word"
     assert not case.urgent
+
+
+def test_an_example_stays_in_its_fold_when_others_are_added() -> None:
+    """Folds go by the text, not the position: a new example moves no other one, so the
+    thresholds chosen by cross-validation do not jump with every example added."""
+    from bot.understanding.train import FOLDS, Example, fold_of
+
+    examples = [Example(f"bericht {n}", "calm", "nl") for n in range(500)]
+    before = {e.text: fold_of(e) for e in examples}
+    after = {e.text: fold_of(e) for e in [Example("nieuw", "calm", "nl"), *examples]}
+    assert all(after[text] == fold for text, fold in before.items())
+    sizes = [list(before.values()).count(fold) for fold in range(FOLDS)]
+    assert min(sizes) > 500 / FOLDS / 2  # every fold holds a fair share
