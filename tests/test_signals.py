@@ -268,3 +268,20 @@ def test_coming_to_get_me_and_the_point_of_living_are_heard() -> None:
     assert DETECTOR.check("what is the point of living like this").crisis
     assert DETECTOR.check("ik heb net een hele strip slaappillen geslikt").crisis
     assert DETECTOR.check("ik ben levensmoe").crisis
+
+
+def test_someone_else_in_crisis_gets_the_113_advice_too() -> None:
+    """A partner or child who wants to harm themselves: 113 helps the one who writes too."""
+    assert DETECTOR.check("mijn broer zegt dat hij zichzelf iets gaat aandoen").crisis
+    assert DETECTOR.check("my sister wants to kill herself").crisis
+
+
+def test_hearing_from_someone_is_no_sound_of_danger() -> None:
+    assert not DETECTOR.check("wanneer hoor ik iets van de advocaat")
+    assert not DETECTOR.check("when will i hear from the lawyer")
+    assert DETECTOR.check("ik hoor iets beneden").danger
+
+
+def test_nobody_missing_me_is_a_crisis() -> None:
+    assert DETECTOR.check("niemand zal me missen als ik weg ben").crisis
+    assert DETECTOR.check("no one would miss me").crisis
