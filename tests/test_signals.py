@@ -285,3 +285,9 @@ def test_hearing_from_someone_is_no_sound_of_danger() -> None:
 def test_nobody_missing_me_is_a_crisis() -> None:
     assert DETECTOR.check("niemand zal me missen als ik weg ben").crisis
     assert DETECTOR.check("no one would miss me").crisis
+
+
+def test_ending_ones_existence_is_a_crisis() -> None:
+    assert DETECTOR.check("ik wil een einde maken aan mijn bestaan").crisis
+    assert DETECTOR.check("sometimes i wish i had never existed").crisis
+    assert DETECTOR.check("i have nothing to get up for anymore").crisis

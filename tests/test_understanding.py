@@ -35,11 +35,13 @@ def test_the_corpora_are_large_enough() -> None:
     assert total >= 400
 
 
-BELOW_THE_FLOOR = {("fresh22_corpus.yaml", "crisis nl"): 0.80}
+BELOW_THE_FLOOR = {("fresh22_corpus.yaml", "crisis nl"): 0.80,
+                   ("fresh23_corpus.yaml", "crisis en"): 0.88}
 """Sets not mended up to the floor of 0.90, held at what they reach: fresh22's Dutch crisis
 messages ("weg", the keys left with the neighbours, "het moet stoppen en ik weet hoe") were
-measured at 0.70 and taught by their kind to 0.80; teaching more would be teaching the set's own
-sentences, and it would no longer say anything."""
+measured at 0.70 and taught by their kind to 0.80; fresh23's English ones (the address of the
+tallest block looked up, "tell my parents im sorry") at 0.80 and taught to 0.88. Teaching more
+would be teaching the sets' own sentences, and they would no longer say anything."""
 
 
 @pytest.mark.parametrize("name", CORPORA + UNSEEN)
