@@ -124,18 +124,27 @@ class AnswerSteps:
             self.answer([urgent], pressed=False)
         elif self.heard:
             # not an answer, and the advice was said: keep the message for the team, and ask
-            # again without a "sorry, I did not understand"
+            # again without a "sorry, I did not understand"; "ze hebben me uitgescholden en
+            # geduwd" names two options: which one?
             self.out.attach_to_case = True
             self.say(self.t("alarm_kept"))
-            self.ask()
+            fitting = [] if step.multi else candidates(text, self.choices(), as_typed=True)
+            if len(fitting) > 1:
+                self.which_of(fitting)
+            else:
+                self.ask()
         elif len(fitting := candidates(text, self.choices())
                  or candidates(meant, self.choices())) > 1 and not step.multi:
-            labels = [self.option_label(i) for i in fitting]
-            joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])
-            self.say(self.t("which_of", options=joined))
-            self.ask()
+            self.which_of(fitting)
         else:
             self.unclear()
+
+    def which_of(self, fitting: list[str]) -> None:
+        """Two or more options fit: ask which one, naming them."""
+        labels = [self.option_label(i) for i in fitting]
+        joined = self.t("or").join([", ".join(labels[:-1]), labels[-1]])
+        self.say(self.t("which_of", options=joined))
+        self.ask()
 
     def named_in_short_answer(self, text: str, meant: str) -> str | None:
         """The one option a short free answer names ("gisteravond laat", "vorige week

@@ -423,3 +423,24 @@ async def test_delete_then_yes_erases_and_cancel_keeps(sqlite_url: str) -> None:
         assert bot.person() is None
         fresh = await bot.say("hallo")
         assert "Welkom" in fresh[0].text, "coming back later starts afresh"
+
+
+async def test_danger_at_a_choice_that_names_two_options_asks_which_after_112(
+        sqlite_url: str) -> None:
+    """The advice first, the message kept with the case, then which of the two it was."""
+    async with Bot(sqlite_url) as bot:
+        await bot.script(incident_until("what"))
+        replies = await bot.say("ze hebben me uitgescholden en geduwd")
+        said = texts(replies)
+        assert "Bel direct 112" in replies[0].text
+        assert "Bedoelt u Online haat of smaad of Fysiek geweld?" in said
+        assert bot.conversation().state == "what"
+        assert bot.cases()[0].urgent
+
+
+async def test_danger_at_a_choice_that_names_one_option_takes_it(sqlite_url: str) -> None:
+    async with Bot(sqlite_url) as bot:
+        await bot.script(incident_until("what"))
+        replies = await bot.say("hij volgt me overal")
+        assert "Bel direct 112" in replies[0].text
+        assert bot.conversation().data["answers"]["incident.what"]["option"] == "stalking"

@@ -291,3 +291,22 @@ def test_ending_ones_existence_is_a_crisis() -> None:
     assert DETECTOR.check("ik wil een einde maken aan mijn bestaan").crisis
     assert DETECTOR.check("sometimes i wish i had never existed").crisis
     assert DETECTOR.check("i have nothing to get up for anymore").crisis
+
+
+def test_a_call_back_and_a_party_backing_me_are_no_one_at_the_house() -> None:
+    """"back" and "group" in their ordinary senses; someone back at the door is still danger."""
+    assert not DETECTOR.check("can someone call me back tomorrow")
+    assert not DETECTOR.check("i feel the group isnt backing me")
+    assert DETECTOR.check("can someone call me back, hes back at the door").danger
+    assert DETECTOR.check("someone is standing behind me").danger
+
+
+def test_the_sender_of_the_letter_on_my_yard_is_danger() -> None:
+    assert DETECTOR.check("de boer van de brief staat op ons erf").danger
+    assert DETECTOR.check("the man who wrote the letter is in my yard").danger
+
+
+def test_someone_else_not_wanting_to_live_and_cutting_again_are_a_crisis() -> None:
+    assert DETECTOR.check("my wife says she doesnt want to live anymore").crisis
+    assert DETECTOR.check("i have been cutting again").crisis
+    assert not DETECTOR.check("i am cutting back on meetings in the evening")

@@ -309,8 +309,9 @@ class SignalDetector:
             danger = bool(found["fear"])  # "ik ben echt bang nu", not "ik ben nog steeds bang"
         if not danger and not covered and not told_over:
             # someone here or coming; quiet for what is told as over ("gisteren"), and for
-            # someone asked for ("iemand spreken die verstand heeft van het huis")
-            danger = _apart(found["who"], plain) and any(start not in covered
+            # someone asked for ("iemand spreken die verstand heeft van het huis"), and a
+            # "back" that is a call back ("can someone call me back")
+            danger = _apart(found["who"], plain) and any(start not in covered | plain
                                                          for start, _ in found["where"])
         if not danger and len(words.tokens) == 1 and len(words.squashed) >= MIN_SQUASHED:
             # typed without spaces: "hijstaatvoordedeur"
