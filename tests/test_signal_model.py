@@ -22,7 +22,8 @@ WITH_MODEL = SignalDetector(FLOWS.signals, ordinary=option_words(FLOWS),
 
 # Messages from the evaluation sets that no word list holds: only the model hears them.
 ONLY_THE_MODEL_HEARS = {
-    "danger": ["er ligt iets verdachts voor mijn deur en het piept", "hij trekt aan de deurklink",
+    "danger": ["er ligt iets verdachts voor mijn deur en het piept",
+               "iemand probeert het slot te forceren",
                "someone is shouting through the letterbox that he will get me",
                "a brick came through the window just now"],
     "crisis": ["ik zie geen uitweg meer", "i have no will to live anymore",

@@ -64,3 +64,13 @@ def test_a_single_letter_is_a_part_only_when_it_is_a_word() -> None:
 def test_an_answer_as_meant_has_its_slips_read_and_its_words_apart() -> None:
     assert SPELLER.as_meant("ik wil het tedoen tonigt") == "ik wil het te doen tonight"
     assert SPELLER.as_meant("ik wil alles doen") == "ik wil alles doen"
+
+
+def test_english_words_run_together_are_split_dutch_compounds_are_not() -> None:
+    """English writes its compounds apart, so English words typed as one are a missing space;
+    Dutch words typed as one are split only when the bot knows every part."""
+    assert SPELLER.split("hurtingmyself") == ("hurting", "myself")
+    assert SPELLER.split("goodbyeletter") == ("goodbye", "letter")
+    assert SPELLER.split("allesdoen") == ("alles", "doen")  # both words the bot knows
+    assert SPELLER.split("voordeurbel") is None  # a Dutch compound
+    assert SPELLER.split("burgemeesterswoning") is None

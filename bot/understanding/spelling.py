@@ -31,7 +31,8 @@ LETTER_PART = 6.3
 """A part of one letter must be this common: "i", "a", "u", not "b" or "s"."""
 FUNCTION_WORD = 6.0
 """One part of a split must be this common (Zipf), a word like "te", "de", "met", "for",
-"when": content words run together are a Dutch compound ("huisadres"), not a slip."""
+"when": content words run together are a Dutch compound ("huisadres"), not a slip; unless all
+its parts are English words, or words the bot knows ("gewoonverdwijnen")."""
 CANDIDATES = 2
 """Readings kept for one typed word, at the nearest distance, most frequent first."""
 LANGUAGES = ("nl", "en")
@@ -108,10 +109,19 @@ class Speller:
                 if current is None or score > current[0]:
                     best[end] = (score, (*before[1], part))
         found = best[-1]
-        if found is None or len(found[1]) < 2 \
-                or (not compounds and max(map(self._zipf, found[1])) < FUNCTION_WORD):
+        if found is None or len(found[1]) < 2:
             return None
-        return found[1]
+        parts = found[1]
+        if compounds or max(map(self._zipf, parts)) >= FUNCTION_WORD \
+                or all(map(self._english, parts)) or self.lexicon.issuperset(parts):
+            return parts
+        return None
+
+    def _english(self, word: str) -> bool:
+        """More often written in English than in Dutch: English writes its compounds apart
+        ("goodbye letter"), so English words run together are a missing space."""
+        dutch, english = (table.get(word, 0.0) for table in self._tables)
+        return english > dutch
 
     def _part(self, part: str) -> bool:
         if len(part) > 2:
