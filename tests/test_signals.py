@@ -310,3 +310,9 @@ def test_someone_else_not_wanting_to_live_and_cutting_again_are_a_crisis() -> No
     assert DETECTOR.check("my wife says she doesnt want to live anymore").crisis
     assert DETECTOR.check("i have been cutting again").crisis
     assert not DETECTOR.check("i am cutting back on meetings in the evening")
+
+
+def test_crisis_typed_with_a_letter_left_out_is_heard() -> None:
+    assert DETECTOR.check("wnt to die").crisis
+    assert DETECTOR.check("ik heb pilldn gespaard").crisis
+    assert DETECTOR.check("my daughter texts that she wants to hurt herself").crisis

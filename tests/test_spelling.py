@@ -26,8 +26,10 @@ def test_the_first_letter_is_not_taken_for_a_slip() -> None:
     assert SPELLER.readings("kraam") == ()
 
 
-def test_short_words_are_not_corrected() -> None:
-    assert SPELLER.readings("dor") == ()
+def test_short_words_are_not_corrected_but_for_a_letter_left_out() -> None:
+    assert SPELLER.readings("dor") == ()  # "doen" is two letters off
+    assert SPELLER.readings("lve") == ("live",)
+    assert SPELLER.readings("sp") == ()
 
 
 def test_words_run_together_are_split_where_a_small_word_joins_them() -> None:
@@ -74,3 +76,10 @@ def test_english_words_run_together_are_split_dutch_compounds_are_not() -> None:
     assert SPELLER.split("allesdoen") == ("alles", "doen")  # both words the bot knows
     assert SPELLER.split("voordeurbel") is None  # a Dutch compound
     assert SPELLER.split("burgemeesterswoning") is None
+
+
+def test_a_letter_left_out_of_a_short_word_and_a_slip_beside_a_doubled_letter() -> None:
+    speller = Speller(["want", "pillen", "wat"])
+    assert speller.readings("wnt") == ("want",)  # three letters: only a letter left out
+    assert speller.readings("pilldn") == ("pillen",)  # not read as "pildn"
+    assert speller.readings("zeg") == ()  # a common word stays as typed

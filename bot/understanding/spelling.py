@@ -22,7 +22,8 @@ from rapidfuzz.distance import OSA
 from bot.understanding.words import COMMON, Words, allowed_typos, collapse
 
 MIN_CORRECTED = 4
-"""Shorter words are too close to too many others to be corrected."""
+"""Shorter words are too close to too many others to be corrected, but for a word of three
+letters that is a longer one with a letter left out ("wnt" for "want")."""
 MIN_SPLIT, MAX_SPLIT = 5, 40
 """A word this long may be several run together ("tedoen"); a longer one is not split."""
 SHORT_PART = 5.0
@@ -73,19 +74,26 @@ class Speller:
     def readings(self, token: str) -> tuple[str, ...]:
         """The words a typed word may have been meant as, besides itself (none if it is a
         word the bot or the languages know)."""
-        if len(token) < MIN_CORRECTED or not token.isalpha() or self.known(token):
+        if len(token) < MIN_CORRECTED - 1 or not token.isalpha() or self.known(token):
             return ()
         folded = collapse(token)
-        if folded != token and self.known(folded):
-            return (folded,)
-        # (word, distance, index), without doubled letters ("doderdagg" is "doderdag", a
-        # letter from "donderdag"); the words of a letter are listed most common first
+        first = (folded,) if folded != token and self.known(folded) else ()
         words = self._by_first.get(token[0], ())
-        found = sorted(process.extract(folded, words, scorer=OSA.distance, limit=None,
-                                       score_cutoff=allowed_typos(len(folded))),
-                       key=lambda match: (match[1], match[2]))
-        return tuple(word for word, distance, _ in found
-                     if distance == found[0][1])[:CANDIDATES]
+        if len(token) < MIN_CORRECTED:  # "wnt": only a letter left out of a longer word
+            words = tuple(w for w in words if len(w) == len(token) + 1)
+        # word -> (distance, index), as typed and without doubled letters ("doderdagg" is
+        # "doderdag", a letter from "donderdag"; "pilldn" is "pillen"); the words of a letter
+        # are listed most common first
+        nearest: dict[str, tuple[int, int]] = {}
+        for typed in dict.fromkeys((token, folded)):
+            for word, distance, index in process.extract(
+                    typed, words, scorer=OSA.distance, limit=None,
+                    score_cutoff=max(1, allowed_typos(len(typed)))):
+                nearest[word] = min(nearest.get(word, (distance, index)), (distance, index))
+        found = sorted((item for item in nearest.items() if item[0] not in first),
+                       key=lambda item: item[1])
+        closest = tuple(word for word, (distance, _) in found if distance == found[0][1][0])
+        return (first + closest)[:CANDIDATES]
 
     @lru_cache(maxsize=65_536)  # noqa: B019
     def split(self, token: str, compounds: bool = False) -> tuple[str, ...] | None:
