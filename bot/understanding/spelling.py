@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -78,7 +78,7 @@ class Speller:
             return ()
         folded = collapse(token)
         first = (folded,) if folded != token and self.known(folded) else ()
-        words = self._by_first.get(token[0], ())
+        words: Sequence[str] = self._by_first.get(token[0], ())
         if len(token) < MIN_CORRECTED:  # "wnt": only a letter left out of a longer word
             words = tuple(w for w in words if len(w) == len(token) + 1)
         # word -> (distance, index), as typed and without doubled letters ("doderdagg" is
