@@ -93,16 +93,16 @@ class AnswerSteps:
     def answer_typed(self, text: str) -> None:
         step = self.step
         exact_only = step.type in ("text", "end")
-        # a message of danger or crisis names an option only as typed: in other forms its
-        # words meet options by chance ("er staat iemand" is not "staten", "right now" not
-        # "rights"); if it names none, it is kept with the case and the question asked again
         # typed in a hurry ("wethuoder", "mijnadres staat online"): first the answer as the
-        # speller reads it (it changes only words it does not know), then as typed
-        meant = text if self.heard else self.logic.signals.speller.as_meant(
+        # speller reads it (it changes only words it does not know), then as typed. A message
+        # of danger or crisis names an option only by its words as read, not in other forms:
+        # those meet options by chance ("er staat iemand" is not "staten", "right now" not
+        # "rights"); if it names none, it is kept with the case and the question asked again
+        meant = self.logic.signals.speller.as_meant(
             text, expected={word for choice in self.choices() for name in choice.names
                             for word in name.split()})
         ids = [] if meant == text else match_choices(meant, self.choices(), multi=step.multi,
-                                                     exact_only=exact_only)
+                                                     exact_only=exact_only, as_typed=self.heard)
         ids = ids or match_choices(text, self.choices(), multi=step.multi,
                                    exact_only=exact_only, as_typed=self.heard)
         if ids:

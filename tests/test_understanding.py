@@ -146,6 +146,9 @@ async def test_roles_in_own_words_move_the_intake_on(sqlite_url: str, text: str,
     ["incident", "when", "gisferavond", "yesterday"],  # a key beside the one meant
     ["incident", "when", "gistern", "yesterday"],  # a letter left out
     ["incident", "contact", "via de chhat graag", "chat"],  # a letter doubled
+    ["incident", "what", "ik ben gesllagen", "violence"],  # danger, and its option with a slip
+    ["incident", "what", "hij voigt me overal", "stalking"],
+    ["onrust", "scale", "een paar duizend mensen", "large"],  # not "een paar": small
 ])
 def test_an_answer_typed_in_a_hurry_moves_the_intake_on(choice: list[str]) -> None:
     """The answer is matched as the speller reads it, then as typed."""
@@ -160,6 +163,9 @@ def test_an_answer_typed_in_a_hurry_moves_the_intake_on(choice: list[str]) -> No
     ("over3 dagen", "2026-12-05"),  # a number and a word
     ("in thrre days", "2026-12-05"),
     ("zatrdagochtend", "2026-12-05"),
+    ("vrijdag over twwee weken", "2026-12-18"),  # a doubled letter beside a double vowel
+    ("volgende wek vrijdagavond", "2026-12-11"),  # a letter left out of a short word
+    ("half maatr", "month"),
 ])
 def test_a_date_typed_in_a_hurry_is_understood(text: str, day: str) -> None:
     """Read first as the speller reads it, with the words of dates expected (the bench's

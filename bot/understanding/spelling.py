@@ -77,23 +77,12 @@ class Speller:
         if len(token) < MIN_CORRECTED - 1 or not token.isalpha() or self.known(token):
             return ()
         folded = collapse(token)
-        first = (folded,) if folded != token and self.known(folded) else ()
-        words: Sequence[str] = self._by_first.get(token[0], ())
-        if len(token) < MIN_CORRECTED:  # "wnt": only a letter left out of a longer word
-            words = tuple(w for w in words if len(w) == len(token) + 1)
-        # word -> (distance, index), as typed and without doubled letters ("doderdagg" is
-        # "doderdag", a letter from "donderdag"; "pilldn" is "pillen"); the words of a letter
-        # are listed most common first
-        nearest: dict[str, tuple[int, int]] = {}
-        for typed in dict.fromkeys((token, folded)):
-            for word, distance, index in process.extract(
-                    typed, words, scorer=OSA.distance, limit=None,
-                    score_cutoff=max(1, allowed_typos(len(typed)))):
-                nearest[word] = min(nearest.get(word, (distance, index)), (distance, index))
-        found = sorted((item for item in nearest.items() if item[0] not in first),
+        if folded != token and self.known(folded):  # "hellllp"
+            return (folded,)
+        found = sorted(_slips(token, self._by_first.get(token[0], ())).items(),
                        key=lambda item: item[1])
-        closest = tuple(word for word, (distance, _) in found if distance == found[0][1][0])
-        return (first + closest)[:CANDIDATES]
+        return tuple(word for word, (distance, _) in found
+                     if distance == found[0][1][0])[:CANDIDATES]
 
     @lru_cache(maxsize=65_536)  # noqa: B019
     def split(self, token: str, compounds: bool = False) -> tuple[str, ...] | None:
@@ -168,8 +157,24 @@ class Speller:
     @staticmethod
     def _nearest(token: str, words: Collection[str]) -> str | None:
         """Of ``words``, the nearest to a typed word with a slip, with its first letter."""
-        folded = collapse(token)
-        found = process.extractOne(folded, sorted(w for w in words if w[:1] == token[:1]),
-                                   scorer=OSA.distance,
-                                   score_cutoff=allowed_typos(len(folded)))
-        return found[0] if found else None
+        found = _slips(token, sorted(w for w in words if w[:1] == token[:1]))
+        return min(found, key=found.__getitem__) if found else None
+
+
+def _slips(token: str, words: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Of ``words``, those a typed word may be with a slip, each with its distance and its
+    index in ``words`` (list them most common first). A word is looked for as typed ("pilldn"
+    is "pillen") and with doubled letters folded ("doderdagg" is "doderdag", a letter from
+    "donderdag"); a word of three letters may be one of four with a letter left out ("wnt" is
+    "want")."""
+    nearest: dict[str, tuple[int, int]] = {}
+    if len(token) < MIN_CORRECTED:
+        words = [w for w in words if len(w) == len(token) + 1]
+    for typed in dict.fromkeys((token, collapse(token))):
+        cutoff = 1 if typed == token and len(token) < MIN_CORRECTED else allowed_typos(len(typed))
+        if not cutoff:
+            continue
+        for word, distance, index in process.extract(typed, words, scorer=OSA.distance,
+                                                     limit=None, score_cutoff=cutoff):
+            nearest[word] = min(nearest.get(word, (distance, index)), (distance, index))
+    return nearest
