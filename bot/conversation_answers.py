@@ -20,6 +20,7 @@ from bot.conversation_state import (
 from bot.events import InboundEvent, OutboundOption
 from bot.matching import Choice, candidates, match_choices
 from bot.understanding.dates import DATE_WORDS, understand_date
+from bot.understanding.past import period_of, understand_past_day
 from bot.validation import parse_email, parse_phone
 from flows.machine import ANSWER, PROCEED, choose, edit
 from flows.schema import FLOW_PREFIX, Flow, Step
@@ -107,8 +108,10 @@ class AnswerSteps:
                                    exact_only=exact_only, as_typed=self.heard)
         if ids:
             self.answer(ids, pressed=False)
-        elif step.type == "text" and (loose := self.named_in_short_answer(text, meant)):
-            # "gisteravond laat" at "wanneer?": yesterday, and their own words are kept
+        elif step.type == "text" and (loose := self.named_in_short_answer(text, meant)
+                                      or self.period_named(text, meant)):
+            # "gisteravond laat" or "afgelopen maandag" at "wanneer?": that option, and their
+            # own words are kept
             self.record({"option": loose, "text": text.strip()})
             self.move(choose(loose))
         elif step.type == "text":
@@ -154,6 +157,17 @@ class AnswerSteps:
             return None
         ids = match_choices(meant, self.choices()) or match_choices(text, self.choices())
         return ids[0] if len(ids) == 1 else None
+
+    def period_named(self, text: str, meant: str) -> str | None:
+        """At a question of when it happened, the option of the period of the day typed
+        ("afgelopen maandag": this week); None when no day gone by is named, or the message
+        raised an alarm."""
+        periods = {o.period: o.id for o in self.step.option_list if o.period}
+        if self.heard or not periods:
+            return None
+        today = self.logic.today()
+        day = understand_past_day(meant, today) or understand_past_day(text, today)
+        return periods.get(period_of(day, today)) if day else None
 
     def urgent_option(self) -> str | None:
         """The option of this question that leads to an urgent step (danger now), if any."""

@@ -37,6 +37,9 @@ class Option(BaseModel):
     next: StrictStr | None = None
     specialties: tuple[StrictStr, ...] = ()
     """Expert specialties this answer asks for (see ``routing.yaml``)."""
+    period: Literal["today", "yesterday", "this_week", "earlier"] | None = None
+    """At a question of when something happened: the days this option stands for, so that a
+    day typed ("afgelopen maandag") takes it."""
 
 
 StepType = Literal["choice", "text", "info", "summary", "correct", "end"]

@@ -325,6 +325,28 @@ def test_a_short_free_answer_naming_one_option_takes_it_and_keeps_the_words(
         f"{label} ({text})"
 
 
+@pytest.mark.parametrize(("text", "option"), [
+    ("afgelopen maandag", "this_week"),  # the bench's today is Wednesday 2 December 2026
+    ("1 december om 20.00", "yesterday"), ("op 28 november", "earlier"),
+    ("three days ago", "earlier"), ("vorige week dinsdag rond 10 uur, na de raad", "earlier"),
+    ("woensdag", "today")])
+def test_a_day_gone_by_takes_the_option_of_its_period(text: str, option: str) -> None:
+    """"Wanneer gebeurde het?": a day typed takes today, yesterday, this week (from Monday)
+    or longer ago, and the person's own words are kept beside it."""
+    from bench.understanding import _said
+
+    said, out = _said(BRAIN, "incident", "when", text, "nl")
+    assert out.data["answers"]["incident.when"] == {"option": option, "text": text}
+    assert "Gaat het nog door?" in said
+
+
+def test_a_day_to_come_at_when_it_happened_is_kept_as_typed() -> None:
+    from bench.understanding import _said
+
+    _, out = _said(BRAIN, "incident", "when", "volgende week dinsdag", "nl")
+    assert out.data["answers"]["incident.when"] == {"text": "volgende week dinsdag"}
+
+
 def test_a_longer_free_answer_is_kept_as_typed() -> None:
     from bench.understanding import _said
 

@@ -73,7 +73,7 @@ ordinal's ending ("12e", "1ste", "21st")."""
 
 def understand_date(text: str, today: date) -> Understood:
     text = _ORDINAL.sub(r"\1", _NUMBER_IN_WORDS.sub(" ", text))
-    words = normalize(_TIME.sub(" ", text)).replace("-", " ").split()  # "om 14.00" is no day
+    words = normalize(TIME_OF_DAY.sub(" ", text)).replace("-", " ").split()  # "om 14.00" is no day
     relative = _relative(words, today)
     if relative is not None:
         return Understood(day=relative)
@@ -104,7 +104,9 @@ def _day_of_month(number: int, today: date) -> date | None:
     return None
 
 
-def _weekday(words: list[str]) -> int | None:
+def weekday_in(words: list[str]) -> int | None:
+    """The weekday the words name, as typed, a letter or two off, or with a part of the day
+    ("zaterdagochtend"); 0 is Monday."""
     for word in words:
         for name, number in WEEKDAYS.items():
             if word == name or close_enough(word, name) or (
@@ -118,7 +120,7 @@ def _relative(words: list[str], today: date) -> date | None:
         return today + timedelta(days=2)
     if any(w in _TOMORROW for w in words):
         return today + timedelta(days=1)
-    if any(w in _TODAY for w in words) and _weekday(words) is None:
+    if any(w in _TODAY for w in words) and weekday_in(words) is None:
         return today
     for index, word in enumerate(words[:-1]):  # "over twee weken", "in 3 days"
         if word in ("over", "in") and index + 2 < len(words) + 1:
@@ -127,7 +129,7 @@ def _relative(words: list[str], today: date) -> date | None:
             unit = words[index + 2] if index + 2 < len(words) else ""
             if amount and unit in _DAYS:
                 later = today + timedelta(days=amount * _DAYS[unit])
-                weekday = _weekday(words) if _DAYS[unit] == 7 else None
+                weekday = weekday_in(words) if _DAYS[unit] == 7 else None
                 if weekday is None:
                     return later
                 # "donderdag over een week": that day in the week it will be then
@@ -140,7 +142,7 @@ def _relative(words: list[str], today: date) -> date | None:
             later = _months_later(today.replace(day=1), 1)
             days = calendar.monthrange(later.year, later.month)[1]
             return later.replace(day=numbers[0]) if numbers[0] <= days else None
-    weekday = _weekday(words)
+    weekday = weekday_in(words)
     if weekday is None:
         return None
     if any(_has_pair(words, pair) for pair in _NEXT_WEEK) and not _has_pair(
@@ -174,7 +176,7 @@ def _like(typed: str, word: str) -> bool:
     return typed == word or close_enough(typed, word)
 
 
-_TIME = re.compile(r"\b(om|at)?\s*\d{1,2}[.:]\d{2}\s*(uur|u|h)?\b", re.IGNORECASE)
+TIME_OF_DAY = re.compile(r"\b(om|at)?\s*\d{1,2}[.:]\d{2}\s*(uur|u|h)?\b", re.IGNORECASE)
 
 
 def _written(text: str, today: date) -> date | None:
@@ -188,7 +190,7 @@ def _written(text: str, today: date) -> date | None:
         "PREFER_DATES_FROM": "future",
         "RELATIVE_BASE": datetime(today.year, today.month, today.day),
     }
-    cleaned = _TIME.sub(" ", text)
+    cleaned = TIME_OF_DAY.sub(" ", text)
     parsed = DateDataParser(languages=["nl", "en"], settings=settings).get_date_data(cleaned)
     if parsed.date_obj is not None and parsed.period == "day":
         return parsed.date_obj.date()
