@@ -316,3 +316,10 @@ def test_crisis_typed_with_a_letter_left_out_is_heard() -> None:
     assert DETECTOR.check("wnt to die").crisis
     assert DETECTOR.check("ik heb pilldn gespaard").crisis
     assert DETECTOR.check("my daughter texts that she wants to hurt herself").crisis
+
+
+def test_back_at_school_and_a_new_lock_are_no_one_at_the_house() -> None:
+    assert not DETECTOR.check("the kids are fine, theyre back at school")
+    assert not DETECTOR.check("we hebben een nieuw slot op de achterdeur")
+    assert DETECTOR.check("hes back at the door").danger
+    assert DETECTOR.check("er staat iemand bij de achterdeur, we hebben wel een nieuw slot").danger
