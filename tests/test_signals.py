@@ -323,3 +323,18 @@ def test_back_at_school_and_a_new_lock_are_no_one_at_the_house() -> None:
     assert not DETECTOR.check("we hebben een nieuw slot op de achterdeur")
     assert DETECTOR.check("hes back at the door").danger
     assert DETECTOR.check("er staat iemand bij de achterdeur, we hebben wel een nieuw slot").danger
+
+
+def test_exhaust_in_the_garage_a_rope_bought_and_no_reason_to_go_on_are_a_crisis() -> None:
+    assert DETECTOR.check("ik zit in de garage met de motor aan").crisis
+    assert DETECTOR.check("i just bought a rope").crisis
+    assert DETECTOR.check("waarom zou ik nog doorgaan met alles").crisis
+    assert DETECTOR.check("her brother says he will hang himself").crisis
+
+
+def test_lately_and_a_relative_pronoun_are_no_signs_of_crisis() -> None:
+    """"de laatste tijd" is lately, not a last time; Dutch "die" is not English "die"."""
+    for text in ("ik heb de laatste tijd meer rust", "de laatste tijd slaap ik beter",
+                 "ik ben de laatste tijd wat moe"):
+        assert not DETECTOR.check(text), text
+    assert not DETECTOR.check("het is een buurman die ik goed ken")

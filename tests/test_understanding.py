@@ -166,6 +166,9 @@ def test_an_answer_typed_in_a_hurry_moves_the_intake_on(choice: list[str]) -> No
     ("vrijdag over twwee weken", "2026-12-18"),  # a doubled letter beside a double vowel
     ("volgende wek vrijdagavond", "2026-12-11"),  # a letter left out of a short word
     ("half maatr", "month"),
+    ("op kerstavond", "2026-12-24"),  # a named day: the next one
+    ("tweede kerstdag", "2026-12-26"),
+    ("pasen", "2027-03-28"),  # a public holiday, from the holidays package
 ])
 def test_a_date_typed_in_a_hurry_is_understood(text: str, day: str) -> None:
     """Read first as the speller reads it, with the words of dates expected (the bench's

@@ -12,6 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bot.understanding.words import close_enough
@@ -41,6 +42,21 @@ _TOMORROW = ("morgen", "morgenavond", "morgenochtend", "morgenmiddag", "tomorrow
 _TODAY = ("vandaag", "vanochtend", "vanmorgen", "vanmiddag", "vanavond", "today", "tonight")
 _PARTS_OF_DAY = ("ochtend", "morgen", "middag", "avond", "nacht")
 """Written after a weekday in one word: "zaterdagochtend", "vrijdagavond"."""
+_NAMED_DAYS = {
+    "kerstavond": (12, 24), "christmas eve": (12, 24), "kerst": (12, 25), "kerstmis": (12, 25),
+    "christmas": (12, 25), "boxing day": (12, 26), "oudejaarsavond": (12, 31),
+    "oudjaarsavond": (12, 31), "oudejaarsdag": (12, 31), "oud en nieuw": (12, 31),
+    "new years eve": (12, 31), "new year s eve": (12, 31), "sinterklaas": (12, 5),
+    "pakjesavond": (12, 5),
+    "bevrijdingsdag": (5, 5), "valentijnsdag": (2, 14), "valentines day": (2, 14),
+}
+"""Days people name that the public holidays (the ``holidays`` package) do not hold."""
+_HOLIDAY_NAMES = {"pasen": "eerste paasdag", "easter": "easter sunday",
+                  "pinksteren": "eerste pinksterdag", "hemelvaart": "hemelvaartsdag",
+                  "new years day": "new year s day", "nieuwjaar": "nieuwjaarsdag"}
+"""Short names of public holidays."""
+_NOT_ON = frozenset({"na", "voor", "after", "before"})
+"""Before a named day, these name another ("na de kerst")."""
 
 
 DATE_WORDS = frozenset({
@@ -48,7 +64,10 @@ DATE_WORDS = frozenset({
     *(word for pair in _NEXT_MONTH + _NEXT_WEEK for word in pair), *_TOMORROW, *_TODAY,
     *_PARTS_OF_DAY, "overmorgen", "aanstaande", "over", "eind", "begin", "half", "day",
     "after", "this", "coming", "deze",
-    *(day + part for day in list(WEEKDAYS)[:7] for part in _PARTS_OF_DAY)})
+    *(day + part for day in list(WEEKDAYS)[:7] for part in _PARTS_OF_DAY),
+    *(word for name in [*_NAMED_DAYS, *_HOLIDAY_NAMES] for word in name.split()),
+    "eerste", "tweede", "kerstdag", "paasdag", "pinksterdag", "hemelvaartsdag", "koningsdag",
+    "nieuwjaarsdag", "goede", "king", "kings", "pentecost", "ascension"})
 """The words of dates, which a word typed with a slip at a date question is read as
 ("donderdg", "januaari")."""
 
@@ -74,7 +93,7 @@ ordinal's ending ("12e", "1ste", "21st")."""
 def understand_date(text: str, today: date) -> Understood:
     text = _ORDINAL.sub(r"\1", _NUMBER_IN_WORDS.sub(" ", text))
     words = normalize(TIME_OF_DAY.sub(" ", text)).replace("-", " ").split()  # "om 14.00" is no day
-    relative = _relative(words, today)
+    relative = _relative(words, today) or _named_day(" ".join(words), today)
     if relative is not None:
         return Understood(day=relative)
     written = _written(text, today)
@@ -153,6 +172,31 @@ def _relative(words: list[str], today: date) -> date | None:
         return None  # "donderdag 10 december": the written date says it
     ahead = (weekday - today.weekday()) % 7
     return today + timedelta(days=ahead or 7)
+
+
+def _named_day(text: str, today: date) -> date | None:
+    """"kerstavond", "tweede kerstdag", "pasen", "king's day": the next one from today."""
+    padded = f" {text} "
+    for year in (today.year, today.year + 1):
+        for name, day in _days_named(year):
+            if f" {name} " in padded and day >= today:
+                before = padded[:padded.index(f" {name} ")].split()[-2:]
+                return None if _NOT_ON.intersection(before) else day
+    return None
+
+
+@lru_cache(maxsize=8)
+def _days_named(year: int) -> tuple[tuple[str, date], ...]:
+    """The named days of a year, Dutch and English, the longest names first ("tweede
+    kerstdag" before "kerst")."""
+    import holidays  # late: only a question of a date needs it
+
+    named = {name: date(year, month, day) for name, (month, day) in _NAMED_DAYS.items()}
+    for language in ("nl", "en_US"):
+        for day, name in holidays.country_holidays("NL", years=year, language=language).items():
+            named[normalize(name)] = day
+    named.update({short: named[full] for short, full in _HOLIDAY_NAMES.items() if full in named})
+    return tuple(sorted(named.items(), key=lambda item: -len(item[0])))
 
 
 def _months_later(today: date, amount: int) -> date:
