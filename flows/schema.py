@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 FLOW_PREFIX = "flow:"
 Language = Literal["nl", "en"]
+Period = Literal["today", "yesterday", "this_week", "earlier"]
+"""The days an option of "when did it happen?" stands for (this week: from Monday)."""
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
 
 
@@ -37,7 +39,7 @@ class Option(BaseModel):
     next: StrictStr | None = None
     specialties: tuple[StrictStr, ...] = ()
     """Expert specialties this answer asks for (see ``routing.yaml``)."""
-    period: Literal["today", "yesterday", "this_week", "earlier"] | None = None
+    period: Period | None = None
     """At a question of when something happened: the days this option stands for, so that a
     day typed ("afgelopen maandag") takes it."""
 

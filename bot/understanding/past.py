@@ -8,15 +8,16 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from bot.understanding.dates import MONTHS, NUMBERS, TIME_OF_DAY, weekday_in
+from flows.schema import Period
 from flows.text import normalize
 
-Period = Literal["today", "yesterday", "this_week", "earlier"]
-
 _BEFORE = ("afgelopen", "vorige", "vorig", "jongstleden", "last", "past")
-_AHEAD = ("volgende", "komende", "aanstaande", "next", "coming", "over", "in")
+_AHEAD = ("volgende", "komende", "aanstaande", "next", "coming")
+_IN = ("over", "in")
+"""Before a number, a time to come: "over twee dagen", "in 3 days"."""
 _AGO = ("geleden", "ago")
 _UNITS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}[-/]\d{1,2}\b")
@@ -26,7 +27,8 @@ _LAST_WEEK = (("vorige", "week"), ("last", "week"), ("afgelopen", "week"))
 def understand_past_day(text: str, today: date) -> date | None:
     """The day gone by that ``text`` names, or None (a day to come is none)."""
     words = normalize(text).replace("-", " ").split()
-    if any(word in _AHEAD for word in words):  # "volgende week dinsdag", "over twee dagen"
+    if any(word in _AHEAD for word in words) or any(  # "volgende week dinsdag"
+            a in _IN and (b in NUMBERS or b.isdigit()) for a, b in itertools.pairwise(words)):
         return None
     written = any(word in MONTHS for word in words) or _NUMERIC_DATE.search(text) is not None
     day = _ago(words, today) or (_written(text, today) if written else _weekday(words, today))
