@@ -332,7 +332,7 @@ def test_a_short_free_answer_naming_one_option_takes_it_and_keeps_the_words(
     ("afgelopen maandag", "this_week"),  # the bench's today is Wednesday 2 December 2026
     ("1 december om 20.00", "yesterday"), ("op 28 november", "earlier"),
     ("three days ago", "earlier"), ("vorige week dinsdag rond 10 uur, na de raad", "earlier"),
-    ("woensdag", "today"), ("op 28 november in de tuin", "earlier")])
+    ("woensdag", "today"), ("op 28 november in de middag", "earlier")])
 def test_a_day_gone_by_takes_the_option_of_its_period(text: str, option: str) -> None:
     """"Wanneer gebeurde het?": a day typed takes today, yesterday, this week (from Monday)
     or longer ago, and the person's own words are kept beside it."""
