@@ -191,8 +191,10 @@ async def test_sigkill_of_any_replica_loses_nothing_and_sends_nothing_twice(
         await person.start()
         await person.open_chat_with(bot_id)
         on_matrix.append(person)
+    # people pause as people do, so that the conversations outlast several kills even where
+    # a replica takes seconds to start again (the loop below waits for each start)
     talking = [asyncio.create_task(talk(telegram, chat, random.Random(rng.random()),
-                                                pause=(0.2, 0.6)))
+                                                pause=(0.6, 1.4)))
                for chat in PEOPLE]
     talking += [asyncio.create_task(talk_on_matrix(person, random.Random(rng.random())))
                 for person in on_matrix]
